@@ -1,0 +1,161 @@
+"""The analysis grid: one CRS, one transform, one shape for every layer.
+
+Every array the pipeline handles lies on one :class:`Grid`: row 0 is the
+northern edge, cells are square, sizes and distances are metres in a projected
+CRS (a local UTM zone unless the scenario names another CRS).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from affine import Affine
+from pyproj import CRS
+
+from .errors import ConfigError, DataError
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A north-up raster grid in a projected CRS.
+
+    Parameters
+    ----------
+    crs : str
+        The CRS as WKT or an authority string (``"EPSG:32637"``); must be
+        projected with metre units.
+    left, top : float
+        Coordinates of the grid's upper-left corner, in the CRS's metres.
+    res : float
+        Cell size in metres.
+    width, height : int
+        Number of columns and rows.
+    """
+
+    crs: str
+    left: float
+    top: float
+    res: float
+    width: int
+    height: int
+
+    @property
+    def transform(self) -> Affine:
+        """The affine transform from (col, row) to (x, y), rasterio style."""
+        return Affine(self.res, 0.0, self.left, 0.0, -self.res, self.top)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, columns)."""
+        return (self.height, self.width)
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(left, bottom, right, top) in the grid's CRS."""
+        return (
+            self.left,
+            self.top - self.height * self.res,
+            self.left + self.width * self.res,
+            self.top,
+        )
+
+    @property
+    def cell_area_m2(self) -> float:
+        return self.res * self.res
+
+    @property
+    def cell_area_ha(self) -> float:
+        return self.res * self.res / 10_000.0
+
+    @property
+    def pyproj_crs(self) -> CRS:
+        return CRS.from_user_input(self.crs)
+
+    @property
+    def cells(self) -> int:
+        return self.width * self.height
+
+    def cell_centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """Centre x of each column and centre y of each row, in metres."""
+        xs = self.left + (np.arange(self.width) + 0.5) * self.res
+        ys = self.top - (np.arange(self.height) + 0.5) * self.res
+        return xs, ys
+
+    def key(self) -> str:
+        """A short stable text that identifies the grid (for cache keys)."""
+        return (
+            f"{self.pyproj_crs.to_wkt()}|{self.left:.3f}|{self.top:.3f}|"
+            f"{self.res:.6f}|{self.width}|{self.height}"
+        )
+
+    @classmethod
+    def around(
+        cls,
+        bounds: tuple[float, float, float, float],
+        crs: str,
+        res: float,
+        margin_m: float = 0.0,
+    ) -> Grid:
+        """The grid that covers ``bounds`` (in ``crs``) plus a margin.
+
+        The corner is snapped to a multiple of ``res`` so that grids made for
+        the same place line up.
+
+        Parameters
+        ----------
+        bounds : (left, bottom, right, top) in metres, in ``crs``.
+        crs : a projected CRS with metre units.
+        res : cell size in metres.
+        margin_m : extra land around the bounds, in metres.
+        """
+        check_projected(crs, what="the analysis grid")
+        if not (res > 0 and math.isfinite(res)):
+            raise ConfigError(f"resolution_m must be a positive number of metres, got {res}")
+        left, bottom, right, top = bounds
+        left = math.floor((left - margin_m) / res) * res
+        top = math.ceil((top + margin_m) / res) * res
+        right = math.ceil((right + margin_m) / res) * res
+        bottom = math.floor((bottom - margin_m) / res) * res
+        width = max(1, int(round((right - left) / res)))
+        height = max(1, int(round((top - bottom) / res)))
+        return cls(crs=CRS.from_user_input(crs).to_string(), left=left, top=top,
+                   res=float(res), width=width, height=height)
+
+
+def utm_crs_for(lon: float, lat: float) -> str:
+    """The WGS 84 UTM zone CRS (``"EPSG:326NN"`` or ``"EPSG:327NN"``) for a point.
+
+    Parameters
+    ----------
+    lon, lat : degrees (EPSG:4326).
+    """
+    zone = int(math.floor((lon + 180.0) / 6.0)) % 60 + 1
+    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
+
+
+def check_projected(crs, what: str) -> CRS:
+    """Raise unless ``crs`` is projected with metre units; return it as a pyproj CRS."""
+    try:
+        c = CRS.from_user_input(crs)
+    except Exception as exc:  # pyproj raises CRSError with a long message
+        raise ConfigError(f"{what}: '{crs}' is not a CRS that pyproj knows ({exc})") from None
+    if not c.is_projected:
+        raise ConfigError(
+            f"{what}: CRS {c.to_string()} is geographic (degrees); "
+            "areas and distances need a projected CRS in metres, e.g. a UTM zone"
+        )
+    unit = c.axis_info[0].unit_name if c.axis_info else ""
+    if unit not in ("metre", "meter", "m"):
+        raise ConfigError(f"{what}: CRS {c.to_string()} has units '{unit}'; use a CRS in metres")
+    return c
+
+
+def require_crs(crs, source: str) -> None:
+    """Raise a DataError naming ``source`` when it carries no CRS."""
+    if crs is None:
+        raise DataError(
+            f"{source}: has no coordinate reference system; set one (e.g. in QGIS: "
+            "Layer > Set CRS, or `gdal_edit.py -a_srs EPSG:XXXX`) and try again"
+        )

@@ -1,0 +1,94 @@
+"""The aligned layer stack: every input layer on one analysis grid.
+
+A :class:`Stack` is what the stages (demand, suitability, growth, plan, risk,
+metrics) read. It is built from a catalog by :func:`expansion.layers.build_stack`
+and cached on disk; stages never read files themselves.
+
+Conventions for every array in a stack:
+
+- shape ``grid.shape``; row 0 is north;
+- booleans are ``numpy.bool_``; continuous values are ``float32`` with NaN
+  for "no data"; distances are metres (float32) measured with a Euclidean
+  distance transform on the grid, and are ``inf``-free: where a layer has no
+  features at all the distance is filled with the grid diagonal;
+- cells outside ``valid`` carry no meaning and must be ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .grid import Grid
+
+# Road classes by OpenStreetMap `highway` value. "arterial" roads are the
+# regional network that the Making Room grid connects to.
+ARTERIAL_HIGHWAYS = ("motorway", "trunk", "primary", "secondary")
+ARTERIAL_HIGHWAYS_WITH_LINKS = ARTERIAL_HIGHWAYS + tuple(f"{h}_link" for h in ARTERIAL_HIGHWAYS)
+
+
+@dataclass
+class Stack:
+    """All layers of a city on one grid.
+
+    Attributes
+    ----------
+    grid : the analysis grid.
+    name : the city's name, from the catalog.
+    synthetic : True when the catalog says its data are synthetic.
+    valid : bool, inside the study area (boundary) and with data present.
+    builtup : built-up area per observed year (bool arrays), ascending years.
+    dem : float32 elevation in metres, NaN for no data; None without a DEM.
+    slope_pct : float32 slope in percent (rise / run * 100), from the DEM
+        computed in metres; None without a DEM.
+    water : bool, open water (rasterized water polygons and lines, plus
+        LDSMT water class where present).
+    water_dist_m : float32, distance to the nearest water cell in metres.
+    height_above_water_m : float32, elevation above the nearest water cell
+        (a simple HAND); None without a DEM.
+    arterial_dist_m : float32, distance to the nearest arterial road cell
+        (highway in ARTERIAL_HIGHWAYS and their links).
+    road_dist_m : float32, distance to the nearest road cell of any class.
+    protected : bool, protected land (forests, parks, reserves ...).
+    flood : bool, mapped flood zones; None without a flood layer.
+    population : float32 persons per cell, NaN for no data; None without one.
+    vectors : GeoDataFrames in the grid CRS, by role: "boundary" (always),
+        and where present "roads" (column ``highway`` and ``road_class``, one of
+        "arterial" / "local"), "water", "protected", "flood".
+    sources : the files each role was read from (for provenance).
+    has_roads, has_water : whether those layers were present in the catalog.
+    """
+
+    grid: Grid
+    name: str
+    synthetic: bool
+    valid: np.ndarray
+    builtup: dict[int, np.ndarray]
+    water: np.ndarray
+    water_dist_m: np.ndarray
+    arterial_dist_m: np.ndarray
+    road_dist_m: np.ndarray
+    protected: np.ndarray
+    dem: np.ndarray | None = None
+    slope_pct: np.ndarray | None = None
+    height_above_water_m: np.ndarray | None = None
+    flood: np.ndarray | None = None
+    population: np.ndarray | None = None
+    vectors: dict = field(default_factory=dict)
+    sources: dict[str, list[str]] = field(default_factory=dict)
+    has_roads: bool = False
+    has_water: bool = False
+
+    @property
+    def years(self) -> list[int]:
+        """Observed built-up years, ascending."""
+        return sorted(self.builtup)
+
+    def builtup_at(self, year: int) -> np.ndarray:
+        """Built-up (bool) at an observed year; KeyError if not observed."""
+        return self.builtup[year]
+
+    def builtup_ha(self, year: int) -> float:
+        """Built-up hectares inside the study area at an observed year."""
+        return float(np.count_nonzero(self.builtup[year] & self.valid)) * self.grid.cell_area_ha
