@@ -1,0 +1,205 @@
+"""Land suitability: a weighted multi-criteria score in [0, 1] and hard constraints.
+
+Factors (each scored to [0, 1], 1 = most suitable for urban growth)
+-------------------------------------------------------------------
+``slope``
+    ``1 − slope_pct / max_slope_pct``, clipped to [0, 1]: 1 on flat land, 0 at
+    and above the slope limit. Needs a DEM.
+``flood``
+    Safety from flooding, from distance to water ``d`` (m) and, where a DEM
+    exists, height above the nearest water ``h`` (m): ``s_d = min(1, d / 500)``,
+    ``s_h = min(1, h / 10)``, and ``flood = 1 − (1 − s_d)·(1 − s_h)`` — land is
+    exposed only when it is both near water and low above it. Without a DEM,
+    ``flood = s_d``. Needs a water layer.
+``builtup``
+    Proximity to the built-up area of the latest epoch, ``2^(−d / 300 m)``
+    (1 on built-up land, ½ at 300 m, ¼ at 600 m).
+``arterials``
+    Proximity to arterial roads, ``2^(−d / 1000 m)``. Needs a roads layer.
+``roads``
+    Proximity to any road, ``2^(−d / 300 m)``. Needs a roads layer.
+
+The score is the weighted mean of the factors present at each cell (a cell
+where one factor has no data, e.g. a DEM gap, is scored by the others).
+A factor whose layer is missing is dropped with a logged warning and the
+weights of the others are renormalized to sum to 1.
+
+Hard constraints (cells that never develop): open water, protected land, slope
+above ``max_slope_pct``, mapped flood zones. ``excluded`` is these OR outside
+the study area. Excluded cells inside the study area get score 0. Existing
+built-up land is not a hard constraint here: the growth stage starts from it.
+
+Classes (uint8), for maps: 0 no data (outside the study area), 1 excluded,
+2 low (score < 0.4), 3 moderate (0.4–0.6), 4 high (0.6–0.8), 5 very high
+(≥ 0.8). The breaks are fixed so that classes compare across cities and
+scenarios.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from .config import SuitabilityConfig
+from .errors import ConfigError
+from .stack import Stack
+
+log = logging.getLogger(__name__)
+
+# Default factor weights. Published AHP studies for Ethiopian secondary cities
+# (reference/nyu-making-room.md section 7) put land use first (0.30–0.37), then
+# terrain (Welkite: slope 0.25, elevation 0.25; Wolaita Sodo: slope 0.05,
+# geomorphology 0.18) and road access (0.10–0.14), then river proximity (0.07).
+# We have no land-use layer; its role (is this land already urban or next to
+# it?) is taken by proximity to built-up, the Atlas of Urban Expansion's
+# fringe logic, so it gets the largest weight. Terrain splits into slope and
+# flood exposure (Welkite's elevation criterion is mostly about low, wet land).
+# Road access is split between arterials (regional access) and any road (local
+# access), together a little above the studies' 0.10–0.14 because in
+# secondary cities without plans roads lead growth.
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "slope": 0.20,
+    "flood": 0.20,
+    "builtup": 0.30,
+    "arterials": 0.15,
+    "roads": 0.15,
+}
+FACTORS = tuple(DEFAULT_WEIGHTS)
+
+FLOOD_DISTANCE_M = 500.0  # beyond this distance from water, no flood exposure
+FLOOD_HEIGHT_M = 10.0  # beyond this height above the nearest water, no flood exposure
+HALF_DISTANCE_M = {"builtup": 300.0, "arterials": 1000.0, "roads": 300.0}
+CLASS_BREAKS = (0.4, 0.6, 0.8)
+CLASS_NAMES = {0: "no data", 1: "excluded", 2: "low", 3: "moderate", 4: "high", 5: "very high"}
+
+
+@dataclass
+class Suitability:
+    """The suitability of every cell.
+
+    Attributes
+    ----------
+    score : float32 in [0, 1], NaN outside ``stack.valid``; 0 on excluded land.
+    excluded : bool, hard constraints OR outside ``stack.valid``.
+    factors : name → float32 factor score in [0, 1] (NaN where its data are missing).
+    weights : name → weight actually used (renormalized to sum to 1).
+    classes : uint8, see the module docstring (0 no data ... 5 very high).
+    warnings : what was dropped and why.
+    """
+
+    score: np.ndarray
+    excluded: np.ndarray
+    factors: dict[str, np.ndarray]
+    weights: dict[str, float]
+    classes: np.ndarray
+    warnings: list[str] = field(default_factory=list)
+
+
+def distance_to(mask: np.ndarray, res: float) -> np.ndarray:
+    """Euclidean distance in metres to the nearest True cell (float32).
+
+    Where ``mask`` has no True cell, the grid diagonal (the stack convention).
+    """
+    if not mask.any():
+        return np.full(mask.shape, float(np.hypot(*mask.shape) * res), np.float32)
+    return ndimage.distance_transform_edt(~mask, sampling=res).astype(np.float32)
+
+
+def _proximity(dist_m: np.ndarray, half_m: float) -> np.ndarray:
+    return np.exp2(-np.asarray(dist_m, np.float32) / np.float32(half_m)).astype(np.float32)
+
+
+def check_weights(weights: dict[str, float]) -> None:
+    """Raise ConfigError for a weight name that is not a factor."""
+    unknown = sorted(set(weights) - set(FACTORS))
+    if unknown:
+        raise ConfigError(f"[suitability] unknown weight '{unknown[0]}'; valid names are: "
+                          f"{', '.join(FACTORS)}")
+
+
+def score(stack: Stack, cfg: SuitabilityConfig) -> Suitability:
+    """Score every cell's suitability for urban growth.
+
+    Parameters
+    ----------
+    stack : the layer stack (distances in metres on the stack's grid).
+    cfg : weights by factor name (merged over :data:`DEFAULT_WEIGHTS`; a weight
+        of 0 drops a factor) and ``max_slope_pct``, the slope limit in percent.
+
+    Returns
+    -------
+    Suitability
+
+    Raises
+    ------
+    ConfigError
+        for an unknown weight name, or when no factor with a positive weight has data.
+    """
+    check_weights(cfg.weights)
+    weights = {**DEFAULT_WEIGHTS, **cfg.weights}
+    res = stack.grid.res
+    warnings: list[str] = []
+    factors: dict[str, np.ndarray] = {}
+
+    if stack.slope_pct is not None:
+        factors["slope"] = np.clip(1.0 - stack.slope_pct / np.float32(cfg.max_slope_pct), 0, 1)
+    else:
+        warnings.append("no DEM: the slope factor is dropped and flood exposure uses distance to water only")
+
+    has_water = stack.has_water or bool(stack.water.any())
+    if has_water:
+        s_d = np.clip(stack.water_dist_m / np.float32(FLOOD_DISTANCE_M), 0, 1)
+        if stack.height_above_water_m is not None:
+            s_h = np.clip(stack.height_above_water_m / np.float32(FLOOD_HEIGHT_M), 0, 1)
+            flood = 1.0 - (1.0 - s_d) * (1.0 - s_h)
+            flood = np.where(np.isnan(flood), s_d, flood)  # DEM gap: distance only
+        else:
+            flood = s_d
+        factors["flood"] = flood.astype(np.float32)
+    else:
+        warnings.append("no water layer: the flood factor is dropped")
+
+    latest = stack.builtup[max(stack.builtup)] if stack.builtup else np.zeros(stack.grid.shape, bool)
+    factors["builtup"] = _proximity(distance_to(latest, res), HALF_DISTANCE_M["builtup"])
+
+    if stack.has_roads:
+        factors["arterials"] = _proximity(stack.arterial_dist_m, HALF_DISTANCE_M["arterials"])
+        factors["roads"] = _proximity(stack.road_dist_m, HALF_DISTANCE_M["roads"])
+    else:
+        warnings.append("no roads layer: the arterials and roads factors are dropped")
+
+    used = {k: float(weights[k]) for k in FACTORS if k in factors and weights[k] > 0}
+    total = sum(used.values())
+    if total <= 0:
+        raise ConfigError("[suitability] no factor with a positive weight has data; "
+                          f"available factors: {', '.join(factors) or 'none'}")
+    used = {k: w / total for k, w in used.items()}
+    for w in warnings:
+        log.warning("suitability: %s", w)
+
+    num = np.zeros(stack.grid.shape, np.float32)
+    den = np.zeros(stack.grid.shape, np.float32)
+    for k, w in used.items():
+        f = factors[k]
+        ok = ~np.isnan(f)
+        num += np.where(ok, f, 0).astype(np.float32) * np.float32(w)
+        den += ok.astype(np.float32) * np.float32(w)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.clip(num / den, 0, 1).astype(np.float32)
+
+    excluded = ~stack.valid | stack.water | stack.protected
+    if stack.slope_pct is not None:
+        excluded |= np.nan_to_num(stack.slope_pct, nan=0.0) > cfg.max_slope_pct
+    if stack.flood is not None:
+        excluded |= stack.flood
+    s[excluded] = 0.0
+    s[~stack.valid] = np.nan
+
+    classes = np.zeros(stack.grid.shape, np.uint8)
+    classes[stack.valid] = 2 + np.digitize(np.nan_to_num(s[stack.valid]), CLASS_BREAKS).astype(np.uint8)
+    classes[excluded & stack.valid] = 1
+    return Suitability(score=s, excluded=excluded, factors={k: factors[k] for k in factors},
+                       weights=used, classes=classes, warnings=warnings)
