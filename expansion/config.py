@@ -332,6 +332,9 @@ def _validate_population(p: PopulationConfig, where: str, base_year: int) -> Non
     modes = sum(x is not None for x in (p.natural_growth, p.growth_rate, p.table))
     _check(modes <= 1, f"{w}: give only one of 'natural_growth' (with 'net_migration'), "
            "'growth_rate' or 'table'")
+    if (p.growth_rate is not None or p.table is not None) and p.net_migration:
+        raise ConfigError(f"{w}: 'net_migration' goes with 'natural_growth'; 'growth_rate' and 'table' "
+                          "already include migration")
     for key in ("natural_growth", "growth_rate"):
         v = getattr(p, key)
         if v is not None:
@@ -370,10 +373,12 @@ def load_catalog(path: str | Path) -> Catalog:
         _check(entry.role in ROLES, f"{w}: unknown role '{entry.role}'; valid roles are: {', '.join(ROLES)}")
         if entry.role == "builtup":
             enc = entry.encoding or "binary"
-            _check(enc in ENCODINGS, f"{w}: unknown encoding '{enc}'; valid encodings are: {', '.join(ENCODINGS)}")
+            _check(enc in ENCODINGS,
+                   f"{w}: unknown encoding '{enc}'; valid encodings are: {', '.join(ENCODINGS)}")
             if enc != "ghsl-ldsmt":
                 _check(entry.year is not None,
-                       f"{w}: built-up layer {written} needs a 'year' (only ghsl-ldsmt carries its own epochs)")
+                       f"{w}: built-up layer {written} needs a 'year' "
+                       "(only ghsl-ldsmt carries its own epochs)")
             entry = dataclasses.replace(entry, encoding=enc)
         elif entry.encoding is not None:
             raise ConfigError(f"{w}: 'encoding' applies only to builtup layers, not '{entry.role}'")

@@ -1,0 +1,234 @@
+"""Writing results: an atomic run folder, GeoTIFFs, JSON and provenance.
+
+A run writes everything into a hidden temporary folder beside the target and
+renames it into place at the end, so an interrupted or failed run leaves no
+half-written folder and earlier results stay intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import logging
+import math
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.enums import Resampling
+
+from .errors import ExpansionError, OutputExistsError
+from .grid import Grid
+
+log = logging.getLogger(__name__)
+
+
+def check_target(out: Path, overwrite: bool) -> None:
+    """Fail early, before any work, if ``out`` cannot be written.
+
+    Raises
+    ------
+    OutputExistsError
+        ``out`` exists and ``overwrite`` is False.
+    ExpansionError
+        ``out`` is a file, or its parent cannot be created or written.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ExpansionError(f"output path {out} is a file, not a folder; choose another --out")
+    if out.exists() and not overwrite:
+        raise OutputExistsError(
+            f"output folder {out} already exists; pass --overwrite to replace it or --out to choose another"
+        )
+    parent = out.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExpansionError(f"cannot create output folder {parent}: {exc.strerror}") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ExpansionError(f"output folder {parent} is not writable; choose another --out")
+
+
+@contextlib.contextmanager
+def atomic_folder(out: Path, overwrite: bool) -> Iterator[Path]:
+    """Yield a temporary folder; on success it replaces ``out``.
+
+    On any exception (including KeyboardInterrupt) the temporary folder is
+    removed and ``out`` is left as it was. A process killed outright leaves
+    only a hidden ``.<name>.partial-<pid>`` folder, which the next run removes.
+    """
+    out = Path(out).absolute()
+    check_target(out, overwrite)
+    _remove_stale_partials(out)
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir()
+    except OSError as exc:
+        raise ExpansionError(f"cannot write in {out.parent}: {exc.strerror}") from None
+    try:
+        yield tmp
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise ExpansionError(
+                f"the disk is full while writing {out}; free some space or choose another --out"
+            ) from None
+        if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
+            raise ExpansionError(f"cannot write in {out.parent}: {exc.strerror}") from None
+        raise
+
+
+def _remove_stale_partials(out: Path) -> None:
+    """Remove partial folders left by killed runs whose process is gone."""
+    for p in out.parent.glob(f".{out.name}.partial-*"):
+        pid = p.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# ---------------------------------------------------------------- rasters
+
+GTIFF_OPTIONS = {"compress": "deflate", "tiled": True, "blockxsize": 256, "blockysize": 256}
+
+
+def write_geotiff(
+    path: Path,
+    array: np.ndarray,
+    grid: Grid,
+    nodata: float | int | None,
+    colormap: dict[int, tuple[int, int, int, int]] | None = None,
+    description: str | None = None,
+    overviews: bool = True,
+    categorical: bool = False,
+) -> None:
+    """Write one band on ``grid`` as a tiled, DEFLATE-compressed GeoTIFF.
+
+    Internal overviews (2, 4, 8, 16 ...) are built so QGIS draws it fast:
+    nearest for ``categorical`` data, average otherwise. Same array, same
+    bytes: GDAL writes no timestamp into a GeoTIFF.
+    """
+    if array.shape != grid.shape:
+        raise ValueError(f"array shape {array.shape} != grid shape {grid.shape}")
+    profile = {
+        "driver": "GTiff",
+        "width": grid.width,
+        "height": grid.height,
+        "count": 1,
+        "dtype": array.dtype.name,
+        "crs": grid.pyproj_crs.to_wkt(),
+        "transform": grid.transform,
+        "nodata": nodata,
+        **GTIFF_OPTIONS,
+    }
+    if array.dtype.kind == "f":
+        profile["predictor"] = 3
+    elif array.dtype.kind in "iu" and array.dtype.itemsize > 1:
+        profile["predictor"] = 2
+    if grid.width < 256 or grid.height < 256:
+        profile.pop("blockxsize")
+        profile.pop("blockysize")
+        profile["tiled"] = False
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(array, 1)
+        if description:
+            dst.set_band_description(1, description)
+        if colormap:
+            dst.write_colormap(1, colormap)
+        if overviews:
+            factors = [f for f in (2, 4, 8, 16, 32) if min(grid.shape) // f >= 64]
+            if factors:
+                dst.build_overviews(factors, Resampling.nearest if categorical else Resampling.average)
+                dst.update_tags(ns="rio_overview", resampling="nearest" if categorical else "average")
+
+
+# ---------------------------------------------------------------- JSON, provenance
+
+
+def _clean(obj):
+    """Make ``obj`` JSON-safe: numpy scalars to Python, NaN/inf to None, floats rounded."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float):
+        if not math.isfinite(obj):
+            return None
+        return float(f"{obj:.10g}")
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def json_text(obj) -> str:
+    """Stable JSON: sorted keys, 2-space indent, NaN as null, 10 significant digits."""
+    return json.dumps(_clean(obj), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_json(path: Path, obj) -> None:
+    Path(path).write_text(json_text(obj), encoding="utf-8")
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def input_files(paths: list[Path]) -> list[dict]:
+    """Each input file with its size and sha256 (shapefile sidecars included)."""
+    rows = []
+    seen = set()
+    for p in paths:
+        p = Path(p)
+        group = [p]
+        if p.suffix.lower() == ".shp":
+            group += sorted(q for q in p.parent.glob(p.stem + ".*") if q != p)
+        for q in group:
+            if q in seen or not q.is_file():
+                continue
+            seen.add(q)
+            rows.append({"path": str(q), "bytes": q.stat().st_size, "sha256": sha256_file(q)})
+    return rows
+
+
+PACKAGES = ("expansion", "numpy", "scipy", "rasterio", "pyproj", "shapely", "geopandas",
+            "pyogrio", "scikit-learn", "folium", "click")
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": sys.version.split()[0], "gdal": rasterio.__gdal_version__}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out

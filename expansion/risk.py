@@ -1,0 +1,225 @@
+"""Informal-settlement risk: where unplanned settlements are likely to form.
+
+Informal settlements form where people arrive faster than serviced land is
+made available, on the land nobody else wants: floodplains, steep slopes,
+land far from roads. Per cell, for one policy,
+
+    risk = likelihood x vulnerability
+
+- ``likelihood`` is the Monte-Carlo probability that the cell is built up by
+  the horizon under that policy (share of runs). A cell that cannot urbanize
+  (excluded, already built, outside the study area) has likelihood 0, hence
+  zero risk. Under the planned policy the plan is assumed enforced: its open
+  spaces and rights-of-way do not develop.
+- ``vulnerability`` in [0, 1] is the weighted mean of three scores:
+
+  hazard
+      max(flood, slope). Flood is 1 inside mapped flood zones and on water
+      banks (within 100 m of water); elsewhere within 500 m of water it falls
+      linearly from 1 at 1 m to 0 at 5 m above the nearest water (where a
+      DEM exists; without a DEM, from 1 at 100 m to 0 at 300 m from water).
+      Slope is 0 up to 15 %, rising linearly to 1 at 30 % (the two
+      "unbuildable" cut-offs of Parent's Urban Growth Analysis).
+  unserviced
+      distance to the nearest road (existing roads, plus planned arterials
+      under the plan): 0 within 250 m (a few minutes' walk), rising linearly
+      to 1 at 2 km. Land far from any road gets no services.
+  pressure
+      mean of nearness to dense built-up (share of built-up land in a
+      1 km window around the cell) and nearness to arrival corridors
+      (exp(-d / 1 km) from arterial highways, along which migrants arrive).
+
+Default weights: hazard 0.4, unserviced 0.35, pressure 0.25. Hazard weighs
+most because it is what turns an informal settlement into a disaster
+(UN-Habitat Issue Paper 22: slums lie on "the most hazardous urban land");
+lack of services is NYU's reason for the arterial grid; pressure says where
+arrivals concentrate. Set them in the scenario as ``[risk] weights``.
+
+Classes: 0 none (< 0.05), 1 low (< 0.15), 2 moderate (< 0.3), 3 high
+(< 0.5), 4 very high. "High risk" means classes 3 and 4 (risk >= 0.3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from rasterio import features
+from scipy import ndimage
+
+from .config import RiskConfig
+from .errors import ConfigError
+from .stack import Stack
+
+DEFAULT_WEIGHTS = {"hazard": 0.4, "unserviced": 0.35, "pressure": 0.25}
+CLASS_BREAKS = (0.05, 0.15, 0.3, 0.5)
+CLASS_NAMES = ("none", "low", "moderate", "high", "very high")
+HIGH_RISK = 0.3
+HAZARD_LAND = 0.5  # a cell with hazard >= this is "hazard land"
+MIN_HOTSPOT_HA = 1.0
+
+
+@dataclass
+class Risk:
+    """Risk for one policy; arrays on the stack's grid."""
+
+    policy: str
+    score: np.ndarray  # float32 [0, 1], NaN outside the study area
+    classes: np.ndarray  # uint8, CLASS_NAMES, 255 outside the study area
+    hazard: np.ndarray  # float32 [0, 1]
+    unserviced: np.ndarray  # float32 [0, 1]
+    pressure: np.ndarray  # float32 [0, 1]
+
+
+def weights_for(cfg: RiskConfig) -> dict[str, float]:
+    """Default weights overridden by the scenario's, normalized to sum 1."""
+    unknown = sorted(set(cfg.weights) - set(DEFAULT_WEIGHTS))
+    if unknown:
+        raise ConfigError(
+            f"[risk] weights: unknown factor '{unknown[0]}'; valid factors are: {', '.join(DEFAULT_WEIGHTS)}"
+        )
+    w = {**DEFAULT_WEIGHTS, **cfg.weights}
+    total = sum(w.values())
+    if total <= 0:
+        raise ConfigError("[risk] weights: at least one weight must be more than 0")
+    return {k: v / total for k, v in w.items()}
+
+
+def hazard_score(stack: Stack) -> np.ndarray:
+    """Hazard in [0, 1]: the larger of flood and slope hazard (float32)."""
+    flood = np.zeros(stack.grid.shape, np.float32)
+    if stack.has_water:
+        d = stack.water_dist_m
+        if stack.height_above_water_m is not None:
+            h = np.nan_to_num(stack.height_above_water_m, nan=1e6)
+            low = np.clip((5.0 - h) / 4.0, 0.0, 1.0) * (d <= 500)
+        else:
+            low = np.clip((300.0 - d) / 200.0, 0.0, 1.0)
+        flood = np.maximum(low, (d <= 100).astype(np.float32)).astype(np.float32)
+    if stack.flood is not None:
+        flood[stack.flood] = 1.0
+    slope = np.zeros(stack.grid.shape, np.float32)
+    if stack.slope_pct is not None:
+        slope = np.clip((np.nan_to_num(stack.slope_pct) - 15.0) / 15.0, 0.0, 1.0).astype(np.float32)
+    return np.maximum(flood, slope)
+
+
+def unserviced_score(road_dist_m: np.ndarray) -> np.ndarray:
+    """0 within 250 m of a road, rising linearly to 1 at 2 km (float32)."""
+    return np.clip((road_dist_m - 250.0) / 1750.0, 0.0, 1.0).astype(np.float32)
+
+
+def pressure_score(stack: Stack, builtup: np.ndarray) -> np.ndarray:
+    """Mean of built-up share in a 1 km window and exp(-d/1 km) from arterials."""
+    size = max(1, int(round(1000.0 / stack.grid.res)) | 1)
+    share = ndimage.uniform_filter(builtup.astype(np.float32), size=size, mode="constant")
+    corridor = np.exp(-stack.arterial_dist_m / 1000.0)
+    return (0.5 * np.clip(share, 0, 1) + 0.5 * corridor).astype(np.float32)
+
+
+def classify(score: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Risk classes (uint8, see CLASS_NAMES); 255 outside ``valid``."""
+    classes = np.digitize(np.nan_to_num(score), CLASS_BREAKS).astype(np.uint8)
+    classes[~valid] = 255
+    return classes
+
+
+def risk_for_policy(
+    stack: Stack,
+    policy: str,
+    likelihood: np.ndarray,
+    cannot_urbanize: np.ndarray,
+    base_builtup: np.ndarray,
+    cfg: RiskConfig,
+    road_dist_m: np.ndarray | None = None,
+    hazard: np.ndarray | None = None,
+) -> Risk:
+    """Risk per cell under one policy.
+
+    Parameters
+    ----------
+    likelihood : float32, share of Monte-Carlo runs in which the cell is
+        built up by the horizon under this policy.
+    cannot_urbanize : bool, cells that never develop under this policy
+        (constraints, and for the plan its open space and rights-of-way).
+    base_builtup : bool, built-up at the base year (already built: no new risk).
+    road_dist_m : float32 metres to the nearest road for this policy (existing
+        roads, and planned arterials under the plan); defaults to the stack's.
+    hazard : precomputed :func:`hazard_score`, to share between policies.
+    """
+    w = weights_for(cfg)
+    if hazard is None:
+        hazard = hazard_score(stack)
+    unserviced = unserviced_score(stack.road_dist_m if road_dist_m is None else road_dist_m)
+    pressure = pressure_score(stack, base_builtup)
+    vulnerability = w["hazard"] * hazard + w["unserviced"] * unserviced + w["pressure"] * pressure
+    like = np.nan_to_num(likelihood).astype(np.float32)
+    like[cannot_urbanize | base_builtup | ~stack.valid] = 0.0
+    score = np.clip(like * vulnerability, 0.0, 1.0).astype(np.float32)
+    score[~stack.valid] = np.nan
+    return Risk(policy, score, classify(score, stack.valid), hazard, unserviced, pressure)
+
+
+def risk_summary(risk: Risk, likelihood: np.ndarray, base_builtup: np.ndarray, valid: np.ndarray,
+                 cell_ha: float, density_pph: float) -> dict:
+    """Hectares and people at high risk, and the share of growth on hazard land.
+
+    ``high_risk_people`` are the expected new residents of high-risk cells:
+    likelihood x cell hectares x the horizon's density (persons per hectare).
+    ``hazard_share`` is the share of expected new built-up land (sum of
+    likelihoods on cells not built at the base) that lies on hazard land.
+    """
+    high = np.nan_to_num(risk.score) >= HIGH_RISK
+    like = np.where(valid & ~base_builtup, np.nan_to_num(likelihood), 0.0)
+    growth = float(like.sum())
+    on_hazard = float(like[risk.hazard >= HAZARD_LAND].sum())
+    return {
+        "high_risk_ha": float(high.sum()) * cell_ha,
+        "high_risk_people": float(like[high].sum()) * cell_ha * density_pph,
+        "hazard_share": on_hazard / growth if growth > 0 else 0.0,
+        "growth_on_hazard_ha": on_hazard * cell_ha,
+        "expected_growth_ha": growth * cell_ha,
+    }
+
+
+def hotspots(risk: Risk, likelihood: np.ndarray, stack: Stack, density_pph: float,
+             min_ha: float = MIN_HOTSPOT_HA) -> gpd.GeoDataFrame:
+    """High-risk cells as polygons with hectares, expected residents and hazard share.
+
+    Returns a GeoDataFrame in the grid CRS with columns ``policy``, ``hectares``,
+    ``people`` (expected new residents at the horizon's density), ``hazard_share``
+    (share of the hotspot's cells on hazard land) and ``mean_risk``. Hotspots
+    smaller than ``min_ha`` are dropped.
+    """
+    grid = stack.grid
+    high = np.nan_to_num(risk.score) >= HIGH_RISK
+    labels, n = ndimage.label(high, structure=np.ones((3, 3), bool))
+    columns = ["policy", "hectares", "people", "hazard_share", "mean_risk"]
+    if n == 0:
+        return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=grid.crs)
+    index = np.arange(1, n + 1)
+    cells = ndimage.sum_labels(high, labels, index)
+    like = np.nan_to_num(likelihood)
+    people = ndimage.sum_labels(like, labels, index) * grid.cell_area_ha * density_pph
+    on_hazard = ndimage.sum_labels(risk.hazard >= HAZARD_LAND, labels, index)
+    mean_risk = ndimage.mean(np.nan_to_num(risk.score), labels, index)
+    keep = cells * grid.cell_area_ha >= min_ha
+    geoms: dict[int, list] = {}
+    for geom, value in features.shapes(labels.astype(np.int32), mask=high, transform=grid.transform):
+        geoms.setdefault(int(value), []).append(shapely.geometry.shape(geom))
+    rows = []
+    for i in index[keep]:
+        rows.append({
+            "policy": risk.policy,
+            "hectares": float(cells[i - 1] * grid.cell_area_ha),
+            "people": float(people[i - 1]),
+            "hazard_share": float(on_hazard[i - 1] / cells[i - 1]),
+            "mean_risk": float(mean_risk[i - 1]),
+            "geometry": shapely.union_all(geoms[int(i)]),
+        })
+    if not rows:
+        return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=grid.crs)
+    gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=grid.crs)
+    return gdf.sort_values("people", ascending=False, kind="stable").reset_index(drop=True)

@@ -1,0 +1,76 @@
+"""Atomic run folders, GeoTIFF writing and stable JSON."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+import rasterio
+
+from expansion.errors import ExpansionError, OutputExistsError
+from expansion.grid import Grid
+from expansion.outputs import atomic_folder, json_text, write_geotiff
+
+
+def test_atomic_folder_replaces_only_on_success(tmp_path):
+    out = tmp_path / "run"
+    with atomic_folder(out, overwrite=False) as tmp:
+        (tmp / "a.txt").write_text("first")
+        assert not out.exists()
+    assert (out / "a.txt").read_text() == "first"
+    with pytest.raises(OutputExistsError, match="already exists; pass --overwrite"):
+        with atomic_folder(out, overwrite=False):
+            pass
+    with pytest.raises(RuntimeError):
+        with atomic_folder(out, overwrite=True) as tmp:
+            (tmp / "a.txt").write_text("second")
+            raise RuntimeError("boom")
+    assert (out / "a.txt").read_text() == "first"          # earlier result intact
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_folder(out, overwrite=True) as tmp:
+            raise KeyboardInterrupt
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]   # no partial folder left
+    with atomic_folder(out, overwrite=True) as tmp:
+        (tmp / "b.txt").write_text("second")
+    assert sorted(p.name for p in out.iterdir()) == ["b.txt"]
+
+
+def test_stale_partial_from_killed_run_is_removed(tmp_path):
+    stale = tmp_path / ".run.partial-999999999"
+    stale.mkdir()
+    with atomic_folder(tmp_path / "run", overwrite=False):
+        pass
+    assert not stale.exists()
+
+
+def test_unwritable_parent_is_clear_error(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ExpansionError, match="is a file, not a folder"):
+        with atomic_folder(tmp_path / "file", overwrite=True):
+            pass
+    with pytest.raises(ExpansionError, match="cannot create output folder"):
+        with atomic_folder(tmp_path / "file" / "sub" / "run", overwrite=False):
+            pass
+
+
+def test_geotiff_round_trip_and_deterministic(tmp_path):
+    grid = Grid(crs="EPSG:32637", left=500000.0, top=950000.0, res=30.0, width=300, height=280)
+    arr = np.random.default_rng(1).random(grid.shape, dtype=np.float32)
+    arr[0, 0] = np.nan
+    for name in ("a.tif", "b.tif"):
+        write_geotiff(tmp_path / name, arr, grid, nodata=np.nan, description="test")
+    h = [hashlib.sha256((tmp_path / n).read_bytes()).hexdigest() for n in ("a.tif", "b.tif")]
+    assert h[0] == h[1]
+    with rasterio.open(tmp_path / "a.tif") as src:
+        assert src.crs.to_epsg() == 32637 and src.transform == grid.transform
+        assert src.overviews(1) == [2, 4]
+        back = src.read(1)
+    np.testing.assert_array_equal(np.isnan(back), np.isnan(arr))
+    np.testing.assert_allclose(back[1:], arr[1:])
+
+
+def test_json_is_stable():
+    a = json_text({"b": np.float32(0.1), "a": [1, float("nan")], "c": np.int64(3)})
+    assert a == json_text({"c": 3, "a": [1, None], "b": np.float32(0.1)})
+    assert '"a": [\n    1,\n    null' in a
