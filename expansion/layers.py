@@ -1,0 +1,856 @@
+"""Layer import and the aligned stack: every catalog layer on one analysis grid.
+
+This module is an *edge* of the package: it reads files. :func:`grid_for` picks
+the analysis grid for a catalog, :func:`build_stack` reads, checks, warps and
+rasterizes every layer onto it and returns a :class:`expansion.stack.Stack`
+(cached on disk), and :mod:`expansion.catalog_check` checks and imports layers.
+
+Resampling, by kind of data (source → grid):
+
+- built-up: each source is turned into a 0/1/nodata code *at source
+  resolution* (threshold first), then warped with **nearest**. Nearest samples
+  one source cell per grid cell, so the expected built-up area (km²) is
+  unchanged whatever the ratio of cell sizes. Mode (majority) is deliberately
+  not used: when the source is finer than the grid, majority erases scattered
+  built-up cells and under-counts area (tested in ``tests/test_layers.py``).
+  For LDSMT the class codes are warped with nearest and the epochs derived on
+  the grid, which is the same thing (nearest commutes with a per-code mapping)
+  for one warp instead of five.
+- DEM: bilinear, float32 metres, NaN for no data.
+- population: sum-preserving. Persons per source cell are divided by the source
+  cell's area (m², per row for geographic sources) to give a density, the
+  density is warped with **average**, and multiplied by the grid cell area.
+  The total is kept up to edge effects and nodata.
+
+Several files of one role (tiles) are mosaicked: each is warped into the same
+destination and the first valid value wins (catalog order).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyproj
+import shapely
+from rasterio.enums import Resampling
+from shapely.geometry import box
+
+from .config import Catalog, CatalogLayer
+from .errors import DataError
+from .grid import Grid, require_crs, utm_crs_for
+from .stack import ARTERIAL_HIGHWAYS_WITH_LINKS, Stack
+
+log = logging.getLogger(__name__)
+
+# Bump when the arrays or their meaning change: old cache files are then ignored.
+CACHE_VERSION = 1
+
+# GHSL LDSMT class codes (see DESIGN.md section 3).
+LDSMT_EPOCHS = {1975: (6,), 1990: (5, 6), 2000: (4, 5, 6), 2014: (3, 4, 5, 6)}
+LDSMT_WATER = 1
+LDSMT_NODATA = 0
+
+DEFAULT_THRESHOLDS = {"fraction": 0.5, "ghs-built-s": 0.2}
+
+# Codes of the built-up arrays made at source resolution, before warping.
+_NOT_BUILT, _BUILT, _NODATA8 = 0, 1, 255
+
+OSM_SUFFIXES = (".osm.pbf", ".osm")
+
+# Which OSM features make each vector role (OSM driver layers and SQL filters).
+_OSM_QUERIES = {
+    "roads": [("lines", "highway IS NOT NULL")],
+    "water": [("lines", "waterway IS NOT NULL"), ("multipolygons", "natural = 'water'")],
+    "protected": [("multipolygons",
+                   "boundary = 'protected_area' OR leisure IN ('park', 'nature_reserve') OR "
+                   "landuse IN ('forest', 'military') OR natural = 'wood' OR aeroway = 'aerodrome'")],
+}
+
+Progress = Callable[[str], None] | None
+
+
+# ================================================================ files
+
+
+def _where(entry: CatalogLayer) -> str:
+    """How errors name a layer: its path as written in the catalog."""
+    return entry.path_as_written
+
+
+def check_file(entry: CatalogLayer) -> None:
+    """Raise DataError unless the entry's file exists and is a file."""
+    path = entry.path
+    if not path.exists():
+        raise DataError(
+            f"{_where(entry)}: file not found (resolved: {path}); fix its 'path' in the "
+            "catalog (paths are relative to layers.toml) or put the file there"
+        )
+    if path.is_dir():
+        raise DataError(
+            f"{_where(entry)}: is a directory ({path}), not a file; give the file inside it "
+            "(e.g. the .tif, .gpkg or .shp)"
+        )
+
+
+def is_osm(path: Path) -> bool:
+    name = path.name.lower()
+    return any(name.endswith(s) for s in OSM_SUFFIXES)
+
+
+def _raster_errors() -> tuple[type[BaseException], ...]:
+    from rasterio._err import CPLE_BaseError
+    from rasterio.errors import RasterioError
+
+    return (RasterioError, CPLE_BaseError, OSError)
+
+
+def open_raster(entry: CatalogLayer):
+    """Open the entry's raster (a rasterio dataset); DataError if it cannot be."""
+    import rasterio
+
+    check_file(entry)
+    try:
+        ds = rasterio.open(entry.path)
+    except _raster_errors() as exc:
+        raise DataError(
+            f"{_where(entry)}: cannot be read as a raster ({_short(exc)}); check that it is a "
+            "complete GeoTIFF (e.g. `gdalinfo` it, or download it again)"
+        ) from None
+    if ds.count < 1:
+        ds.close()
+        raise DataError(f"{_where(entry)}: has no raster bands")
+    return ds
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+def raster_nodata(entry: CatalogLayer, ds):
+    """The nodata value of the entry's raster (catalog override first), checked
+    against the band's data type. None when there is none."""
+    value = entry.nodata if entry.nodata is not None else ds.nodata
+    if value is None:
+        return None
+    dtype = np.dtype(ds.dtypes[0])
+    if not value_fits(value, dtype):
+        where = "the catalog's 'nodata'" if entry.nodata is not None else "its nodata tag"
+        raise DataError(
+            f"{_where(entry)}: nodata value {value:g} ({where}) does not fit its data type {dtype}; "
+            "fix it (`gdal_edit.py -a_nodata VALUE`) or set a fitting 'nodata' in the catalog"
+        )
+    return dtype.type(value) if dtype.kind in "iu" else value
+
+
+def value_fits(value: float, dtype: np.dtype) -> bool:
+    """True when ``value`` can be stored exactly in ``dtype``."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu":
+        if not math.isfinite(value) or float(value) != int(value):
+            return False
+        info = np.iinfo(dtype)
+        return info.min <= int(value) <= info.max
+    if dtype.kind == "f":
+        return math.isnan(value) or abs(value) <= np.finfo(dtype).max
+    if dtype.kind == "b":
+        return value in (0, 1)
+    return False
+
+
+# ================================================================ geometry helpers
+
+
+def footprint(bounds: tuple[float, float, float, float], src_crs, dst_crs) -> shapely.Geometry:
+    """A rectangle given as (left, bottom, right, top) in ``src_crs``, densified
+    and transformed into ``dst_crs`` (a polygon, so overlap areas are honest)."""
+    ring = shapely.segmentize(box(*bounds), max_segment_length=max(
+        (bounds[2] - bounds[0]) / 32, (bounds[3] - bounds[1]) / 32, 1e-9))
+    t = pyproj.Transformer.from_crs(pyproj.CRS.from_user_input(src_crs),
+                                    pyproj.CRS.from_user_input(dst_crs), always_xy=True)
+    out = shapely.transform(ring, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+    return shapely.make_valid(out)
+
+
+def _pixel_area_m2(crs, transform, rows: int, cols: int) -> np.ndarray:
+    """Area in m² of the source cells, as a (rows, 1) column (per row).
+
+    Geographic CRS: the cell area on the sphere of equal area (authalic radius)
+    between the row's latitudes. Projected CRS: the nominal cell area in metres,
+    corrected by the projection's areal scale at each row's middle (1 for
+    equal-area CRSs such as Mollweide ESRI:54009).
+    """
+    c = pyproj.CRS.from_user_input(crs)
+    a, e = transform.a, transform.e
+    row_idx = np.arange(rows)
+    if c.is_geographic:
+        r = 6371007.2  # authalic radius of WGS 84, metres
+        top = np.radians(transform.f + row_idx * e)
+        bottom = np.radians(transform.f + (row_idx + 1) * e)
+        area = r * r * abs(math.radians(a)) * np.abs(np.sin(top) - np.sin(bottom))
+        return area.reshape(-1, 1)
+    unit = c.axis_info[0].unit_conversion_factor if c.axis_info else 1.0
+    nominal = abs(a * e) * unit * unit
+    try:
+        xs = np.full(rows, transform.c + cols / 2 * a)
+        ys = transform.f + (row_idx + 0.5) * e
+        lon, lat = pyproj.Transformer.from_crs(c, "EPSG:4326", always_xy=True).transform(xs, ys)
+        scale = np.asarray(pyproj.Proj(c).get_factors(lon, lat).areal_scale, dtype="float64")
+        scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+    except Exception:  # a CRS without factors: keep the nominal area
+        scale = np.ones(rows)
+    return (nominal / scale).reshape(-1, 1)
+
+
+# ================================================================ rasters
+
+
+@dataclass
+class _Window:
+    """The part of a source raster that covers the grid."""
+
+    data: np.ndarray
+    present: np.ndarray  # bool: not nodata
+    transform: object
+    crs: object
+
+
+def _read_window(entry: CatalogLayer, ds, grid: Grid, dtype=None) -> _Window | None:
+    """Read the block of band 1 that covers ``grid`` (plus 2 cells); None if none does."""
+    from rasterio.warp import transform_bounds
+    from rasterio.windows import Window, from_bounds
+
+    require_crs(ds.crs, _where(entry))
+    nodata = raster_nodata(entry, ds)
+    try:
+        left, bottom, right, top = transform_bounds(grid.crs, ds.crs, *grid.bounds, densify_pts=21)
+    except Exception as exc:
+        raise DataError(f"{_where(entry)}: its CRS {ds.crs} cannot be related to the grid ({_short(exc)})") \
+            from None
+    win = from_bounds(left, bottom, right, top, transform=ds.transform)
+    col0 = max(0, int(math.floor(win.col_off)) - 2)
+    row0 = max(0, int(math.floor(win.row_off)) - 2)
+    col1 = min(ds.width, int(math.ceil(win.col_off + win.width)) + 2)
+    row1 = min(ds.height, int(math.ceil(win.row_off + win.height)) + 2)
+    if col1 <= col0 or row1 <= row0:
+        return None
+    window = Window(col0, row0, col1 - col0, row1 - row0)
+    try:
+        data = ds.read(1, window=window)
+    except _raster_errors() as exc:
+        raise DataError(
+            f"{_where(entry)}: cannot be read ({_short(exc)}); the file may be truncated or damaged — "
+            "check it with `gdalinfo -checksum` or download it again"
+        ) from None
+    if nodata is None:
+        present = np.ones(data.shape, dtype=bool)
+    elif isinstance(nodata, float) and math.isnan(nodata):
+        present = ~np.isnan(data)
+    else:
+        present = data != nodata
+    if data.dtype.kind == "f":
+        present &= ~np.isnan(data)
+    if dtype is not None:
+        data = data.astype(dtype, copy=False)
+    return _Window(data, present, ds.window_transform(window), ds.crs)
+
+
+def _warp_into(dest: np.ndarray, source: np.ndarray, win: _Window, grid: Grid, resampling: Resampling,
+               nodata) -> None:
+    """Warp ``source`` (on ``win``) onto the grid and fill ``dest`` where it is still nodata."""
+    from rasterio.warp import reproject
+
+    tmp = np.full(grid.shape, nodata, dtype=dest.dtype)
+    reproject(source, tmp, src_transform=win.transform, src_crs=win.crs, src_nodata=nodata,
+              dst_transform=grid.transform, dst_crs=grid.crs, dst_nodata=nodata,
+              resampling=resampling, init_dest_nodata=True)
+    if isinstance(nodata, float) and math.isnan(nodata):
+        empty = np.isnan(dest)
+    else:
+        empty = dest == nodata
+    np.copyto(dest, tmp, where=empty)
+
+
+def _builtup_codes(entry: CatalogLayer, win: _Window) -> np.ndarray:
+    """0 not built / 1 built / 255 no data, at source resolution (uint8)."""
+    enc = entry.encoding or "binary"
+    data, present = win.data, win.present
+    if enc == "binary":
+        built = data != 0
+    elif enc == "fraction":
+        vals = data.astype("float32", copy=False)
+        top = float(np.nanmax(np.where(present, vals, np.nan))) if present.any() else 1.0
+        share = vals / 100.0 if top > 1.0 + 1e-6 else vals  # 0–100 data are percent
+        built = share >= _threshold(entry)
+    elif enc == "ghs-built-s":
+        area = _pixel_area_m2(win.crs, win.transform, *data.shape)
+        share = data.astype("float64") / area  # m² roofed / m² of the cell
+        built = share >= _threshold(entry)
+    else:  # pragma: no cover - the catalog loader only lets known encodings through
+        raise DataError(f"{_where(entry)}: unknown encoding {enc!r}")
+    out = np.where(built, _BUILT, _NOT_BUILT).astype("uint8")
+    out[~present] = _NODATA8
+    return out
+
+
+def _threshold(entry: CatalogLayer) -> float:
+    """The entry's threshold as a share 0–1 (a value above 1 is read as percent)."""
+    t = entry.threshold if entry.threshold is not None else DEFAULT_THRESHOLDS[entry.encoding]
+    return t / 100.0 if t > 1.0 else t
+
+
+def _opened_windows(entries: list[CatalogLayer], grid: Grid, study: shapely.Geometry, dtype=None):
+    """(entry, window) for each entry, after the checks every raster gets."""
+    out = []
+    for entry in entries:
+        with open_raster(entry) as ds:
+            require_crs(ds.crs, _where(entry))
+            fp = footprint(tuple(ds.bounds), ds.crs, grid.crs)
+            if not fp.intersects(study):
+                raise DataError(
+                    f"{_where(entry)}: does not overlap the study area (raster extent "
+                    f"{_fmt_bounds(ds.bounds)} in {ds.crs}); check the file and the boundary's CRS"
+                )
+            win = _read_window(entry, ds, grid, dtype=dtype)
+        if win is None or not win.present.any():
+            raise DataError(
+                f"{_where(entry)}: has only nodata over the study area; check its nodata value "
+                "(or the catalog's 'nodata') and that it covers the boundary"
+            )
+        out.append((entry, win))
+    return out
+
+
+def _fmt_bounds(b) -> str:
+    return "(" + ", ".join(f"{v:.6g}" for v in tuple(b)) + ")"
+
+
+def _warp_builtup(entries, grid, study, progress) -> tuple[dict[int, np.ndarray], np.ndarray, np.ndarray]:
+    """Built-up per year (bool), data-present mask (bool) and LDSMT water (bool) on the grid."""
+    years: dict[int, np.ndarray] = {}  # year -> uint8 codes on the grid
+    ldsmt_water = np.zeros(grid.shape, dtype=bool)
+    present_all = np.ones(grid.shape, dtype=bool)
+    for entry in entries:
+        _step(progress, f"built-up {_where(entry)}")
+        ((_, win),) = _opened_windows([entry], grid, study)
+        if entry.encoding == "ghsl-ldsmt":
+            codes = win.data.astype("uint8")
+            codes[~win.present] = LDSMT_NODATA
+            grid_codes = np.zeros(grid.shape, dtype="uint8")
+            # nearest: see the module docstring
+            _warp_into(grid_codes, codes, win, grid, Resampling.nearest, LDSMT_NODATA)
+            present_all &= grid_codes != LDSMT_NODATA
+            ldsmt_water |= grid_codes == LDSMT_WATER
+            for year, built_codes in LDSMT_EPOCHS.items():
+                code = np.where(np.isin(grid_codes, built_codes), _BUILT, _NOT_BUILT).astype("uint8")
+                code[grid_codes == LDSMT_NODATA] = _NODATA8
+                if year in years:
+                    np.copyto(years[year], code, where=years[year] == _NODATA8)
+                else:
+                    years[year] = code
+        else:
+            codes = _builtup_codes(entry, win)
+            if entry.year not in years:
+                years[entry.year] = np.full(grid.shape, _NODATA8, dtype="uint8")
+            # Thresholded at source resolution above; nearest keeps built-up area faithful.
+            _warp_into(years[entry.year], codes, win, grid, Resampling.nearest, _NODATA8)
+    builtup = {}
+    for year in sorted(years):
+        present_all &= years[year] != _NODATA8
+        builtup[year] = years[year] == _BUILT
+    return builtup, present_all, ldsmt_water
+
+
+def _warp_dem(entries, grid, study, progress) -> np.ndarray:
+    dem = np.full(grid.shape, np.nan, dtype="float32")
+    for entry, win in _opened_windows(entries, grid, study, dtype="float32"):
+        _step(progress, f"dem {_where(entry)}")
+        src = np.where(win.present, win.data, np.nan).astype("float32")
+        _warp_into(dem, src, win, grid, Resampling.bilinear, np.nan)
+    return dem
+
+
+def _warp_population(entries, grid, study, progress) -> np.ndarray:
+    pop = np.full(grid.shape, np.nan, dtype="float32")
+    for entry, win in _opened_windows(entries, grid, study, dtype="float64"):
+        _step(progress, f"population {_where(entry)}")
+        area = _pixel_area_m2(win.crs, win.transform, *win.data.shape)
+        density = np.where(win.present, win.data / area, np.nan).astype("float32")  # persons per m²
+        dens_grid = np.full(grid.shape, np.nan, dtype="float32")
+        _warp_into(dens_grid, density, win, grid, Resampling.average, np.nan)
+        # Average ignores nodata, so a grid cell half over nodata gets the density of its
+        # data half: scale by the share of the cell that has data, or edges over-count.
+        cover = np.full(grid.shape, np.nan, dtype="float32")
+        _warp_into(cover, win.present.astype("float32"), win, grid, Resampling.average, np.nan)
+        persons = dens_grid * np.float32(grid.cell_area_m2) * np.nan_to_num(cover, nan=0.0)
+        np.copyto(pop, persons.astype("float32"), where=np.isnan(pop))
+    return pop
+
+
+# ================================================================ vectors
+
+
+def read_vector(entry: CatalogLayer, dst_crs=None, bbox: tuple[float, float, float, float] | None = None):
+    """Read a vector layer (GeoDataFrame), repaired, in ``dst_crs`` if given.
+
+    Parameters
+    ----------
+    entry : the catalog entry (GeoPackage with optional ``layer``, Shapefile,
+        GeoJSON, or OpenStreetMap ``.osm.pbf`` / ``.osm``).
+    dst_crs : the CRS to reproject to (e.g. the grid's); None keeps the file's.
+    bbox : (left, bottom, right, top) in ``dst_crs``: only features meeting it are read.
+
+    Raises
+    ------
+    DataError
+        missing or unreadable file, no CRS, several layers and no ``layer``, or
+        (roads) no class field.
+    """
+    import geopandas as gpd
+    import pandas as pd
+    import pyogrio
+
+    check_file(entry)
+    where = _where(entry)
+    osm = is_osm(entry.path)
+    if osm:
+        if entry.role not in _OSM_QUERIES:
+            raise DataError(
+                f"{where}: role '{entry.role}' cannot be read from OpenStreetMap data; "
+                f"OSM files serve {', '.join(_OSM_QUERIES)} — export the {entry.role} as a GeoPackage"
+            )
+        queries = _OSM_QUERIES[entry.role]
+        if entry.role == "roads" and entry.class_field not in (None, "highway"):
+            raise DataError(f"{where}: OSM roads are classed by 'highway'; remove 'class_field' "
+                            f"({entry.class_field!r}) from the catalog")
+    else:
+        try:
+            names = [str(n) for n in pyogrio.list_layers(entry.path)[:, 0]]
+        except Exception as exc:  # pyogrio.errors.DataSourceError and friends
+            raise DataError(f"{where}: cannot be read as a vector layer ({_short(exc)}); "
+                            "use a GeoPackage, Shapefile or GeoJSON") from None
+        if entry.layer is not None and entry.layer not in names:
+            raise DataError(f"{where}: has no layer '{entry.layer}'; its layers are: {', '.join(names)}")
+        if entry.layer is None and len(names) > 1:
+            raise DataError(f"{where}: has {len(names)} layers ({', '.join(names)}); "
+                            "say which one with 'layer = \"...\"' in the catalog")
+        queries = [(entry.layer if entry.layer is not None else names[0] if names else None, None)]
+
+    frames = []
+    for layer, sql_where in queries:
+        try:
+            info = pyogrio.read_info(entry.path, layer=layer)
+        except Exception as exc:
+            raise DataError(f"{where}: cannot be read as a vector layer ({_short(exc)})") from None
+        src_crs = info.get("crs")
+        require_crs(src_crs, where)
+        read_bbox = None
+        if bbox is not None and dst_crs is not None:
+            from rasterio.warp import transform_bounds
+
+            read_bbox = transform_bounds(dst_crs, src_crs, *bbox, densify_pts=21)
+        try:
+            gdf = gpd.read_file(entry.path, layer=layer, engine="pyogrio", where=sql_where,
+                                bbox=read_bbox)
+        except Exception as exc:
+            raise DataError(f"{where}: cannot be read ({_short(exc)}); check the file in QGIS") from None
+        if gdf.crs is None:
+            require_crs(None, where)
+        frames.append(gdf)
+    gdf = frames[0] if len(frames) == 1 else gpd.GeoDataFrame(
+        pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
+    if dst_crs is not None and len(gdf):
+        gdf = gdf.to_crs(dst_crs)
+    elif dst_crs is not None:
+        gdf = gdf.set_crs(dst_crs, allow_override=True)
+    return _repair(gdf, where)
+
+
+def _repair(gdf, where: str):
+    """Drop missing/empty geometries; repair invalid ones with make_valid (logged)."""
+    geoms = gdf.geometry.values
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if (~keep).any():
+        log.warning("%s: dropped %d empty geometries", where, int((~keep).sum()))
+        gdf = gdf[keep]
+    invalid = ~shapely.is_valid(gdf.geometry.values)
+    if invalid.any():
+        log.warning("%s: repaired %d invalid geometries (shapely.make_valid)", where, int(invalid.sum()))
+        gdf = gdf.copy()
+        fixed = shapely.make_valid(gdf.geometry.values[invalid])
+        gdf.loc[invalid, gdf.geometry.name] = fixed
+        gdf = gdf[~shapely.is_empty(gdf.geometry.values)]
+    return gdf.reset_index(drop=True)
+
+
+def _roads_frame(entry: CatalogLayer, gdf):
+    """Roads with columns ``highway`` (the class field, as text) and ``road_class``."""
+    import geopandas as gpd
+
+    fld = entry.class_field or "highway"
+    if fld not in gdf.columns:
+        fields = [c for c in gdf.columns if c != gdf.geometry.name]
+        raise DataError(
+            f"{_where(entry)}: roads layer has no field '{fld}' to class roads by; its fields are: "
+            f"{', '.join(fields) or '(none)'} — set 'class_field' in the catalog to one of them"
+        )
+    highway = gdf[fld].astype("string").fillna("").str.strip().str.lower()
+    road_class = np.where(highway.isin(ARTERIAL_HIGHWAYS_WITH_LINKS), "arterial", "local")
+    return gpd.GeoDataFrame({"highway": highway.to_numpy(dtype=object), "road_class": road_class},
+                            geometry=gdf.geometry.values, crs=gdf.crs)
+
+
+def _geometry_only(gdf):
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(geometry=gdf.geometry.values, crs=gdf.crs)
+
+
+def rasterize(geoms, grid: Grid) -> np.ndarray:
+    """Burn geometries (in the grid CRS) into a bool array on ``grid``.
+
+    Lines and points burn every cell they touch (``all_touched=True``);
+    polygons burn the cells whose centre is inside them.
+    """
+    from rasterio.features import rasterize as rio_rasterize
+
+    out = np.zeros(grid.shape, dtype=bool)
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 0:
+        return out
+    parts = shapely.get_parts(geoms)
+    parts = parts[~shapely.is_empty(parts)]
+    kinds = shapely.get_type_id(parts)
+    areal = np.isin(kinds, (3, 6))  # Polygon, MultiPolygon
+    for sel, touched in ((~areal, True), (areal, False)):
+        if sel.any():
+            burned = rio_rasterize(((g, 1) for g in parts[sel]), out_shape=grid.shape,
+                                   transform=grid.transform, fill=0, all_touched=touched, dtype="uint8")
+            out |= burned.astype(bool)
+    return out
+
+
+def distance_m(mask: np.ndarray, grid: Grid) -> np.ndarray:
+    """Distance in metres (float32) from each cell to the nearest True cell of
+    ``mask``; the grid diagonal everywhere when ``mask`` has no True cell."""
+    from scipy.ndimage import distance_transform_edt
+
+    if not mask.any():
+        return np.full(grid.shape, diagonal_m(grid), dtype="float32")
+    return distance_transform_edt(~mask, sampling=grid.res).astype("float32")
+
+
+def diagonal_m(grid: Grid) -> float:
+    """The length of the grid's diagonal in metres."""
+    return float(math.hypot(grid.width * grid.res, grid.height * grid.res))
+
+
+def slope_percent(dem: np.ndarray, res: float) -> np.ndarray:
+    """Slope in percent (rise / run × 100) of a DEM in metres on square cells of ``res`` metres."""
+    dz_dy, dz_dx = np.gradient(dem.astype("float64"), res)
+    return (np.hypot(dz_dx, dz_dy) * 100.0).astype("float32")
+
+
+def water_distance_and_height(water: np.ndarray, dem: np.ndarray | None, grid: Grid):
+    """Distance to water (m) and height above the nearest water cell (m, None without DEM).
+
+    Height above water is DEM minus the DEM at the nearest water cell that has
+    an elevation. Without any such water cell it is the height above the lowest
+    point of the grid (where water would gather), and a warning is logged.
+    """
+    from scipy.ndimage import distance_transform_edt
+
+    dist = distance_m(water, grid)
+    if dem is None:
+        return dist, None
+    target = water & ~np.isnan(dem)
+    if not target.any():
+        if np.isnan(dem).all():
+            return dist, np.full(grid.shape, np.nan, dtype="float32")
+        log.warning("no water cell with an elevation: height above water is measured from the "
+                    "lowest point of the grid")
+        return dist, (dem - np.nanmin(dem)).astype("float32")
+    _, (ri, ci) = distance_transform_edt(~target, sampling=grid.res, return_indices=True)
+    return dist, (dem - dem[ri, ci]).astype("float32")
+
+
+# ================================================================ grid and stack
+
+
+def _study_area(catalog: Catalog, crs=None):
+    """The union of the boundary layers (shapely geometry) and their frame, in ``crs``."""
+    import geopandas as gpd
+    import pandas as pd
+
+    entries = catalog.by_role("boundary")
+    if not entries:
+        raise DataError(f"{catalog.path}: no boundary layer; the study area boundary is required")
+    frames = [_geometry_only(read_vector(e, dst_crs=crs)) for e in entries]
+    gdf = frames[0] if len(frames) == 1 else gpd.GeoDataFrame(
+        pd.concat(frames, ignore_index=True), geometry="geometry", crs=frames[0].crs)
+    areal = gdf[shapely.get_type_id(gdf.geometry.values) != 7]
+    union = shapely.union_all(shapely.get_parts(areal.geometry.values)) if len(areal) else None
+    if union is None or union.is_empty or union.area <= 0:
+        raise DataError(f"{entries[0].path_as_written}: the boundary has no polygon with an area; "
+                        "give the study area as a polygon layer")
+    return union, gdf
+
+
+def grid_for(catalog: Catalog, resolution_m: float, crs: str | None = None, margin_m: float = 1000.0) -> Grid:
+    """The analysis grid for a catalog's study area.
+
+    Parameters
+    ----------
+    catalog : the catalog; its boundary layer(s) give the study area.
+    resolution_m : cell size in metres.
+    crs : a projected CRS in metres (``"EPSG:32635"``); by default the WGS 84
+        UTM zone of the boundary's centroid (computed in EPSG:4326).
+    margin_m : land added around the boundary's bounds, in metres.
+
+    Returns
+    -------
+    Grid covering the boundary's bounds in ``crs`` plus the margin.
+    """
+    union, _ = _study_area(catalog, crs="EPSG:4326")
+    if crs is None:
+        c = union.centroid
+        crs = utm_crs_for(c.x, c.y)
+    t = pyproj.Transformer.from_crs("EPSG:4326", pyproj.CRS.from_user_input(crs), always_xy=True)
+    projected = shapely.transform(union, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+    return Grid.around(tuple(projected.bounds), crs, resolution_m, margin_m)
+
+
+def _step(progress: Progress, name: str) -> None:
+    if progress is not None:
+        progress(name)
+
+
+def _file_stamp(path: Path) -> list:
+    """Path, size and mtime_ns of a file and (shapefiles) its sidecars.
+
+    Not a sha256: hashing multi-gigabyte GHSL tiles would take longer than
+    building the stack; size + mtime_ns changes whenever a file is rewritten.
+    """
+    paths = [path]
+    if path.suffix.lower() == ".shp":
+        paths = sorted(p for p in path.parent.glob(path.stem + ".*") if p.name[len(path.stem)] == ".")
+    out = []
+    for p in paths:
+        try:
+            st = p.stat()
+            out.append([str(p), st.st_size, st.st_mtime_ns])
+        except OSError:
+            out.append([str(p), None, None])
+    return out
+
+
+def cache_path(catalog: Catalog, grid: Grid) -> Path:
+    """Where :func:`build_stack` caches the stack for this catalog and grid."""
+    entries = []
+    for e in catalog.layers:
+        entries.append({"role": e.role, "path": str(e.path), "year": e.year, "encoding": e.encoding,
+                        "layer": e.layer, "class_field": e.class_field, "threshold": e.threshold,
+                        "nodata": e.nodata, "files": _file_stamp(e.path)})
+    text = json.dumps({"version": CACHE_VERSION, "grid": grid.key(), "layers": entries}, sort_keys=True)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:20]
+    return catalog.folder / ".cache" / f"stack-{digest}.npz"
+
+
+def build_stack(catalog: Catalog, grid: Grid, cache: bool = True, progress: Progress = None) -> Stack:
+    """Read every layer of ``catalog`` onto ``grid``: the aligned :class:`Stack`.
+
+    Parameters
+    ----------
+    catalog : the layers; needs a boundary and at least one built-up layer.
+    grid : the analysis grid (projected CRS, metres).
+    cache : reuse / write ``<catalog folder>/.cache/stack-<hash>.npz``; the
+        hash covers the grid, the cache format and each file's path, size and
+        modification time, so a changed file rebuilds the stack.
+    progress : optional callable given short step names.
+
+    Raises
+    ------
+    DataError
+        one line naming the file and the problem, before anything is written.
+    """
+    t0 = time.perf_counter()
+    path = cache_path(catalog, grid) if cache else None
+    if path is not None and path.exists():
+        _step(progress, "stack: cached")
+        try:
+            stack = _load_cache(path, catalog, grid)
+        except Exception as exc:  # a damaged cache is rebuilt, never trusted
+            log.warning("stack cache %s unreadable (%s); rebuilding", path, _short(exc))
+        else:
+            log.info("stack: cached (%s)", path.name)
+            return stack
+    stack = _build(catalog, grid, progress)
+    log.info("stack: built in %.1f s", time.perf_counter() - t0)
+    if path is not None:
+        _step(progress, "stack: caching")
+        try:
+            _save_cache(path, stack)
+        except OSError as exc:
+            log.warning("stack: could not write the cache %s (%s)", path, exc.strerror or exc)
+    return stack
+
+
+def _build(catalog: Catalog, grid: Grid, progress: Progress) -> Stack:
+    # Every file is checked before any work: a catalog with a missing file fails at once.
+    for entry in catalog.layers:
+        check_file(entry)
+    builtup_entries = catalog.by_role("builtup")
+    if not builtup_entries:
+        raise DataError(
+            f"{catalog.path}: no built-up layer; add one (`expansion layers import {catalog.path} "
+            "--role builtup FILE --year YEAR`)"
+        )
+    _step(progress, "boundary")
+    study, boundary = _study_area(catalog, crs=grid.crs)
+    if not study.intersects(box(*grid.bounds)):
+        raise DataError(f"{catalog.by_role('boundary')[0].path_as_written}: the boundary lies outside "
+                        "the analysis grid; check the scenario's 'crs'")
+    inside = rasterize(shapely.get_parts(study), grid)
+
+    builtup, present, ldsmt_water = _warp_builtup(builtup_entries, grid, study, progress)
+    if not (inside & present).any():
+        raise DataError(f"{builtup_entries[0].path_as_written}: the built-up layers have no data inside "
+                        "the boundary; check that they cover the study area")
+    valid = inside & present
+
+    dem = slope = None
+    if catalog.by_role("dem"):
+        _step(progress, "dem")
+        dem = _warp_dem(catalog.by_role("dem"), grid, study, progress)
+        slope = slope_percent(dem, grid.res)
+    population = None
+    if catalog.by_role("population"):
+        _step(progress, "population")
+        population = _warp_population(catalog.by_role("population"), grid, study, progress)
+
+    vectors = {"boundary": _geometry_only(boundary)}
+    bbox = grid.bounds
+    roads_mask = np.zeros(grid.shape, dtype=bool)
+    arterial_mask = np.zeros(grid.shape, dtype=bool)
+    if catalog.by_role("roads"):
+        _step(progress, "roads")
+        frames = [_roads_frame(e, read_vector(e, dst_crs=grid.crs, bbox=bbox))
+                  for e in catalog.by_role("roads")]
+        roads = _concat(frames, grid)
+        vectors["roads"] = roads
+        roads_mask = rasterize(roads.geometry.values, grid)
+        arterial_mask = rasterize(roads.geometry.values[roads["road_class"].to_numpy() == "arterial"], grid)
+    water = ldsmt_water.copy()
+    for role in ("water", "protected", "flood"):
+        if catalog.by_role(role):
+            _step(progress, role)
+            frames = [_geometry_only(read_vector(e, dst_crs=grid.crs, bbox=bbox))
+                      for e in catalog.by_role(role)]
+            vectors[role] = _concat(frames, grid)
+    if "water" in vectors:
+        water |= rasterize(vectors["water"].geometry.values, grid)
+    protected = rasterize(vectors["protected"].geometry.values, grid) if "protected" in vectors \
+        else np.zeros(grid.shape, dtype=bool)
+    flood = rasterize(vectors["flood"].geometry.values, grid) if "flood" in vectors else None
+
+    _step(progress, "distances")
+    water_dist, hand = water_distance_and_height(water, dem, grid)
+    sources = {}
+    for e in catalog.layers:
+        sources.setdefault(e.role, []).append(e.path_as_written)
+    return Stack(
+        grid=grid, name=catalog.name, synthetic=catalog.synthetic, valid=valid, builtup=builtup,
+        water=water, water_dist_m=water_dist, arterial_dist_m=distance_m(arterial_mask, grid),
+        road_dist_m=distance_m(roads_mask, grid), protected=protected, dem=dem, slope_pct=slope,
+        height_above_water_m=hand, flood=flood, population=population, vectors=vectors,
+        sources=sources, has_roads=bool(catalog.by_role("roads")),
+        has_water=bool(catalog.by_role("water")) or bool(ldsmt_water.any()),
+    )
+
+
+def _concat(frames, grid: Grid):
+    import geopandas as gpd
+    import pandas as pd
+
+    if len(frames) == 1:
+        return frames[0]
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=grid.crs)
+
+
+# ================================================================ cache
+
+_ARRAYS = ("valid", "water", "water_dist_m", "arterial_dist_m", "road_dist_m", "protected")
+_OPTIONAL = ("dem", "slope_pct", "height_above_water_m", "flood", "population")
+
+
+def _save_cache(path: Path, stack: Stack) -> None:
+    """Write the stack to ``path`` (uncompressed npz; temp file + os.replace).
+
+    Vectors are stored as WKB (concatenated bytes and offsets) with their text
+    columns, so the cache loads without pickle.
+    """
+    arrays = {name: getattr(stack, name) for name in _ARRAYS}
+    arrays.update({name: getattr(stack, name) for name in _OPTIONAL if getattr(stack, name) is not None})
+    for year, arr in stack.builtup.items():
+        arrays[f"builtup_{year}"] = arr
+    vec_meta = {}
+    for role, gdf in stack.vectors.items():
+        wkb = shapely.to_wkb(gdf.geometry.values)
+        lengths = np.fromiter((len(b) for b in wkb), dtype="int64", count=len(wkb))
+        arrays[f"vec_{role}_wkb"] = np.frombuffer(b"".join(wkb), dtype="uint8")
+        arrays[f"vec_{role}_len"] = lengths
+        cols = [c for c in gdf.columns if c != gdf.geometry.name]
+        for c in cols:
+            arrays[f"vec_{role}_col_{c}"] = np.asarray(gdf[c].astype(str).to_numpy(), dtype=str)
+        vec_meta[role] = cols
+    meta = {"version": CACHE_VERSION, "years": sorted(stack.builtup), "vectors": vec_meta,
+            "sources": stack.sources, "has_roads": stack.has_roads, "has_water": stack.has_water}
+    arrays["meta"] = np.array(json.dumps(meta))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load_cache(path: Path, catalog: Catalog, grid: Grid) -> Stack:
+    import geopandas as gpd
+
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+        if meta.get("version") != CACHE_VERSION:
+            raise ValueError("old cache format")
+        fields = {name: z[name] for name in _ARRAYS}
+        fields.update({name: z[name] for name in _OPTIONAL if name in z.files})
+        builtup = {int(y): z[f"builtup_{y}"] for y in meta["years"]}
+        vectors = {}
+        for role, cols in meta["vectors"].items():
+            buf = z[f"vec_{role}_wkb"].tobytes()
+            ends = np.cumsum(z[f"vec_{role}_len"])
+            starts = ends - z[f"vec_{role}_len"]
+            geoms = shapely.from_wkb([buf[s:e] for s, e in zip(starts, ends)])
+            data = {c: z[f"vec_{role}_col_{c}"].astype(object) for c in cols}
+            vectors[role] = gpd.GeoDataFrame(data, geometry=geoms, crs=grid.crs)
+    for arr in (*fields.values(), *builtup.values()):
+        if arr.shape != grid.shape:
+            raise ValueError("cached arrays do not match the grid")
+    return Stack(grid=grid, name=catalog.name, synthetic=catalog.synthetic, builtup=builtup,
+                 vectors=vectors, sources=meta["sources"], has_roads=meta["has_roads"],
+                 has_water=meta["has_water"], **fields)
