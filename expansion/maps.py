@@ -1,0 +1,724 @@
+"""Offline HTML maps: raster and vector layers on one Leaflet page.
+
+Pure functions: arrays on a :class:`~expansion.grid.Grid` and GeoDataFrames in,
+complete HTML text out; only :func:`write_html` touches a file.
+
+The pages are made for officials who open them offline on modest laptops:
+
+- no network: Leaflet's script and stylesheet are inlined from the
+  ``xstatic-leaflet`` package (its images become data URIs); folium's other
+  default assets (jQuery, Bootstrap, Font Awesome, awesome-markers) are not
+  used by these maps and are left out;
+- the default background is a hillshade computed from the DEM; OpenStreetMap
+  tiles are an optional background that only loads with a connection;
+- rasters are warped from the grid's CRS to Web Mercator (EPSG:3857), the
+  map's own projection, before they are drawn, so they line up with the
+  vectors (which are converted to EPSG:4326 here and nowhere else);
+- every user string (city, scenario, layer names, attribute values) is
+  HTML-escaped;
+- the same inputs give byte-identical HTML (element ids come from a counter,
+  not from random UUIDs).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import json
+import math
+import re
+import struct
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import DataError
+from .grid import Grid, require_crs
+
+WEB_MERCATOR = "EPSG:3857"
+LONLAT = "EPSG:4326"
+
+#: Longest side, in pixels, of a raster overlay image (keeps pages small).
+MAX_OVERLAY_PX = 1600
+
+#: Pane z-indexes (Leaflet: tiles 200, overlays/vectors 400): the hillshade
+#: lies over tiles, raster overlays under the vectors, whatever the order in
+#: which a user toggles them.
+_HILLSHADE_Z = 250
+_RASTER_Z = 350
+
+
+@dataclass(frozen=True)
+class RasterLayer:
+    """A raster on the analysis grid, drawn as a coloured image overlay.
+
+    Parameters
+    ----------
+    name : the layer's name in the layer control and the legend.
+    array : values with shape ``grid.shape``; NaN (floats) is drawn
+        transparent. For categorical layers, cells whose value is not a key of
+        ``categories`` are transparent.
+    grid : the analysis grid the array lies on.
+    colormap : for continuous layers, the name of a branca linear colormap
+        (``"viridis"``, ``"YlOrRd_09"``, ...) or a sequence of CSS colours
+        from ``vmin`` to ``vmax``. Ignored for categorical layers.
+    vmin, vmax : the values mapped to the ends of the colormap (values outside
+        are clipped); None takes the array's NaN-aware minimum / maximum.
+    legend : what the values mean, with units ("score, 0 = unsuitable to 1 =
+        most suitable", "people per hectare").
+    opacity : 0 to 1.
+    show : shown when the page opens (else only listed in the layer control).
+    categories : for categorical layers, ``{value: (label, css_colour)}``;
+        warped with nearest-neighbour resampling (continuous: bilinear).
+    """
+
+    name: str
+    array: np.ndarray
+    grid: Grid
+    colormap: str | Sequence[str] = "viridis"
+    vmin: float | None = None
+    vmax: float | None = None
+    legend: str = ""
+    opacity: float = 0.7
+    show: bool = True
+    categories: Mapping[Any, tuple[str, str]] | None = None
+
+
+@dataclass(frozen=True)
+class VectorLayer:
+    """Vector features drawn as GeoJSON with a tooltip.
+
+    Parameters
+    ----------
+    name : the layer's name in the layer control and the legend.
+    gdf : a GeoDataFrame in any CRS (it must have one); converted to
+        EPSG:4326 only for drawing.
+    style : Leaflet path options (``{"color": "#b30000", "weight": 2,
+        "fillOpacity": 0.3}``), or a function of a feature's properties
+        returning them.
+    tooltip_fields : columns shown when hovering a feature: a sequence of
+        column names, or ``{column: label}``.
+    legend : what the features are ("arterial roads, 30 m right-of-way").
+    show : shown when the page opens.
+    """
+
+    name: str
+    gdf: Any
+    style: Mapping[str, Any] | Callable[[dict], Mapping[str, Any]]
+    tooltip_fields: Sequence[str] | Mapping[str, str] = ()
+    legend: str = ""
+    show: bool = True
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """A raster ready to draw: palette indices in Web Mercator.
+
+    ``indices`` is uint8 with 0 = transparent; ``palette`` is (n, 3) uint8
+    (entry 0 unused); ``bounds_3857`` is (left, bottom, right, top) in
+    EPSG:3857 metres; ``bounds_latlon`` is ``[[south, west], [north, east]]``
+    in degrees, as Leaflet wants it.
+    """
+
+    indices: np.ndarray
+    palette: np.ndarray
+    bounds_3857: tuple[float, float, float, float]
+    bounds_latlon: list[list[float]]
+
+    def png(self) -> bytes:
+        return png_paletted(self.indices, self.palette)
+
+    def data_uri(self) -> str:
+        return "data:image/png;base64," + base64.b64encode(self.png()).decode("ascii")
+
+
+# ---------------------------------------------------------------- hillshade
+
+
+def hillshade(dem: np.ndarray, res_m: float, azimuth: float = 315.0, altitude: float = 45.0) -> np.ndarray:
+    """Shaded relief of a DEM, as grey levels.
+
+    Parameters
+    ----------
+    dem : elevation in metres on a north-up grid (row 0 north), NaN for no data.
+    res_m : cell size in metres (the grid's CRS must be in metres).
+    azimuth : direction the light comes from, degrees clockwise from north.
+    altitude : height of the light above the horizon, degrees.
+
+    Returns
+    -------
+    uint8 array of ``dem.shape``: 1 (full shadow) to 255 (facing the light);
+    0 means no data.
+    """
+    z = np.asarray(dem, dtype="float64")
+    nodata = ~np.isfinite(z)
+    if nodata.all():
+        return np.zeros(z.shape, dtype="uint8")
+    if nodata.any():
+        z = np.where(nodata, np.nanmean(z), z)
+    if min(z.shape) < 2:
+        dz_east = np.zeros_like(z)
+        dz_north = np.zeros_like(z)
+    else:
+        dz_row, dz_east = np.gradient(z, res_m)
+        dz_north = -dz_row  # rows run southwards
+    # unit normal of the surface and unit vector towards the light
+    norm = np.sqrt(dz_east**2 + dz_north**2 + 1.0)
+    az, alt = math.radians(azimuth), math.radians(altitude)
+    lx, ly, lz = math.sin(az) * math.cos(alt), math.cos(az) * math.cos(alt), math.sin(alt)
+    shade = (-dz_east * lx - dz_north * ly + lz) / norm
+    out = 1 + np.rint(np.clip(shade, 0.0, 1.0) * 254.0)
+    out[nodata] = 0
+    return out.astype("uint8")
+
+
+# ---------------------------------------------------------------- PNG
+
+
+def png_paletted(indices: np.ndarray, palette: np.ndarray) -> bytes:
+    """Encode palette indices as an 8-bit paletted PNG; index 0 is transparent.
+
+    Written here (zlib and struct) so the page does not depend on an imaging
+    library; the output is deterministic.
+    """
+    idx = np.ascontiguousarray(indices, dtype="uint8")
+    pal = np.asarray(palette, dtype="uint8").reshape(-1, 3)
+    if pal.shape[0] > 256 or pal.shape[0] < 1:
+        raise ValueError("a PNG palette has 1 to 256 entries")
+    height, width = idx.shape
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    raw = np.zeros((height, width + 1), dtype="uint8")  # filter byte 0 (none) per row
+    raw[:, 1:] = idx
+    return b"".join([
+        b"\x89PNG\r\n\x1a\n",
+        chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)),
+        chunk(b"PLTE", pal.tobytes()),
+        chunk(b"tRNS", b"\x00"),  # entry 0 fully transparent, the others opaque
+        chunk(b"IDAT", zlib.compress(raw.tobytes(), 9)),
+        chunk(b"IEND", b""),
+    ])
+
+
+# ---------------------------------------------------------------- colours
+
+
+def _hex(rgb: Sequence[int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*(int(c) for c in rgb[:3]))
+
+
+def _parse_colour(colour: str) -> tuple[int, int, int]:
+    """A CSS colour (``#rgb``, ``#rrggbb`` or a name branca knows) as 0-255 RGB."""
+    from branca.colormap import LinearColormap
+
+    colour = str(colour).strip()
+    if re.fullmatch(r"#[0-9a-fA-F]{3}", colour):
+        colour = "#" + "".join(c * 2 for c in colour[1:])
+    try:
+        r, g, b, _ = LinearColormap([colour, colour]).colors[0]
+    except (ValueError, TypeError):
+        raise ValueError(f"'{colour}' is not a colour; use '#rrggbb' or a CSS colour name") from None
+    return int(round(r * 255)), int(round(g * 255)), int(round(b * 255))
+
+
+def colour_ramp(colormap: str | Sequence[str], n: int = 255) -> np.ndarray:
+    """``n`` RGB colours (uint8, shape (n, 3)) evenly spaced along a colormap.
+
+    ``colormap`` is a branca linear colormap name (``"viridis"``,
+    ``"YlOrRd_09"``) or a sequence of CSS colours.
+    """
+    from branca.colormap import LinearColormap, linear
+
+    if isinstance(colormap, str):
+        try:
+            cm = getattr(linear, colormap)
+        except AttributeError:
+            raise ValueError(
+                f"unknown colormap '{colormap}'; use a branca linear colormap name such as "
+                "'viridis' or 'YlOrRd_09', or a list of colours"
+            ) from None
+    else:
+        cm = LinearColormap(list(colormap))
+    stops = np.asarray(cm.index, dtype="float64")
+    stops = (stops - stops[0]) / ((stops[-1] - stops[0]) or 1.0)
+    colours = np.asarray(cm.colors, dtype="float64")[:, :3] * 255.0
+    x = np.linspace(0.0, 1.0, n)
+    out = np.stack([np.interp(x, stops, colours[:, k]) for k in range(3)], axis=1)
+    return np.rint(out).astype("uint8")
+
+
+# ---------------------------------------------------------------- warping
+
+
+def mercator_frame(grid: Grid, max_px: int = MAX_OVERLAY_PX) -> tuple[tuple[float, float, float, float],
+                                                                      int, int]:
+    """Web Mercator bounds and image size for drawing a grid.
+
+    Returns ``((left, bottom, right, top) in EPSG:3857 metres, width, height)``:
+    the envelope of the grid's extent in Web Mercator, with about as many
+    pixels as the grid has cells, at most ``max_px`` on the long side.
+    """
+    from rasterio.warp import transform_bounds
+
+    left, bottom, right, top = transform_bounds(grid.crs, WEB_MERCATOR, *grid.bounds, densify_pts=101)
+    px = min((right - left) / grid.width, (top - bottom) / grid.height)
+    width = max(1, int(math.ceil((right - left) / px - 1e-6)))
+    height = max(1, int(math.ceil((top - bottom) / px - 1e-6)))
+    scale = max(width, height) / max_px
+    if scale > 1:
+        width = max(1, int(round(width / scale)))
+        height = max(1, int(round(height / scale)))
+    return (left, bottom, right, top), width, height
+
+
+def _latlon_bounds(bounds_3857: tuple[float, float, float, float]) -> list[list[float]]:
+    """``[[south, west], [north, east]]`` in degrees for Web Mercator bounds."""
+    from pyproj import Transformer
+
+    t = Transformer.from_crs(WEB_MERCATOR, LONLAT, always_xy=True)
+    west, south = t.transform(bounds_3857[0], bounds_3857[1])
+    east, north = t.transform(bounds_3857[2], bounds_3857[3])
+    return [[south, west], [north, east]]
+
+
+def warp_to_mercator(values: np.ndarray, grid: Grid, categorical: bool,
+                     max_px: int = MAX_OVERLAY_PX) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """Warp a float array from the grid to Web Mercator; NaN stays no data.
+
+    Nearest-neighbour for categorical data, bilinear for continuous data.
+    Returns the warped float32 array and its (left, bottom, right, top)
+    bounds in EPSG:3857 metres.
+    """
+    from rasterio.enums import Resampling
+    from rasterio.transform import from_bounds
+    from rasterio.warp import reproject
+
+    bounds, width, height = mercator_frame(grid, max_px)
+    dst = np.full((height, width), np.nan, dtype="float32")
+    reproject(
+        source=np.ascontiguousarray(values, dtype="float32"),
+        destination=dst,
+        src_transform=grid.transform,
+        src_crs=grid.crs,
+        src_nodata=np.nan,
+        dst_transform=from_bounds(*bounds, width, height),
+        dst_crs=WEB_MERCATOR,
+        dst_nodata=np.nan,
+        resampling=Resampling.nearest if categorical else Resampling.bilinear,
+    )
+    return dst, bounds
+
+
+def _check_shape(array: np.ndarray, grid: Grid, name: str) -> None:
+    if np.shape(array) != grid.shape:
+        raise DataError(f"map layer '{name}': array shape {np.shape(array)} is not the grid's {grid.shape}")
+
+
+def raster_overlay(layer: RasterLayer, max_px: int = MAX_OVERLAY_PX) -> Overlay:
+    """Warp and colour a raster layer: the image drawn on the map."""
+    _check_shape(layer.array, layer.grid, layer.name)
+    arr = np.asarray(layer.array)
+    if layer.categories is not None:
+        cats = list(layer.categories.items())
+        if len(cats) > 255:
+            raise DataError(f"map layer '{layer.name}': {len(cats)} categories, at most 255 can be drawn")
+        codes = np.full(arr.shape, np.nan, dtype="float32")
+        for i, (value, _) in enumerate(cats, start=1):
+            codes[arr == value] = i
+        warped, bounds = warp_to_mercator(codes, layer.grid, categorical=True, max_px=max_px)
+        indices = np.where(np.isfinite(warped), warped, 0).astype("uint8")
+        palette = np.zeros((len(cats) + 1, 3), dtype="uint8")
+        for i, (_, (_, colour)) in enumerate(cats, start=1):
+            palette[i] = _parse_colour(colour)
+    else:
+        vmin, vmax = _value_range(layer)
+        warped, bounds = warp_to_mercator(arr.astype("float32"), layer.grid, categorical=False, max_px=max_px)
+        finite = np.isfinite(warped)
+        span = (vmax - vmin) or 1.0
+        scaled = np.clip((np.where(finite, warped, vmin) - vmin) / span, 0.0, 1.0)
+        indices = np.where(finite, 1 + np.rint(scaled * 254.0), 0).astype("uint8")
+        palette = np.zeros((256, 3), dtype="uint8")
+        palette[1:] = colour_ramp(layer.colormap, 255)
+    return Overlay(indices, palette, bounds, _latlon_bounds(bounds))
+
+
+def _value_range(layer: RasterLayer) -> tuple[float, float]:
+    arr = np.asarray(layer.array, dtype="float64")
+    finite = arr[np.isfinite(arr)]
+    lo = layer.vmin if layer.vmin is not None else (float(finite.min()) if finite.size else 0.0)
+    hi = layer.vmax if layer.vmax is not None else (float(finite.max()) if finite.size else 1.0)
+    return float(lo), float(hi)
+
+
+def hillshade_overlay(shade: np.ndarray, grid: Grid, max_px: int = MAX_OVERLAY_PX) -> Overlay:
+    """The hillshade (uint8, 0 = no data) as a grey overlay in Web Mercator."""
+    _check_shape(shade, grid, "hillshade")
+    values = np.where(shade > 0, shade, np.nan).astype("float32")
+    warped, bounds = warp_to_mercator(values, grid, categorical=False, max_px=max_px)
+    indices = np.where(np.isfinite(warped), np.clip(np.rint(warped), 1, 255), 0).astype("uint8")
+    palette = np.repeat(np.arange(256, dtype="uint8")[:, None], 3, axis=1)
+    # lift the shadows a little, so the coloured layers on top stay readable
+    palette = (96 + palette.astype("float64") * (255 - 96) / 255).astype("uint8")
+    return Overlay(indices, palette, bounds, _latlon_bounds(bounds))
+
+
+# ---------------------------------------------------------------- vectors
+
+
+def _cell(value: Any) -> str:
+    """A property value as escaped tooltip text."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.2f}"
+    return html.escape(str(value))
+
+
+def _tooltip_items(layer: VectorLayer) -> list[tuple[str, str]]:
+    fields = layer.tooltip_fields
+    if isinstance(fields, Mapping):
+        return [(str(k), str(v)) for k, v in fields.items()]
+    return [(str(f), str(f)) for f in fields]
+
+
+def vector_geojson(layer: VectorLayer, decimals: int = 6) -> dict:
+    """The layer as a GeoJSON FeatureCollection in EPSG:4326 (lon/lat).
+
+    Only the tooltip fields are kept, as escaped text under the keys ``f0``,
+    ``f1`` ...; coordinates are rounded to ``decimals`` (6 decimals is about
+    0.1 m).
+    """
+    import shapely
+
+    gdf = layer.gdf
+    require_crs(gdf.crs, f"map layer '{layer.name}'")
+    items = _tooltip_items(layer)
+    missing = [f for f, _ in items if f not in gdf.columns]
+    if missing:
+        raise DataError(f"map layer '{layer.name}': no column {', '.join(missing)} for the tooltip; "
+                        f"columns are {', '.join(map(str, gdf.columns))}")
+    gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    geoms = shapely.transform(gdf.geometry.to_crs(LONLAT).values,
+                              lambda xy: np.round(xy, decimals))
+    features = []
+    for i, geom in enumerate(geoms):
+        props = {f"f{k}": _cell(gdf[field].iloc[i]) for k, (field, _) in enumerate(items)}
+        if callable(layer.style):
+            raw = {field: gdf[field].iloc[i] for field in gdf.columns if field != gdf.geometry.name}
+            props["_style"] = dict(layer.style(raw))
+        features.append({"type": "Feature", "id": i, "properties": props,
+                         "geometry": json.loads(shapely.to_geojson(geom))})
+    return {"type": "FeatureCollection", "features": features}
+
+
+# ---------------------------------------------------------------- offline assets
+
+
+@functools.lru_cache(maxsize=1)
+def leaflet_assets() -> tuple[str, str, str]:
+    """Leaflet's (version, script, stylesheet), from the ``xstatic-leaflet`` package.
+
+    Source-map comments are dropped and the stylesheet's images are inlined
+    as data URIs, so nothing is fetched.
+    """
+    try:
+        from xstatic.pkg import leaflet as xleaflet
+    except ImportError:  # pragma: no cover - a packaging error, not bad data
+        raise RuntimeError(
+            "the offline maps need Leaflet from the 'xstatic-leaflet' package: pip install xstatic-leaflet"
+        ) from None
+    base = Path(xleaflet.BASE_DIR)
+    js = (base / "leaflet.js").read_text(encoding="utf-8")
+    js = re.sub(r"\n//# sourceMappingURL=\S*\s*$", "\n", js)
+    css = (base / "leaflet.css").read_text(encoding="utf-8")
+    css = re.sub(r"/\*# sourceMappingURL=.*?\*/", "", css)
+
+    def inline(match: re.Match) -> str:
+        path = base / match.group(1)
+        return "url(data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii") + ")"
+
+    css = re.sub(r"url\((images/[\w.-]+\.png)\)", inline, css)
+    if "</script" in js.lower() or "</style" in css.lower():  # pragma: no cover - cannot inline safely
+        raise RuntimeError("Leaflet's files contain a closing tag and cannot be inlined")
+    return xleaflet.VERSION, js, css
+
+
+# ---------------------------------------------------------------- page
+
+_PAGE_CSS = """
+html, body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
+.leaflet-container { font-family: inherit; background: #f4f3ef; }
+.xp-title { position: absolute; z-index: 1000; top: 10px; left: 54px; max-width: calc(100% - 330px);
+  background: rgba(255,255,255,0.94); border-radius: 6px; padding: 8px 12px;
+  box-shadow: 0 1px 5px rgba(0,0,0,0.35); pointer-events: auto; }
+.xp-title h1 { font-size: 18px; margin: 0; line-height: 1.25; color: #1b1b1b; }
+.xp-title p { font-size: 13px; margin: 3px 0 0; color: #444; }
+.xp-badge { display: inline-block; margin-top: 5px; padding: 2px 8px; border-radius: 10px;
+  background: #c0392b; color: #fff; font-size: 12px; font-weight: 600; letter-spacing: 0.02em; }
+.xp-legend { position: absolute; z-index: 1000; right: 10px; bottom: 26px; max-width: 300px;
+  max-height: calc(100% - 130px); overflow-y: auto; background: rgba(255,255,255,0.94);
+  border-radius: 6px; padding: 8px 10px; box-shadow: 0 1px 5px rgba(0,0,0,0.35);
+  font-size: 12px; color: #222; }
+.xp-legend h2 { font-size: 13px; margin: 0 0 4px; }
+.xp-entry { margin: 6px 0 0; }
+.xp-entry .xp-name { font-weight: 600; }
+.xp-entry .xp-units { color: #555; }
+.xp-bar { height: 10px; border: 1px solid #999; margin-top: 3px; }
+.xp-ticks { display: flex; justify-content: space-between; color: #333; }
+.xp-swatch { display: inline-block; width: 14px; height: 11px; border: 1px solid #777;
+  vertical-align: middle; margin-right: 5px; }
+.xp-row { margin-top: 2px; }
+.xp-line { display: inline-block; width: 18px; height: 0; vertical-align: middle; margin-right: 5px; }
+.leaflet-control-layers-expanded { font-size: 13px; }
+@media print { .leaflet-control-layers, .leaflet-control-zoom { display: none; } }
+"""
+
+
+def _fmt_tick(v: float) -> str:
+    if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
+        return f"{v:.3g}"
+    if float(v).is_integer():
+        return f"{int(v):,}"
+    return f"{v:,.3g}" if abs(v) < 10 else f"{v:,.1f}"
+
+
+def _raster_legend(layer: RasterLayer) -> str:
+    name = html.escape(layer.name)
+    units = f'<div class="xp-units">{html.escape(layer.legend)}</div>' if layer.legend else ""
+    if layer.categories is not None:
+        rows = "".join(
+            f'<div class="xp-row"><span class="xp-swatch" style="background:{_hex(_parse_colour(colour))}">'
+            f"</span>{html.escape(str(label))}</div>"
+            for label, colour in layer.categories.values()
+        )
+        return f'<div class="xp-name">{name}</div>{units}{rows}'
+    vmin, vmax = _value_range(layer)
+    ramp = colour_ramp(layer.colormap, 11)
+    stops = ", ".join(f"{_hex(c)} {k * 10}%" for k, c in enumerate(ramp))
+    mid = (vmin + vmax) / 2
+    ticks = "".join(f"<span>{html.escape(_fmt_tick(v))}</span>" for v in (vmin, mid, vmax))
+    return (f'<div class="xp-name">{name}</div>{units}'
+            f'<div class="xp-bar" style="background: linear-gradient(to right, {stops})"></div>'
+            f'<div class="xp-ticks">{ticks}</div>')
+
+
+def _vector_legend(layer: VectorLayer) -> str:
+    style = dict(layer.style) if isinstance(layer.style, Mapping) else {}
+    colour = _hex(_parse_colour(str(style.get("color", "#3388ff"))))
+    fill = style.get("fillColor", style.get("color", "#3388ff"))
+    filled = float(style.get("fillOpacity", 0.2)) > 0 and style.get("fill", True)
+    weight = max(1, min(6, int(round(float(style.get("weight", 3))))))
+    if filled:
+        sw = (f'<span class="xp-swatch" style="background:{_hex(_parse_colour(str(fill)))};'
+              f'border:2px solid {colour}"></span>')
+    else:
+        sw = f'<span class="xp-line" style="border-top:{weight}px solid {colour}"></span>'
+    units = html.escape(layer.legend) if layer.legend else ""
+    return f'<div class="xp-row">{sw}<span class="xp-name">{html.escape(layer.name)}</span></div>' + (
+        f'<div class="xp-units">{units}</div>' if units else "")
+
+
+def _elements():
+    """folium/branca element classes used by make_map (imported lazily: folium is slow to import)."""
+    import folium
+    from branca.element import Element, MacroElement
+    from jinja2 import Template
+
+    class Raw(Element):
+        """Literal HTML (already escaped by us; never read as a template)."""
+
+        _template = Template("{{ this.text }}")
+
+        def __init__(self, text: str):
+            super().__init__()
+            self._name = "Raw"
+            self.text = text
+
+    class Legend(MacroElement):
+        """The legend box; an entry hides while its layer is switched off."""
+
+        _template = Template("""
+{% macro html(this, kwargs) %}
+<div class="xp-legend" id="{{ this.get_name() }}"><h2>Legend</h2>
+{%- for layer, body in this.entries %}
+<div class="xp-entry" data-layer="{{ layer.get_name() }}"
+{%- if not layer.show %} style="display:none"{% endif %}>{{ body }}</div>
+{%- endfor %}
+</div>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+(function () {
+  var entries = {
+  {%- for layer, body in this.entries %}
+    {{ layer.get_name()|tojson }}: {{ layer.get_name() }},
+  {%- endfor %}
+  };
+  function toggle(e) {
+    var box = document.getElementById({{ this.get_name()|tojson }});
+    for (var key in entries) {
+      if (entries[key] === e.layer) {
+        var el = box.querySelector('[data-layer="' + key + '"]');
+        if (el) { el.style.display = (e.type === 'overlayadd') ? '' : 'none'; }
+      }
+    }
+  }
+  {{ this._parent.get_name() }}.on('overlayadd overlayremove', toggle);
+})();
+{% endmacro %}
+""")
+
+        def __init__(self, entries: list):
+            super().__init__()
+            self._name = "Legend"
+            self.entries = entries
+
+    return folium, Raw, Legend
+
+
+def _fix_ids(root) -> None:
+    """Replace folium's random element ids by a counter (deterministic HTML)."""
+    counter = 0
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        counter += 1
+        el._id = f"{counter:04d}"
+        stack.extend(reversed(list(getattr(el, "_children", {}).values())))
+
+
+def make_map(
+    title: str,
+    subtitle: str,
+    grid: Grid,
+    layers: Sequence[RasterLayer | VectorLayer],
+    hillshade: np.ndarray | None = None,
+    synthetic: bool = False,
+    osm_tiles: bool = True,
+    max_px: int = MAX_OVERLAY_PX,
+) -> str:
+    """A complete, self-contained HTML page with one Leaflet map.
+
+    Parameters
+    ----------
+    title : the page's heading (the city), plain text.
+    subtitle : a line under it (the scenario and what the map shows), plain text.
+    grid : the analysis grid; the map opens fitted to its bounds.
+    layers : raster and vector layers, drawn in this order (vectors always
+        above rasters); each is listed in the layer control and the legend.
+    hillshade : uint8 shaded relief on the grid (see :func:`hillshade`), the
+        default background; None for a plain background.
+    synthetic : show a "synthetic data" badge under the title.
+    osm_tiles : offer OpenStreetMap tiles as a background (not the default: they
+        need a connection).
+    max_px : longest side of each raster image in pixels.
+
+    Returns
+    -------
+    The page as text (UTF-8 when written; see :func:`write_html`). It needs
+    no network except for the optional OpenStreetMap background.
+    """
+    folium, Raw, Legend = _elements()
+    from folium.map import CustomPane
+
+    version, leaflet_js, leaflet_css = leaflet_assets()
+    (left, bottom, right, top), _, _ = mercator_frame(grid, max_px)
+    (south, west), (north, east) = _latlon_bounds((left, bottom, right, top))
+
+    m = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=12, tiles=None,
+                   control_scale=True, prefer_canvas=False, zoom_snap=0.25, zoom_delta=0.5)
+    # Leaflet is inlined below; jQuery, Bootstrap, Font Awesome and
+    # awesome-markers serve folium's popups and markers, which these maps do not use.
+    m.default_js = []
+    m.default_css = []
+    root = m.get_root()
+    root.header.add_child(Raw(f"<title>{html.escape(title)} - {html.escape(subtitle)}</title>"),
+                          name="xp_title")
+    root.header.add_child(Raw(f"<!-- Leaflet {html.escape(version)} from the xstatic-leaflet package -->\n"
+                              f"<style>{leaflet_css}</style>\n<script>{leaflet_js}</script>"),
+                          name="xp_leaflet")
+    root.header.add_child(Raw(f"<style>{_PAGE_CSS}</style>"), name="xp_css")
+
+    CustomPane("xp_hillshade", z_index=_HILLSHADE_Z, pointer_events=False).add_to(m)
+    CustomPane("xp_rasters", z_index=_RASTER_Z, pointer_events=False).add_to(m)
+
+    # backgrounds (radio buttons): hillshade by default, OSM optional, or plain
+    if hillshade is not None:
+        shade = hillshade_overlay(hillshade, grid, max_px)
+        folium.raster_layers.ImageOverlay(
+            shade.data_uri(), bounds=shade.bounds_latlon, name="Terrain (hillshade, offline)",
+            overlay=False, show=True, pixelated=False, pane="xp_hillshade", opacity=1.0,
+        ).add_to(m)
+    if osm_tiles:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap (needs internet)", overlay=False,
+                         show=False).add_to(m)
+    if hillshade is not None or osm_tiles:
+        folium.FeatureGroup(name="Plain background", overlay=False, show=hillshade is None).add_to(m)
+
+    entries = []
+    for layer in [lay for lay in layers if isinstance(lay, RasterLayer)]:
+        ov = raster_overlay(layer, max_px)
+        el = folium.raster_layers.ImageOverlay(
+            ov.data_uri(), bounds=ov.bounds_latlon, name=html.escape(layer.name), show=layer.show,
+            opacity=float(layer.opacity), pixelated=layer.categories is not None, pane="xp_rasters",
+        )
+        el.add_to(m)
+        entries.append((el, _raster_legend(layer)))
+    for layer in [lay for lay in layers if isinstance(lay, VectorLayer)]:
+        el = _geojson(folium, layer)
+        el.add_to(m)
+        entries.append((el, _vector_legend(layer)))
+    unknown = [type(lay).__name__ for lay in layers if not isinstance(lay, RasterLayer | VectorLayer)]
+    if unknown:
+        raise TypeError(f"map layers must be RasterLayer or VectorLayer, not {', '.join(unknown)}")
+
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    m.fit_bounds([[south, west], [north, east]])
+    badge = '<div class="xp-badge">SYNTHETIC DATA - not a real city</div>' if synthetic else ""
+    root.html.add_child(Raw(
+        f'<div class="xp-title"><h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p>{badge}</div>'
+    ), name="xp_titleblock")
+    if entries:
+        Legend(entries).add_to(m)
+    _fix_ids(root)
+    return root.render()
+
+
+def _geojson(folium, layer: VectorLayer):
+    data = vector_geojson(layer)
+    items = _tooltip_items(layer)
+    if callable(layer.style):
+        def style_function(feature):
+            return feature["properties"].get("_style", {})
+    else:
+        fixed = dict(layer.style)
+
+        def style_function(feature):
+            return fixed
+
+    tooltip = None
+    if items and data["features"]:
+        tooltip = folium.GeoJsonTooltip(fields=[f"f{k}" for k in range(len(items))],
+                                        aliases=[html.escape(label) for _, label in items],
+                                        labels=True, sticky=True)
+    return folium.GeoJson(data, name=html.escape(layer.name), style_function=style_function,
+                          tooltip=tooltip, show=layer.show, smooth_factor=1.0)
+
+
+def write_html(path: str | Path, page: str) -> Path:
+    """Write a page as UTF-8 (no newline translation); returns the path."""
+    path = Path(path)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(page)
+    return path
