@@ -854,3 +854,15 @@ def _load_cache(path: Path, catalog: Catalog, grid: Grid) -> Stack:
     return Stack(grid=grid, name=catalog.name, synthetic=catalog.synthetic, builtup=builtup,
                  vectors=vectors, sources=meta["sources"], has_roads=meta["has_roads"],
                  has_water=meta["has_water"], **fields)
+
+
+# Checking and importing live in their own module; re-exported here for the CLI.
+from .catalog_check import (  # noqa: E402  (after the names catalog_check imports from here)
+    check_catalog,
+    check_problems,
+    format_check_table,
+    import_layer,
+)
+
+__all__ = ["build_stack", "cache_path", "check_catalog", "check_problems", "format_check_table",
+           "grid_for", "import_layer", "read_vector", "rasterize", "distance_m", "slope_percent"]

@@ -1,0 +1,434 @@
+"""Checking a catalog's layers and importing new ones (``expansion layers check|import``).
+
+:func:`check_catalog` opens every layer of a catalog and reports, one row per
+layer, its CRS, resolution, nodata, overlap with the study area and problems.
+:func:`import_layer` validates a file the same way, copies it beside the
+catalog and appends a ``[[layers]]`` entry to ``layers.toml`` without touching
+the rest of the file. Both re-exported by :mod:`expansion.layers`.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import math
+import os
+import shutil
+import tempfile
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pyproj
+import shapely
+
+from .config import ENCODINGS, RASTER_ROLES, ROLES, Catalog, CatalogLayer, load_catalog
+from .errors import ConfigError, DataError, ExpansionError
+from .grid import utm_crs_for
+from .layers import (
+    _OSM_QUERIES,
+    LDSMT_EPOCHS,
+    _short,
+    _study_area,
+    check_file,
+    footprint,
+    is_osm,
+    open_raster,
+    raster_nodata,
+)
+
+REQUIRED_ROLES = ("boundary", "builtup")
+
+# A raster covering less than this share of the study area gets a note.
+_FULL_COVER_PCT = 99.5
+
+_COLUMNS = (("role", "role"), ("file", "file"), ("year", "year"), ("crs", "CRS"),
+            ("resolution", "resolution"), ("overlap_pct", "overlap"), ("nodata", "nodata"),
+            ("problems", "problems"), ("notes", "notes"))
+
+
+# ================================================================ check
+
+
+def _study_for_check(catalog: Catalog):
+    """(study area polygon in a local UTM CRS, that CRS, problem or None)."""
+    try:
+        union, _ = _study_area(catalog, crs="EPSG:4326")
+    except ExpansionError as exc:
+        return None, None, str(exc)
+    c = union.centroid
+    crs = utm_crs_for(c.x, c.y)
+    t = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    return shapely.transform(union, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1]))), crs, None
+
+
+def _years_text(entry: CatalogLayer) -> str:
+    if entry.encoding == "ghsl-ldsmt":
+        return ",".join(str(y) for y in LDSMT_EPOCHS)
+    return "" if entry.year is None else str(entry.year)
+
+
+def _resolution_text(crs, res: tuple[float, float], bounds) -> str:
+    c = pyproj.CRS.from_user_input(crs)
+    if c.is_geographic:
+        lat = math.radians((bounds[1] + bounds[3]) / 2)
+        mx = res[0] * 111_320.0 * math.cos(lat)
+        my = res[1] * 110_574.0
+        return f"{res[0]:.6g}° (~{math.sqrt(mx * my):.0f} m)"
+    unit = c.axis_info[0].unit_conversion_factor if c.axis_info else 1.0
+    if abs(unit - 1.0) < 1e-12:
+        return f"{res[0]:g} m"
+    return f"{res[0]:g} {c.axis_info[0].unit_name} (~{res[0] * unit:.0f} m)"
+
+
+def _crs_text(crs) -> str:
+    c = pyproj.CRS.from_user_input(crs)
+    auth = c.to_authority(min_confidence=70)
+    return f"{auth[0]}:{auth[1]}" if auth else c.name
+
+
+def inspect_layer(entry: CatalogLayer, study=None, study_crs=None) -> dict:
+    """One row of the check table for ``entry`` (see :func:`check_catalog`).
+
+    Parameters
+    ----------
+    entry : the catalog entry.
+    study : the study area polygon, in ``study_crs`` (metres), or None.
+    study_crs : a projected CRS in metres.
+    """
+    row = {"role": entry.role, "file": entry.path_as_written, "year": _years_text(entry), "crs": "",
+           "resolution": "", "overlap_pct": None, "nodata": "", "problems": [], "notes": []}
+    try:
+        check_file(entry)
+    except DataError as exc:
+        row["problems"].append(_strip(exc, entry))
+        return row
+    try:
+        if entry.role in RASTER_ROLES:
+            _inspect_raster(entry, row, study, study_crs)
+        else:
+            _inspect_vector(entry, row, study, study_crs)
+    except ExpansionError as exc:
+        row["problems"].append(_strip(exc, entry))
+    return row
+
+
+def _strip(exc: BaseException, entry: CatalogLayer) -> str:
+    """The message without the leading file name (the row already shows it)."""
+    text = str(exc)
+    prefix = f"{entry.path_as_written}: "
+    return text[len(prefix):] if text.startswith(prefix) else text
+
+
+def _overlap(row: dict, fp, study, raster: bool) -> None:
+    if study is None or study.area <= 0:
+        return
+    pct = 100.0 * fp.intersection(study).area / study.area
+    row["overlap_pct"] = pct
+    if pct <= 0:
+        row["problems"].append("does not overlap the study area (check its CRS and extent)")
+    elif raster and pct < _FULL_COVER_PCT:
+        row["notes"].append(f"covers {pct:.0f} % of the study area")
+
+
+def _inspect_raster(entry: CatalogLayer, row: dict, study, study_crs) -> None:
+    if is_osm(entry.path) or _looks_vector(entry.path):
+        raise DataError(f"is a vector file; role '{entry.role}' needs a raster (e.g. GeoTIFF)")
+    with open_raster(entry) as ds:
+        if ds.crs is None:
+            row["problems"].append("has no CRS; set one (`gdal_edit.py -a_srs EPSG:XXXX`)")
+            return
+        row["crs"] = _crs_text(ds.crs)
+        row["resolution"] = _resolution_text(ds.crs, ds.res, tuple(ds.bounds))
+        nodata = raster_nodata(entry, ds)  # DataError when it does not fit the dtype
+        row["nodata"] = "" if nodata is None else f"{float(nodata):g}"
+        if study is not None:
+            _overlap(row, footprint(tuple(ds.bounds), ds.crs, study_crs), study, raster=True)
+        # A decimated read (at most ~1000 cells a side) to spot empty or wrongly coded rasters.
+        step = max(1, math.ceil(max(ds.width, ds.height) / 1000))
+        shape = (max(1, ds.height // step), max(1, ds.width // step))
+        try:
+            sample = ds.read(1, out_shape=shape)
+        except Exception as exc:  # rasterio/GDAL errors on truncated files
+            raise DataError(f"cannot be read ({_short(exc)}); the file may be truncated or damaged") \
+                from None
+    present = np.ones(sample.shape, bool) if nodata is None else (sample != nodata)
+    if sample.dtype.kind == "f":
+        present &= ~np.isnan(sample)
+    if entry.encoding == "ghsl-ldsmt":
+        present &= sample != 0
+        bad = np.setdiff1d(np.unique(sample[present]), np.arange(7))
+        if bad.size:
+            row["problems"].append(f"values {', '.join(f'{v:g}' for v in bad[:5])} are not LDSMT codes 0–6")
+    if not present.any():
+        row["problems"].append("has only nodata (check its nodata value)")
+
+
+def _looks_vector(path: Path) -> bool:
+    return path.suffix.lower() in (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".kml", ".gml")
+
+
+def _inspect_vector(entry: CatalogLayer, row: dict, study, study_crs) -> None:
+    import pyogrio
+
+    if entry.path.suffix.lower() in (".tif", ".tiff", ".vrt", ".img", ".nc"):
+        raise DataError(f"is a raster; role '{entry.role}' needs a vector layer (GeoPackage, Shapefile, "
+                        "GeoJSON or OpenStreetMap .osm.pbf)")
+    if is_osm(entry.path):
+        if entry.role not in _OSM_QUERIES:
+            raise DataError(f"role '{entry.role}' cannot be read from OpenStreetMap data; "
+                            "export it as a GeoPackage")
+        layers = sorted({q[0] for q in _OSM_QUERIES[entry.role]})
+    else:
+        try:
+            names = [str(n) for n in pyogrio.list_layers(entry.path)[:, 0]]
+        except Exception as exc:
+            raise DataError(f"cannot be read as a vector layer ({_short(exc)})") from None
+        if entry.layer is not None and entry.layer not in names:
+            raise DataError(f"has no layer '{entry.layer}'; its layers are: {', '.join(names)}")
+        if entry.layer is None and len(names) > 1:
+            raise DataError(f"has {len(names)} layers ({', '.join(names)}); set 'layer' in the catalog")
+        layers = [entry.layer if entry.layer is not None else names[0]]
+    fp = None
+    for layer in layers:
+        try:
+            info = pyogrio.read_info(entry.path, layer=layer, force_total_bounds=True)
+        except Exception as exc:
+            raise DataError(f"cannot be read as a vector layer ({_short(exc)})") from None
+        if info.get("crs") is None:
+            row["problems"].append("has no CRS; set one (QGIS: Layer > Set CRS) and save again")
+            return
+        row["crs"] = _crs_text(info["crs"])
+        fields = [str(f) for f in info.get("fields", [])]
+        if entry.role == "roads":
+            fld = entry.class_field or "highway"
+            if fld not in fields:
+                row["problems"].append(f"no field '{fld}' to class roads by (fields: {', '.join(fields)}); "
+                                       "set 'class_field'")
+        if entry.role == "boundary":
+            gtype = str(info.get("geometry_type") or "")
+            if gtype and "polygon" not in gtype.lower() and gtype.lower() != "unknown":
+                row["problems"].append(f"has {gtype} geometries; the boundary must be polygons")
+        bounds = info.get("total_bounds")
+        if bounds is not None and all(np.isfinite(bounds)) and study is not None:
+            part = footprint(tuple(float(b) for b in bounds), info["crs"], study_crs)
+            fp = part if fp is None else fp.union(part)
+        if not info.get("features"):
+            row["notes"].append(f"layer '{layer}' is empty" if len(layers) > 1 else "has no features")
+    row["resolution"] = "vector"
+    if fp is not None and entry.role != "boundary":
+        _overlap(row, fp, study, raster=False)
+    elif entry.role == "boundary" and study is not None:
+        row["overlap_pct"] = 100.0
+
+
+def check_catalog(catalog: Catalog) -> list[dict]:
+    """Open every layer of ``catalog`` and describe it, one row per layer.
+
+    Returns
+    -------
+    list of dict with keys ``role``, ``file`` (as written in the catalog),
+    ``year`` (the year, or the epochs of an LDSMT layer), ``crs``,
+    ``resolution`` (native units, and approximate metres for degrees),
+    ``overlap_pct`` (share of the boundary's area inside the layer's extent,
+    %, None when unknown), ``nodata``, ``problems`` (short strings; empty when
+    fine) and ``notes`` (remarks that do not stop a run, e.g. partial cover).
+    """
+    study, study_crs, problem = _study_for_check(catalog)
+    rows = []
+    for entry in catalog.layers:
+        row = inspect_layer(entry, study, study_crs)
+        if entry.role == "boundary" and problem and not row["problems"]:
+            row["problems"].append(problem)
+        rows.append(row)
+    return rows
+
+
+def check_problems(catalog: Catalog, rows: list[dict]) -> list[str]:
+    """The problems that make ``expansion layers check`` fail: a required role
+    (boundary, builtup) missing, or a problem on a layer of a required role."""
+    out = []
+    for role in REQUIRED_ROLES:
+        if not any(r["role"] == role for r in rows):
+            out.append(f"no {role} layer (add one with `expansion layers import {catalog.path} "
+                       f"--role {role} FILE`)")
+    for r in rows:
+        if r["role"] in REQUIRED_ROLES:
+            out.extend(f"{r['file']}: {p}" for p in r["problems"])
+    return out
+
+
+def format_check_table(rows: list[dict]) -> str:
+    """``rows`` from :func:`check_catalog` as a plain text table with aligned columns."""
+    def cell(row, key):
+        v = row.get(key)
+        if key == "overlap_pct":
+            return "" if v is None else f"{v:.0f} %"
+        if key == "problems":
+            return "; ".join(v) if v else "ok"
+        if key == "notes":
+            return "; ".join(v) if v else ""
+        return "" if v is None else str(v)
+
+    table = [[title for _, title in _COLUMNS]] + [[cell(r, key) for key, _ in _COLUMNS] for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(_COLUMNS))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip() for line in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# ================================================================ import
+
+
+def _sidecars(file: Path) -> list[Path]:
+    """The file and, for a shapefile, every file beside it with the same stem (.shx .dbf .prj .cpg ...)."""
+    if file.suffix.lower() != ".shp":
+        return [file]
+    stem = file.name[: -len(file.suffix)]
+    return sorted(p for p in file.parent.iterdir()
+                  if p.is_file() and p.name.startswith(stem + ".") and p != file) + [file]
+
+
+def _toml_entry(role: str, path: str, year: int | None, encoding: str | None) -> str:
+    lines = ["", "[[layers]]", f"role = {json.dumps(role)}", f"path = {json.dumps(path, ensure_ascii=False)}"]
+    if year is not None:
+        lines.append(f"year = {int(year)}")
+    if encoding is not None:
+        lines.append(f"encoding = {json.dumps(encoding)}")
+    return "\n".join(lines) + "\n"
+
+
+def import_layer(catalog_path: Path, role: str, file: Path, year: int | None = None,
+                 encoding: str | None = None) -> CatalogLayer:
+    """Validate ``file``, copy it beside the catalog and add a ``[[layers]]`` entry.
+
+    The file is opened, must have a CRS, be a raster for raster roles and a
+    vector for vector roles, and overlap the study area when the catalog has a
+    boundary. It is copied into the catalog's folder (a shapefile with all its
+    sidecar files) unless it is already inside it; an existing different file
+    is never overwritten. The entry is appended to ``layers.toml`` as text (the
+    user's comments and layout stay), written atomically. A catalog that does
+    not exist yet is created, and its first layer must be the boundary.
+
+    Parameters
+    ----------
+    catalog_path : the ``layers.toml`` (or its folder).
+    role : one of :data:`expansion.config.ROLES`.
+    file : the layer file (any CRS).
+    year : the year of a built-up layer (not for ``ghsl-ldsmt``).
+    encoding : built-up encoding; ``binary`` by default.
+
+    Returns
+    -------
+    CatalogLayer, the new entry as the catalog now reads it.
+    """
+    catalog_path = Path(catalog_path)
+    if catalog_path.is_dir() or (not catalog_path.suffix and not catalog_path.exists()):
+        catalog_path = catalog_path / "layers.toml"
+    folder = catalog_path.parent
+    file = Path(file)
+    if role not in ROLES:
+        raise ConfigError(f"unknown role '{role}'; valid roles are: {', '.join(ROLES)}")
+    if role == "builtup":
+        encoding = encoding or "binary"
+        if encoding not in ENCODINGS:
+            raise ConfigError(f"unknown encoding '{encoding}'; valid encodings are: {', '.join(ENCODINGS)}")
+        if encoding == "ghsl-ldsmt" and year is not None:
+            raise ConfigError(f"{file}: a ghsl-ldsmt layer carries its own epochs "
+                              f"({', '.join(map(str, LDSMT_EPOCHS))}); leave out --year")
+        if encoding != "ghsl-ldsmt" and year is None:
+            raise ConfigError(f"{file}: a {encoding} built-up layer needs --year")
+    elif encoding is not None:
+        raise ConfigError(f"--encoding applies only to builtup layers, not '{role}'")
+
+    # The catalog as it is now: has it a boundary (for the overlap check)?
+    catalog = None
+    if catalog_path.exists():
+        try:
+            data = tomllib.loads(catalog_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+            raise ConfigError(f"{catalog_path}: cannot be read as TOML ({exc})") from None
+        entries = data.get("layers", []) if isinstance(data.get("layers", []), list) else []
+        if any(isinstance(e, dict) and e.get("role") == "boundary" for e in entries):
+            catalog = load_catalog(catalog_path)
+    if catalog is None and role != "boundary":
+        raise DataError(
+            f"{catalog_path}: has no boundary yet; import the study area boundary first "
+            f"(`expansion layers import {catalog_path} --role boundary FILE`)"
+        )
+
+    # Validate the file where it is now.
+    source = CatalogLayer(role=role, path=file.resolve(), path_as_written=str(file), year=year,
+                          encoding=encoding)
+    study, study_crs = None, None
+    if catalog is not None:
+        study, study_crs, _ = _study_for_check(catalog)
+    row = inspect_layer(source, study, study_crs)
+    if role == "boundary" and not row["problems"]:
+        try:
+            _study_area(Catalog(name="import", path=catalog_path, synthetic=False, layers=(source,)))
+        except ExpansionError as exc:
+            row["problems"].append(_strip(exc, source))
+    if row["problems"]:
+        raise DataError(f"{file}: {row['problems'][0]}")
+
+    # Where it goes.
+    folder_abs = folder.resolve()
+    src_abs = file.resolve()
+    inside = folder_abs == src_abs.parent or folder_abs in src_abs.parents
+    rel = src_abs.relative_to(folder_abs).as_posix() if inside else file.name
+    dest = folder_abs / rel
+    if catalog is not None:
+        for i, e in enumerate(catalog.layers, start=1):
+            if e.path == dest and e.role == role and e.year == year:
+                raise DataError(f"{file}: already in {catalog_path} as [[layers]] #{i} "
+                                f"(role {role}, path {e.path_as_written})")
+    copies = []
+    if not inside:
+        for src in _sidecars(src_abs):
+            target = folder_abs / src.name
+            if target.exists():
+                if target.is_file() and filecmp.cmp(src, target, shallow=False):
+                    continue  # the same file is already there
+                raise DataError(f"{target}: already exists and differs from {src}; rename the file to "
+                                "import, or remove the old one (and its catalog entry)")
+            copies.append((src, target))
+
+    # Build the new catalog text and check it loads before touching anything.
+    if catalog_path.exists():
+        text = catalog_path.read_text(encoding="utf-8")
+        if text and not text.endswith("\n"):
+            text += "\n"
+    else:
+        text = f"name = {json.dumps(folder_abs.name, ensure_ascii=False)}\n"
+    text += _toml_entry(role, rel, year, encoding if role == "builtup" else None)
+
+    folder_abs.mkdir(parents=True, exist_ok=True)
+    for src, target in copies:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder_abs)
+        os.close(fd)
+        try:
+            shutil.copy2(src, tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    fd, tmp = tempfile.mkstemp(prefix=".layers.", suffix=".toml", dir=folder_abs)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        if catalog_path.exists():
+            shutil.copymode(catalog_path, tmp)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        try:
+            load_catalog(tmp)
+        except ConfigError as exc:
+            raise ConfigError(str(exc).replace(tmp, str(catalog_path))) from None
+        os.replace(tmp, folder_abs / catalog_path.name)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return load_catalog(folder_abs / catalog_path.name).layers[-1]
