@@ -85,6 +85,50 @@ def run(scenario: Path, out: Path | None, runs: int | None, seed: int | None, ov
     click.echo(f"Open {result.out / 'index.html'} in a browser.")
 
 
+@cli.command()
+@scenario_arg
+@click.option("--observed-year", type=click.IntRange(1800, 2200), required=True,
+              help="The later observed built-up epoch to predict.")
+@click.option("--quantity", type=click.Choice(["observed", "projected"]), default=None,
+              help="New land from the observed change, or from the demand projection "
+                   "(default: the scenario's [growth] quantity).")
+@out_opt
+@runs_opt
+@seed_opt
+@overwrite_opt
+def backtest(scenario: Path, observed_year: int, quantity: str | None, out: Path | None, runs: int | None,
+             seed: int | None, overwrite: bool) -> None:
+    """Calibrate on calibrate_from -> base_year, predict OBSERVED_YEAR, compare with what happened."""
+    from .pipeline import backtest as run_backtest
+
+    folder, res = run_backtest(scenario, observed_year, quantity=quantity, out=out, overwrite=overwrite,
+                               runs=runs, seed=seed)
+    click.echo(f"backtest {res['base_year']} -> {res['observed_year']} ({res['quantity']['mode']} quantity, "
+               f"{res['quantity']['observed_cells']} new cells observed)")
+    click.echo(f"{'model':<18} {'FoM':>7} {'producer':>9} {'user':>7} {'quantity':>9} {'allocation':>11}")
+    blocks = {"growth model": res, **{f"null: {k}": v for k, v in res["null_models"].items()}}
+    for name, r in blocks.items():
+        click.echo(f"{name:<18} {r['fom']:>7.3f} {r['producers_accuracy']:>9.3f} {r['users_accuracy']:>7.3f} "
+                   f"{r['quantity_disagreement']:>9.4f} {r['allocation_disagreement']:>11.4f}")
+    click.echo(f"FoM over {res['runs']} runs: {res['fom_mean']:.3f} +/- {res['fom_sd']:.3f}")
+    click.echo(f"\nResults: {folder}")
+
+
+@cli.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Write the comparison page here (default: no page, only the table).")
+@overwrite_opt
+def compare(run_dirs: tuple[Path, ...], out: Path | None, overwrite: bool) -> None:
+    """Compare run folders side by side: a table, and a page with --out."""
+    from .pipeline import compare_runs
+
+    table = compare_runs(list(run_dirs), out=out, overwrite=overwrite)
+    click.echo(table)
+    if out is not None:
+        click.echo(f"\nComparison page: {out}")
+
+
 @cli.group()
 def layers() -> None:
     """Check and import a city's input layers."""
@@ -133,6 +177,34 @@ def demo(folder: Path, size: int, seed: int | None, overwrite: bool) -> None:
 
     path = write_demo(folder, size=size, seed=7 if seed is None else seed, overwrite=overwrite)
     click.echo(f"wrote synthetic demo region: {path}")
+
+
+@cli.command()
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes of the local Dask cluster (default 2).")
+@click.option("--scheduler", default=None, help="Address of an existing Dask scheduler (tcp://host:8786).")
+@click.option("--out-root", type=click.Path(path_type=Path), default=None,
+              help="Write each run to OUT_ROOT/<scenario file name> (default outputs/<city>/<scenario>/).")
+@overwrite_opt
+def batch(scenarios: tuple[Path, ...], workers: int | None, scheduler: str | None, out_root: Path | None,
+          overwrite: bool) -> None:
+    """Run several SCENARIOS at once on Dask (a local cluster by default)."""
+    from .batch import format_batch_table, run_batch
+
+    if workers and scheduler:
+        raise click.UsageError("give either --workers or --scheduler, not both")
+
+    def report(r) -> None:
+        status = f"done in {r.seconds:.1f} s" if r.ok else f"FAILED: {r.message}"
+        click.echo(f"{Path(r.scenario).name}: {status}", err=True)
+
+    results = run_batch(list(scenarios), workers=workers, scheduler=scheduler, out_root=out_root,
+                        overwrite=overwrite, on_result=report)
+    click.echo(format_batch_table(results))
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise ExpansionError(f"{len(failed)} of {len(results)} scenarios failed (see the table above)")
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ import numpy as np
 from . import demand as demand_mod
 from . import growth, layers, metrics, plan, risk, suitability
 from .config import Catalog, Scenario, load_catalog, load_scenario
-from .errors import ConfigError
+from .errors import ConfigError, ExpansionError, OutputExistsError
 from .outputs import atomic_folder, check_target, input_files, package_versions, write_geotiff, write_json
 from .stack import Stack
 
@@ -33,10 +33,11 @@ def slug(text: str) -> str:
 
 
 class Timer:
-    """Seconds per stage, in order."""
+    """Seconds per stage, in order; ``on_mark(stage)`` is called after each stage."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_mark=None) -> None:
         self.stages: dict[str, float] = {}
+        self.on_mark = on_mark
         self._t0 = time.perf_counter()
         self._last = self._t0
 
@@ -44,6 +45,8 @@ class Timer:
         now = time.perf_counter()
         self.stages[stage] = self.stages.get(stage, 0.0) + now - self._last
         self._last = now
+        if self.on_mark:
+            self.on_mark(stage)
 
     @property
     def total(self) -> float:
@@ -197,11 +200,11 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer) -> Model
         "expansion_area_ha": plan_m.get("expansion_area_ha"),
         "arterials_planned_km": plan_m.get("arterials_planned_km"),
         "open_space_ha": plan_m.get("open_space_ha"),
-        "growth_model": model.describe(),
+        "growth_model": model.as_dict(),
         "risk": risk_summary,
         "plan": plan_m,
         "metrics": atlas,
-        "unallocated_cells": {"bau": bau.unallocated, "planned": planned.unallocated},
+        "warnings": suit.warnings + bau.warnings + [f"planned: {w}" for w in planned.warnings],
     }
     import pandas as pd
 
@@ -239,18 +242,19 @@ def write_run(m: Model, folder: Path, timer: Timer) -> None:
     write_json(folder / "summary.json", m.summary)
 
 
-def provenance(m: Model, timer: Timer, out: Path) -> dict:
-    sc = m.scenario
-    files = [sc.path, m.catalog.path] + [e.path for e in m.catalog.layers]
+def provenance(sc: Scenario, catalog: Catalog, grid, timer: Timer, out: Path, **extra) -> dict:
+    """run.json: inputs with sha256, parameters, seed, grid, package versions, timings."""
+    files = [sc.path, catalog.path] + [e.path for e in catalog.layers]
     return {
         "scenario": str(sc.path),
-        "catalog": str(m.catalog.path),
+        "catalog": str(catalog.path),
         "out": str(out),
+        **extra,
         "inputs": input_files(files),
         "parameters": dataclasses.asdict(sc),
         "seed": sc.growth.seed,
         "runs": sc.growth.runs,
-        "grid": dataclasses.asdict(m.stack.grid),
+        "grid": dataclasses.asdict(grid),
         "packages": package_versions(),
         "timings_s": {**{k: round(v, 3) for k, v in timer.stages.items()}, "total": round(timer.total, 3)},
     }
@@ -279,6 +283,112 @@ def run(scenario_path: Path, out: Path | None = None, overwrite: bool = False, r
     m = compute(sc, catalog, stack, timer)
     with atomic_folder(out, overwrite) as tmp:
         write_run(m, tmp, timer)
-        write_json(tmp / "run.json", provenance(m, timer, out))
+        write_json(tmp / "run.json", provenance(sc, catalog, stack.grid, timer, out))
     log.info("run: %.1f s in all", timer.total)
     return RunResult(out=out, summary=m.summary, demand=m.demand)
+
+
+def backtest(scenario_path: Path, observed_year: int, quantity: str | None = None, out: Path | None = None,
+             overwrite: bool = False, runs: int | None = None, seed: int | None = None) -> tuple[Path, dict]:
+    """Backtest: calibrate on ``calibrate_from -> base_year``, grow to ``observed_year``,
+    compare with the observed built-up there, and against three null models.
+
+    Writes ``backtest.json``, ``urbanization_year.tif`` (run 0),
+    ``urbanization_probability.tif``, ``backtest_map.tif`` (1 hit, 2 miss,
+    3 false alarm, 4 correct rejection, 0 not a candidate), ``backtest.html``
+    and ``run.json`` into the run folder (default
+    ``outputs/<city>/<scenario>-backtest-<year>/``).
+    """
+    from . import validation
+
+    timer = Timer()
+    sc = load_scenario(scenario_path)
+    catalog = load_catalog(sc.layers)
+    out = Path(out) if out is not None else (
+        Path("outputs") / slug(catalog.name) / f"{slug(sc.name)}-backtest-{observed_year}")
+    check_target(out, overwrite)
+    sc, catalog, stack = prepare(scenario_path, runs=runs, seed=seed)
+    if observed_year not in stack.builtup:
+        raise ConfigError(f"--observed-year {observed_year} has no built-up layer in {catalog.path}; "
+                          f"observed years are {', '.join(map(str, stack.years))}")
+    timer.mark("layers")
+    quantity = quantity or sc.growth.quantity
+    suit = suitability.score(stack, sc.suitability)
+    res = validation.backtest(stack, sc, observed_year, quantity, suit, sc.growth.runs, sc.growth.seed)
+    arrays = res.pop("arrays")
+    timer.mark("backtest")
+    res.update({"city": catalog.name, "scenario": sc.name, "synthetic": catalog.synthetic})
+    pred, obs, cand = arrays["predicted_new"], arrays["observed_new"], arrays["candidates"]
+    agreement = np.zeros(stack.grid.shape, np.uint8)
+    agreement[cand & ~pred & ~obs] = 4
+    agreement[pred & obs] = 1
+    agreement[~pred & obs] = 2
+    agreement[pred & ~obs] = 3
+    grid = stack.grid
+    base = stack.builtup_at(sc.base_year) & stack.valid
+    uyear = np.where(pred, observed_year, np.where(base, sc.base_year, 0)).astype(np.int16)
+    with atomic_folder(out, overwrite) as tmp:
+        write_json(tmp / "backtest.json", res)
+        write_geotiff(tmp / "backtest_map.tif", agreement, grid, nodata=0, categorical=True,
+                      colormap=BACKTEST_COLOURS,
+                      description="1 hit, 2 miss, 3 false alarm, 4 correct rejection, 0 not a candidate")
+        write_geotiff(tmp / "urbanization_year.tif", uyear, grid, nodata=None, categorical=True,
+                      description="year built up in the backtest run with the scenario's seed")
+        write_geotiff(tmp / "urbanization_probability.tif", arrays["probability"], grid, nodata=np.nan,
+                      description=f"share of runs built up by {observed_year}")
+        from . import maps
+        from .render import backtest_map
+
+        maps.write_html(tmp / "backtest.html", backtest_map(stack, sc, res, agreement))
+        timer.mark("write")
+        write_json(tmp / "run.json", provenance(sc, catalog, grid, timer, out, observed_year=observed_year,
+                                                quantity=quantity))
+    return out, res
+
+
+BACKTEST_COLOURS = {0: (0, 0, 0, 0), 1: (26, 152, 80, 255), 2: (215, 48, 39, 255), 3: (253, 174, 97, 255),
+                    4: (230, 230, 230, 255)}
+
+
+def read_run(folder: Path) -> dict:
+    """A run folder's summary.json plus its demand rows (``demand`` key)."""
+    import csv
+    import json
+
+    folder = Path(folder)
+    summary_path = folder / "summary.json"
+    if not folder.is_dir():
+        raise ExpansionError(f"{folder} is not a folder; give run folders written by `expansion run`")
+    if not summary_path.is_file():
+        raise ExpansionError(f"{folder} is not a run folder: it has no summary.json "
+                             "(was the run finished with `expansion run`?)")
+    try:
+        run = json.loads(summary_path.read_text(encoding="utf-8"))
+        with open(folder / "demand.csv", newline="", encoding="utf-8") as f:
+            run["demand"] = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    except (json.JSONDecodeError, ValueError, OSError) as exc:
+        raise ExpansionError(f"{folder}: summary.json or demand.csv is unreadable ({exc}); "
+                             "run the scenario again") from None
+    run["folder"] = str(folder)
+    return run
+
+
+def compare_runs(folders: list[Path], out: Path | None = None, overwrite: bool = False) -> str:
+    """The comparison table of several run folders; with ``out``, also an HTML page there."""
+    import os
+
+    from . import report
+
+    runs = [read_run(f) for f in folders]
+    if out is not None:
+        out = Path(out)
+        if out.exists() and not overwrite:
+            raise OutputExistsError(f"{out} already exists; pass --overwrite to replace it")
+        out.absolute().parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
+        try:
+            tmp.write_text(report.compare_page(runs), encoding="utf-8")
+            os.replace(tmp, out)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return report.compare_table(runs)
