@@ -262,7 +262,10 @@ def _read_window(entry: CatalogLayer, ds, grid: Grid, dtype=None) -> _Window | N
         present &= ~np.isnan(data)
     if dtype is not None:
         data = data.astype(dtype, copy=False)
-    return _Window(data, present, ds.window_transform(window), ds.crs)
+    from affine import Affine
+
+    # (ds.window_transform(window) does the same but warns on affine >= 2.4)
+    return _Window(data, present, ds.transform * Affine.translation(col0, row0), ds.crs)
 
 
 def _warp_into(dest: np.ndarray, source: np.ndarray, win: _Window, grid: Grid, resampling: Resampling,
@@ -390,8 +393,14 @@ def _warp_population(entries, grid, study, progress) -> np.ndarray:
         _warp_into(dens_grid, density, win, grid, Resampling.average, np.nan)
         # Average ignores nodata, so a grid cell half over nodata gets the density of its
         # data half: scale by the share of the cell that has data, or edges over-count.
+        # The coverage source is padded with one ring of 0 so that the raster's own edge
+        # counts as "no data" too.
+        from affine import Affine
+
+        padded = _Window(np.pad(win.present.astype("float32"), 1), win.present,
+                         win.transform * Affine.translation(-1, -1), win.crs)
         cover = np.full(grid.shape, np.nan, dtype="float32")
-        _warp_into(cover, win.present.astype("float32"), win, grid, Resampling.average, np.nan)
+        _warp_into(cover, padded.data, padded, grid, Resampling.average, np.nan)
         persons = dens_grid * np.float32(grid.cell_area_m2) * np.nan_to_num(cover, nan=0.0)
         np.copyto(pop, persons.astype("float32"), where=np.isnan(pop))
     return pop
@@ -556,9 +565,29 @@ def diagonal_m(grid: Grid) -> float:
 
 
 def slope_percent(dem: np.ndarray, res: float) -> np.ndarray:
-    """Slope in percent (rise / run × 100) of a DEM in metres on square cells of ``res`` metres."""
-    dz_dy, dz_dx = np.gradient(dem.astype("float64"), res)
-    return (np.hypot(dz_dx, dz_dy) * 100.0).astype("float32")
+    """Slope in percent (rise / run × 100) of a DEM in metres on square cells of ``res`` metres.
+
+    Central differences (as ``np.gradient``); where a neighbour is NaN (no data,
+    the edge of the grid) the one-sided difference with the other neighbour is
+    used, so the slope is NaN only where the cell or both neighbours on an axis
+    have no elevation.
+    """
+    z = dem.astype("float32", copy=False)
+    return (np.hypot(_nan_gradient(z, res, 1), _nan_gradient(z, res, 0)) * 100.0).astype("float32")
+
+
+def _nan_gradient(z: np.ndarray, res: float, axis: int) -> np.ndarray:
+    pad = [(0, 0), (0, 0)]
+    pad[axis] = (1, 1)
+    zp = np.pad(z, pad, constant_values=np.nan)
+    if axis == 0:
+        before, after = zp[:-2], zp[2:]
+    else:
+        before, after = zp[:, :-2], zp[:, 2:]
+    with np.errstate(invalid="ignore"):
+        grad = (after - before) / np.float32(2 * res)
+        one_sided = np.where(np.isnan(after), z - before, after - z) / np.float32(res)
+    return np.where(np.isnan(grad), one_sided, grad)
 
 
 def water_distance_and_height(water: np.ndarray, dem: np.ndarray | None, grid: Grid):
