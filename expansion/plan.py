@@ -1,0 +1,783 @@
+"""The Making Room plan: expansion area, arterial grid, open-space hierarchy.
+
+Following the NYU Urban Expansion Program (``reference/nyu-making-room.md``
+section 4), :func:`make_plan` lays out, on the analysis grid:
+
+1. **an expansion area** generous enough for the land need (``land_need_ha ×
+   generosity`` of new, buildable land), grown outward from today's urban extent
+   over suitable land and smoothed into a few compact polygons;
+2. **an arterial grid** about ``arterial_spacing_m`` apart with
+   ``arterial_width_m`` rights-of-way, turned to the dominant bearing of the
+   existing arterials and shifted so that its lines run along them, cut where it
+   would cross water (except near existing crossings), slopes above the limit or
+   protected land; existing arterials inside the area are part of the network,
+   and dead ends are joined to the nearest line;
+3. **a hierarchy of open spaces**: large ones (floodplains, steep slopes,
+   protected land) in and near the expansion area, and a small park in every
+   arterial superblock that has no open space yet.
+
+Everything is computed on the stack's grid (metres in its projected CRS); the
+stage is pure except :func:`write_plan_gpkg`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from rasterio import features
+from scipy import ndimage
+
+from .config import PlanConfig
+from .grid import Grid
+from .metrics import CAPTURED, FRINGE, SUBURBAN, URBAN, classify_builtup
+from .stack import Stack
+
+log = logging.getLogger(__name__)
+
+MAX_SLOPE_PCT = 30.0
+MIN_FRAGMENT_M = 200.0  # planned arterial pieces shorter than this are dropped
+CROSSING_M = 100.0  # a planned line may cross water this close to an existing road crossing
+FLOOD_BUFFER_M = 100.0  # floodplain: this close to rivers and lakes ...
+LOW_HAND_M = 2.0  # ... or lower than this above the nearest water ...
+LOW_HAND_WITHIN_M = 500.0  # ... within this distance of it
+OPEN_SPACE_MARGIN_M = 500.0  # large open spaces kept this far around the expansion area
+MIN_OPEN_HA = 1.0  # large open-space patches smaller than this are dropped
+
+OPEN_KINDS = {1: "floodplain", 2: "steep_slope", 3: "protected", 4: "park"}
+_KIND_CODE = {v: k for k, v in OPEN_KINDS.items()}
+FIXED_TIME = "2000-01-01T00:00:00.000Z"  # timestamps in plan.gpkg: fixed, so that output is reproducible
+
+
+@dataclass
+class Plan:
+    """A Making Room plan on one grid.
+
+    Attributes
+    ----------
+    grid : the analysis grid (arrays are ``grid.shape``).
+    land_need_ha : new land needed by the horizon, hectares.
+    target_ha : ``land_need_ha × generosity``: the new buildable land sought.
+    new_land_ha : buildable land (not excluded, not built) inside the expansion area.
+    expansion_area : bool raster.
+    expansion : polygons of the expansion area, column ``hectares``.
+    bearing_deg : orientation of the grid, degrees clockwise from grid north, in [0, 90).
+    arterials : lines, columns ``kind`` ("planned" | "existing"), ``length_m``,
+        ``width_m``; existing arterials are clipped to the expansion area.
+    right_of_way : polygons (each arterial buffered by half its width, flat caps),
+        columns ``kind``, ``width_m``, ``hectares``.
+    row : bool raster of the rights-of-way (cell centre inside).
+    open_space : polygons, columns ``kind`` (floodplain, steep_slope, protected,
+        park) and ``hectares``.
+    open_space_kind : uint8 raster, 0 none, codes of :data:`OPEN_KINDS`.
+    arterial_dist_m : float32, distance to the nearest *planned* arterial, metres
+        (the grid diagonal where none is planned); the planned growth policy takes
+        its minimum with the stack's existing arterial distance.
+    network_dist_m : float32, distance to the nearest planned or existing arterial.
+    constraints : bool, open space or right-of-way: land the plan keeps unbuilt.
+    """
+
+    grid: Grid
+    land_need_ha: float
+    target_ha: float
+    new_land_ha: float
+    expansion_area: np.ndarray
+    expansion: gpd.GeoDataFrame
+    bearing_deg: float
+    arterials: gpd.GeoDataFrame
+    right_of_way: gpd.GeoDataFrame
+    row: np.ndarray
+    open_space: gpd.GeoDataFrame
+    open_space_kind: np.ndarray
+    arterial_dist_m: np.ndarray
+    network_dist_m: np.ndarray
+    constraints: np.ndarray
+    spacing_m: float = 1000.0
+    max_slope_pct: float = MAX_SLOPE_PCT
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def open_space_mask(self) -> np.ndarray:
+        return self.open_space_kind > 0
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _dilate(mask: np.ndarray, r_m: float, res: float) -> np.ndarray:
+    """Cells within ``r_m`` metres (centre to centre) of ``mask``."""
+    if not mask.any():
+        return np.zeros_like(mask)
+    if mask.all():
+        return mask.copy()
+    return ndimage.distance_transform_edt(~mask, sampling=res) <= r_m + 1e-6
+
+
+def _erode(mask: np.ndarray, r_m: float, res: float) -> np.ndarray:
+    """Cells of ``mask`` farther than ``r_m`` from any non-mask cell (the raster
+    edge does not erode)."""
+    return ~_dilate(~mask, r_m, res)
+
+
+def _distance_m(mask: np.ndarray, grid: Grid) -> np.ndarray:
+    if not mask.any():
+        return np.full(mask.shape, math.hypot(grid.width, grid.height) * grid.res, np.float32)
+    return ndimage.distance_transform_edt(~mask, sampling=grid.res).astype(np.float32)
+
+
+def _polygons(labels: np.ndarray, grid: Grid, tolerance: float) -> list[tuple[int, shapely.Geometry]]:
+    """(value, polygon) for every 4-connected patch of nonzero ``labels``."""
+    out = []
+    arr = labels.astype(np.int32)
+    for geom, value in features.shapes(arr, mask=arr > 0, transform=grid.transform):
+        poly = shapely.geometry.shape(geom)
+        if tolerance > 0:
+            poly = poly.simplify(tolerance, preserve_topology=True)
+        if not poly.is_empty:
+            out.append((int(value), poly))
+    return out
+
+
+def _rasterize(geoms, grid: Grid, all_touched: bool = False) -> np.ndarray:
+    geoms = [g for g in geoms if g is not None and not g.is_empty]
+    if not geoms:
+        return np.zeros(grid.shape, dtype=bool)
+    return features.rasterize(((g, 1) for g in geoms), out_shape=grid.shape, transform=grid.transform,
+                              fill=0, all_touched=all_touched, dtype="uint8").astype(bool)
+
+
+def _cells_of(xs, ys, grid: Grid):
+    cols = np.floor((xs - grid.left) / grid.res).astype(np.int64)
+    rows = np.floor((grid.top - ys) / grid.res).astype(np.int64)
+    inside = (cols >= 0) & (cols < grid.width) & (rows >= 0) & (rows < grid.height)
+    return rows.clip(0, grid.height - 1), cols.clip(0, grid.width - 1), inside
+
+
+def _passable_along(line_xy: np.ndarray, mask: np.ndarray, grid: Grid, step: float) -> bool:
+    """Whether every sample of the straight segment ``line_xy`` (2 × 2) lies on ``mask``."""
+    (x0, y0), (x1, y1) = line_xy
+    n = max(2, int(math.hypot(x1 - x0, y1 - y0) / step) + 1)
+    t = np.linspace(0.0, 1.0, n)
+    rows, cols, inside = _cells_of(x0 + t * (x1 - x0), y0 + t * (y1 - y0), grid)
+    return bool(np.all(inside & mask[rows, cols]))
+
+
+def _arterial_roads(stack: Stack) -> gpd.GeoDataFrame | None:
+    roads = stack.vectors.get("roads")
+    if roads is None or len(roads) == 0 or "road_class" not in roads:
+        return None
+    art = roads[roads["road_class"].to_numpy() == "arterial"]
+    art = art[~art.geometry.is_empty & art.geometry.notna()]
+    return art if len(art) else None
+
+
+def _segments(geoms) -> tuple[np.ndarray, np.ndarray]:
+    """Two-point segments (n × 2 × 2) of line geometries, and their lengths."""
+    parts = shapely.get_parts(np.asarray(geoms, dtype=object))
+    parts = parts[shapely.get_type_id(parts) == 1]  # LineString
+    if len(parts) == 0:
+        return np.zeros((0, 2, 2)), np.zeros(0)
+    coords, idx = shapely.get_coordinates(parts, return_index=True)
+    same = idx[1:] == idx[:-1]
+    a, b = coords[:-1][same], coords[1:][same]
+    seg = np.stack([a, b], axis=1)
+    return seg, np.hypot(*(b - a).T)
+
+
+def dominant_bearing(lines) -> float:
+    """Dominant orientation of line geometries, degrees clockwise from grid north
+    in [0, 90): the peak of the length-weighted bearing histogram modulo 90°
+    (1° bins, smoothed over ±3°), refined by the circular mean of the segments
+    within 10° of it. 0 when there are no lines."""
+    seg, length = _segments(lines)
+    keep = length > 0
+    seg, length = seg[keep], length[keep]
+    if len(seg) == 0:
+        return 0.0
+    d = seg[:, 1] - seg[:, 0]
+    bearing = np.degrees(np.arctan2(d[:, 0], d[:, 1])) % 90.0
+    hist = np.bincount(np.floor(bearing).astype(int) % 90, weights=length, minlength=90)
+    kernel = np.array([1, 2, 3, 4, 3, 2, 1], float)
+    smooth = sum(k * np.roll(hist, s) for k, s in zip(kernel, range(-3, 4)))
+    peak = (np.argmax(smooth) + 0.5) % 90.0
+    diff = (bearing - peak + 45.0) % 90.0 - 45.0
+    near = np.abs(diff) <= 10.0
+    phi = np.radians(bearing[near] * 4.0)
+    mean = math.degrees(math.atan2(np.sum(length[near] * np.sin(phi)), np.sum(length[near] * np.cos(phi))))
+    return float(round((mean / 4.0) % 90.0, 6))
+
+
+# ------------------------------------------------------------ expansion area
+
+
+def grow_expansion_area(stack: Stack, suitability_score: np.ndarray, excluded: np.ndarray,
+                        base_builtup: np.ndarray, target_ha: float, *, close_m: float = 150.0,
+                        open_m: float = 90.0, min_hole_ha: float = 25.0,
+                        min_fragment_ha: float | None = None) -> tuple[np.ndarray, float]:
+    """Grow ``target_ha`` of new buildable land outward from today's urban extent.
+
+    Candidate cells (valid, not excluded, not water, not built, not captured open
+    space inside the city) are ranked by ``(d + res)·(2 − s)``, where ``d`` is the
+    distance from today's urban extent (Atlas: urban + suburban built-up and
+    urbanized open space; the built-up itself for a city with none) in metres
+    and ``s`` the suitability in [0, 1] (unsuitable land counts as twice as far).
+    The cheapest are taken, then smoothed: closing by ``close_m``, opening by
+    ``open_m``, holes under ``min_hole_ha`` filled (small villages and excluded
+    patches become part of the area, water never), and patches under
+    ``min_fragment_ha`` (default: the larger of 10 ha and 2 % of the target)
+    dropped. The number of cells taken is adjusted (up to 8 times) until the
+    new buildable land in the smoothed area is within 1 % of ``target_ha``.
+
+    Returns
+    -------
+    (bool raster, hectares of new buildable land in it)
+    """
+    grid = stack.grid
+    res, cell_ha = grid.res, grid.cell_area_ha
+    valid, water = stack.valid, stack.water
+    base = np.asarray(base_builtup, bool) & valid
+    classes = classify_builtup(base, valid, water, res)
+    extent = np.isin(classes, (URBAN, SUBURBAN, FRINGE, CAPTURED))
+    seed = extent if np.isin(classes, (URBAN, SUBURBAN)).any() else base
+    if not seed.any():
+        seed = np.zeros_like(valid)
+        rr, cc = np.nonzero(valid)
+        if len(rr) == 0:
+            return np.zeros_like(valid), 0.0
+        k = np.argmin((rr - rr.mean()) ** 2 + (cc - cc.mean()) ** 2)
+        seed[rr[k], cc[k]] = True
+    dist = ndimage.distance_transform_edt(~seed, sampling=res)
+    cand = valid & ~np.asarray(excluded, bool) & ~water & ~base & (classes != CAPTURED)
+    s = np.clip(np.nan_to_num(np.asarray(suitability_score, np.float64), nan=0.0), 0.0, 1.0)
+    cost = (dist + res) * (2.0 - s)
+    idx = np.flatnonzero(cand)
+    order = idx[np.argsort(cost.ravel()[idx], kind="stable")]
+    want = target_ha / cell_ha
+    if min_fragment_ha is None:
+        min_fragment_ha = max(10.0, 0.02 * target_ha)
+    if want <= 0 or len(order) == 0:
+        return np.zeros_like(valid), 0.0
+
+    def smooth(k: int) -> np.ndarray:
+        sel = np.zeros(valid.size, bool)
+        sel[order[:k]] = True
+        a = sel.reshape(valid.shape)
+        a = _erode(_dilate(a, close_m, res), close_m, res)
+        a = _dilate(_erode(a, open_m, res), open_m, res)
+        a &= valid & ~water & ~base
+        holes, n = ndimage.label(ndimage.binary_fill_holes(a) & ~a)
+        if n:
+            small = np.bincount(holes.ravel(), minlength=n + 1) * cell_ha < min_hole_ha
+            small[0] = False
+            a |= small[holes]
+        a &= valid & ~water
+        lab, n = ndimage.label(a, structure=np.ones((3, 3), bool))
+        if n:
+            big = np.bincount(lab.ravel(), minlength=n + 1) * cell_ha >= min_fragment_ha
+            big[0] = False
+            a = big[lab]
+        return a
+
+    k = int(min(len(order), round(want)))
+    best = None
+    for _ in range(8):
+        area = smooth(k)
+        got = float(np.count_nonzero(area & cand))
+        if best is None or abs(got - want) < abs(best[1] - want):
+            best = (area, got)
+        if abs(got - want) <= 0.01 * want or (k >= len(order) and got < want) or got == 0:
+            break
+        k = int(min(len(order), max(1, round(k * want / got))))
+    area, got = best
+    return area, got * cell_ha
+
+
+# ------------------------------------------------------------ arterial grid
+
+
+def _offset(positions: np.ndarray, weights: np.ndarray, spacing: float, fallback: float) -> float:
+    """Weighted circular mean of ``positions`` modulo ``spacing``."""
+    if len(positions) == 0 or weights.sum() <= 0:
+        return fallback % spacing
+    phi = 2 * np.pi * positions / spacing
+    ang = math.atan2(float(np.sum(weights * np.sin(phi))), float(np.sum(weights * np.cos(phi))))
+    return (ang / (2 * np.pi) * spacing) % spacing
+
+
+def _trace(normal, along, offset, spacing, cell_xy, passable, grid, step, min_len):
+    """Straight lines ``p·normal = offset + k·spacing`` sampled every ``step`` metres,
+    split into runs over ``passable``; runs shorter than ``min_len`` dropped.
+    Returns a list of ((x0, y0), (x1, y1)) pairs."""
+    c = cell_xy @ normal
+    t = cell_xy @ along
+    pad = grid.res
+    k0 = math.ceil((c.min() - pad - offset) / spacing)
+    k1 = math.floor((c.max() + pad - offset) / spacing)
+    if k1 < k0:
+        return []
+    ts = np.arange(t.min() - pad, t.max() + pad + step, step)
+    out = []
+    for k in range(k0, k1 + 1):
+        ck = offset + k * spacing
+        xs = ck * normal[0] + ts * along[0]
+        ys = ck * normal[1] + ts * along[1]
+        rows, cols, inside = _cells_of(xs, ys, grid)
+        ok = inside & passable[rows, cols]
+        edges = np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+        for s, e in zip(starts, ends):
+            if ts[e] - ts[s] >= min_len:
+                out.append(((xs[s], ys[s]), (xs[e], ys[e])))
+    return out
+
+
+def _nearest_connector(point, network: list, exclude: int | None, max_m: float, passable, grid, step):
+    """Shortest straight connector from ``point`` to a line of ``network`` (not
+    ``exclude``) within ``max_m`` that stays on ``passable``; None if none."""
+    if not network:
+        return None
+    p = shapely.Point(point)
+    dists = shapely.distance(np.asarray(network, dtype=object), p)
+    for i in np.argsort(dists, kind="stable"):
+        if i == exclude:
+            continue
+        if dists[i] > max_m:
+            break
+        if dists[i] < 1.0:
+            return None  # already connected
+        q = shapely.get_coordinates(shapely.shortest_line(p, network[i]))
+        if _passable_along(q, passable, grid, step):
+            return (tuple(q[0]), tuple(q[1]))
+    return None
+
+
+def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
+                  max_slope_pct: float = MAX_SLOPE_PCT, min_fragment_m: float = MIN_FRAGMENT_M,
+                  crossing_m: float = CROSSING_M) -> tuple[gpd.GeoDataFrame, float]:
+    """The arterial grid over ``expansion_area``.
+
+    Lines ``cfg.arterial_spacing_m`` apart in two perpendicular families, turned
+    to :func:`dominant_bearing` of the existing arterials. Each family is shifted
+    (the length-weighted circular mean of positions modulo the spacing) so that
+    its lines run along the existing arterials parallel to it (within 10°) near
+    the area, or, without such, through the points where existing arterials enter
+    the area. Lines are sampled every res/3 metres and cut outside the area, on
+    water (dilated by one cell, except within ``crossing_m`` of a cell where an
+    existing road crosses water), on slopes above ``max_slope_pct`` and on
+    protected land; planned lines within a quarter spacing of a parallel existing
+    arterial are left out (the existing road is that line); pieces shorter than
+    ``min_fragment_m`` are dropped. Dead ends (existing arterials ending inside
+    the area, planned lines stopped next to an existing road) are joined to the
+    nearest line within half a spacing by a straight, passable connector.
+
+    Returns
+    -------
+    (GeoDataFrame of lines with ``kind``, ``length_m``, ``width_m``; bearing in degrees)
+    """
+    grid = stack.grid
+    res, spacing, width = grid.res, float(cfg.arterial_spacing_m), float(cfg.arterial_width_m)
+    step = res / 3.0
+    empty = gpd.GeoDataFrame({"kind": [], "length_m": [], "width_m": []}, geometry=[], crs=grid.crs)
+    art = _arterial_roads(stack)
+    bearing = dominant_bearing(art.geometry.values) if art is not None else 0.0
+    if not expansion_area.any():
+        return empty, bearing
+    th = math.radians(bearing)
+    d1 = np.array([math.sin(th), math.cos(th)])  # along the bearing
+    d2 = np.array([math.cos(th), -math.sin(th)])  # perpendicular to it
+
+    # Obstacles.
+    water = stack.water
+    road_cells = stack.road_dist_m <= 0.5 * res
+    crossing = water & road_cells
+    water_block = ndimage.binary_dilation(water, structure=np.ones((3, 3), bool))
+    if crossing.any():
+        water_block &= ~_dilate(crossing, crossing_m, res)
+    blocked = water_block | stack.protected
+    if stack.slope_pct is not None:
+        blocked |= np.nan_to_num(stack.slope_pct, nan=0.0) > max_slope_pct
+    passable = expansion_area & ~blocked
+
+    rr, cc = np.nonzero(expansion_area)
+    xs, ys = grid.cell_centres()
+    cell_xy = np.column_stack([xs[cc], ys[rr]])
+    centroid = cell_xy.mean(axis=0)
+
+    # Existing arterials near and inside the area.
+    area_poly = shapely.union_all([g for _, g in _polygons(expansion_area, grid, 0.0)])
+    existing_in: list = []
+    seg = np.zeros((0, 2, 2))
+    seg_len = np.zeros(0)
+    entries = np.zeros((0, 2))
+    if art is not None:
+        near = art.geometry.values[shapely.intersects(art.geometry.values, area_poly.buffer(spacing / 2))]
+        seg, seg_len = _segments(near)
+        clipped = shapely.intersection(near, area_poly)
+        existing_in = [g for g in shapely.get_parts(shapely.line_merge(shapely.union_all(clipped)))
+                       if shapely.get_type_id(g) == 1 and g.length >= res]
+        bpts = shapely.get_parts(shapely.intersection(shapely.union_all(near), area_poly.boundary))
+        bpts = bpts[shapely.get_type_id(bpts) == 0] if len(bpts) else bpts
+        entries = shapely.get_coordinates(bpts) if len(bpts) else np.zeros((0, 2))
+
+    lines_planned: list = []
+    ends_to_check: list = []
+    for normal, along in ((d2, d1), (d1, d2)):
+        if len(seg):
+            u = (seg[:, 1] - seg[:, 0]) / np.maximum(seg_len, 1e-9)[:, None]
+            par = np.abs(u @ along) >= math.cos(math.radians(10.0))
+            pos = seg.mean(axis=1)[par] @ normal
+            w = seg_len[par]
+        else:
+            par = np.zeros(0, bool)
+            pos, w = np.zeros(0), np.zeros(0)
+        if w.sum() < 0.5 * spacing and len(entries):
+            pos = np.concatenate([pos, entries @ normal])
+            w = np.concatenate([w, np.full(len(entries), 0.5 * spacing)])
+        offset = _offset(pos, w, spacing, fallback=float(centroid @ normal) + spacing / 2)
+        fam_passable = passable
+        if par.any():
+            band = _dilate(_rasterize([shapely.LineString(s) for s in seg[par]], grid, all_touched=True),
+                           spacing / 4, res)
+            fam_passable = passable & ~band
+        runs = _trace(normal, along, offset, spacing, cell_xy, fam_passable, grid, step, min_fragment_m)
+        for a, b in runs:
+            i = len(lines_planned)
+            lines_planned.append(shapely.LineString([a, b]))
+            for end, away in ((a, -1.0), (b, 1.0)):
+                beyond = np.array(end) + away * step * along
+                r_, c_, ins = _cells_of(beyond[:1], beyond[1:], grid)
+                if ins[0] and passable[r_[0], c_[0]]:
+                    ends_to_check.append((end, i))  # stopped by the duplicate band: a dead end
+
+    # Join dead ends.
+    connectors: list = []
+    network = lines_planned + existing_in
+    for end, i in ends_to_check:
+        con = _nearest_connector(end, network, i, spacing / 2, passable, grid, step)
+        if con is not None:
+            connectors.append(shapely.LineString(con))
+    if art is not None and lines_planned:
+        parts = shapely.get_parts(art.geometry.values)
+        parts = parts[shapely.get_type_id(parts) == 1]
+        ends = np.concatenate([shapely.get_coordinates(shapely.get_point(parts, 0)),
+                               shapely.get_coordinates(shapely.get_point(parts, -1))])
+        tree = shapely.STRtree(parts)
+        for end in ends:
+            r_, c_, ins = _cells_of(end[:1], end[1:], grid)
+            if not (ins[0] and passable[r_[0], c_[0]]):
+                continue
+            if len(tree.query(shapely.Point(end).buffer(1.0))) > 1:
+                continue  # a junction, not a dead end
+            con = _nearest_connector(end, lines_planned, None, spacing / 2, passable, grid, step)
+            if con is not None:
+                connectors.append(shapely.LineString(con))
+
+    planned = lines_planned + [c for c in connectors if c.length >= res]
+    geoms = planned + existing_in
+    kinds = ["planned"] * len(planned) + ["existing"] * len(existing_in)
+    if not geoms:
+        return empty, bearing
+    gdf = gpd.GeoDataFrame({"kind": kinds, "length_m": [float(g.length) for g in geoms],
+                            "width_m": [width] * len(geoms)}, geometry=geoms, crs=grid.crs)
+    return gdf, bearing
+
+
+def right_of_way(arterials: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Rights-of-way: each arterial buffered by half its width with flat caps."""
+    polys = shapely.buffer(arterials.geometry.values, arterials["width_m"].to_numpy() / 2.0, cap_style="flat")
+    return gpd.GeoDataFrame({"kind": arterials["kind"].to_numpy(), "width_m": arterials["width_m"].to_numpy(),
+                             "hectares": shapely.area(polys) / 10_000.0}, geometry=polys, crs=arterials.crs)
+
+
+# ------------------------------------------------------------ open space
+
+
+def open_space(stack: Stack, expansion_area: np.ndarray, row: np.ndarray, cfg: PlanConfig, *,
+               max_slope_pct: float = MAX_SLOPE_PCT, margin_m: float = OPEN_SPACE_MARGIN_M,
+               min_open_ha: float = MIN_OPEN_HA) -> np.ndarray:
+    """Open-space kind raster (codes of :data:`OPEN_KINDS`).
+
+    Large spaces within ``margin_m`` of the expansion area (and inside the study
+    area, never water): floodplain (within 100 m of water, or less than 2 m above
+    the nearest water within 500 m of it where a DEM exists, or a mapped flood
+    zone), steep slopes (above ``max_slope_pct``), protected land; where they
+    overlap, protected wins over floodplain over steep slope; patches under
+    ``min_open_ha`` are dropped. Then a park of ``cfg.park_ha`` in every
+    superblock (expansion land between rights-of-way, at least a quarter of a
+    spacing squared) that touches less than ``park_ha`` of open space, centred
+    at the point farthest from the superblock's edge.
+    """
+    grid = stack.grid
+    res, cell_ha = grid.res, grid.cell_area_ha
+    kind = np.zeros(grid.shape, np.uint8)
+    zone = _dilate(expansion_area, margin_m, res) & stack.valid & ~stack.water
+    if zone.any():
+        flood = stack.water_dist_m <= FLOOD_BUFFER_M
+        if stack.height_above_water_m is not None:
+            hand = np.nan_to_num(stack.height_above_water_m, nan=np.inf)
+            flood |= (hand < LOW_HAND_M) & (stack.water_dist_m <= LOW_HAND_WITHIN_M)
+        if stack.flood is not None:
+            flood |= stack.flood
+        if not stack.water.any() and stack.flood is None:
+            flood = np.zeros_like(zone)
+        layers = [(1, flood)]
+        if stack.slope_pct is not None:
+            layers.append((2, np.nan_to_num(stack.slope_pct, nan=0.0) > max_slope_pct))
+        layers.append((3, stack.protected))
+        for code, m in layers:  # later layers win
+            kind[m & zone] = code
+        lab, n = ndimage.label(kind > 0, structure=np.ones((3, 3), bool))
+        if n:
+            small = np.bincount(lab.ravel(), minlength=n + 1) * cell_ha < min_open_ha
+            small[0] = False
+            kind[small[lab]] = 0
+
+    if cfg.park_ha > 0 and expansion_area.any():
+        blocks = expansion_area & ~row & (kind == 0) & ~stack.water
+        lab, n = ndimage.label(blocks)
+        if n:
+            sizes = np.bincount(lab.ravel(), minlength=n + 1) * cell_ha
+            near = ndimage.maximum_filter(lab, size=3)
+            has_open = np.bincount(near[kind > 0].ravel(), minlength=n + 1) * cell_ha >= cfg.park_ha
+            min_block = max(0.25 * cfg.arterial_spacing_m ** 2 / 10_000.0, 4 * cfg.park_ha)
+            want = np.flatnonzero((sizes >= min_block) & ~has_open)
+            want = want[want > 0]
+            if len(want):
+                depth = ndimage.distance_transform_edt(lab > 0)
+                centres = ndimage.maximum_position(depth, lab, want)
+                r_cells = math.sqrt(cfg.park_ha * 10_000.0 / math.pi) / res
+                rc = int(math.ceil(r_cells))
+                dy, dx = np.mgrid[-rc:rc + 1, -rc:rc + 1]
+                disk = dy ** 2 + dx ** 2 <= r_cells ** 2
+                for label, (r0, c0) in zip(want, centres):
+                    rs, cs = r0 + dy[disk], c0 + dx[disk]
+                    ok = (rs >= 0) & (rs < grid.height) & (cs >= 0) & (cs < grid.width)
+                    rs, cs = rs[ok], cs[ok]
+                    ok = lab[rs, cs] == label
+                    kind[rs[ok], cs[ok]] = 4
+    return kind
+
+
+def _open_space_frame(kind: np.ndarray, grid: Grid) -> gpd.GeoDataFrame:
+    rows = [(OPEN_KINDS[v], g) for v, g in _polygons(kind, grid, grid.res / 2)]
+    return gpd.GeoDataFrame({"kind": [k for k, _ in rows],
+                             "hectares": [float(g.area) / 10_000.0 for _, g in rows]},
+                            geometry=[g for _, g in rows], crs=grid.crs)
+
+
+# ------------------------------------------------------------ the plan
+
+
+def make_plan(stack: Stack, suitability_score: np.ndarray, excluded: np.ndarray, land_need_ha: float,
+              cfg: PlanConfig, base_builtup: np.ndarray, *, max_slope_pct: float = MAX_SLOPE_PCT) -> Plan:
+    """Lay out the Making Room plan.
+
+    Parameters
+    ----------
+    stack : the city's layers on the analysis grid.
+    suitability_score : float32 in [0, 1] (NaN ignored), 1 = most suitable.
+    excluded : bool, cells that never develop (water, protected, steep, outside).
+    land_need_ha : new land needed by the horizon, hectares.
+    cfg : arterial spacing and width (metres), generosity, park size (hectares).
+    base_builtup : bool, today's built-up area.
+    max_slope_pct : slope limit for arterials and steep-slope open space, percent.
+        (Not yet in PlanConfig; the suitability stage's ``max_slope_pct`` is the
+        natural value to pass.)
+    """
+    grid = stack.grid
+    target = max(0.0, float(land_need_ha)) * cfg.generosity
+    area, new_ha = grow_expansion_area(stack, suitability_score, excluded, base_builtup, target)
+    notes = []
+    if new_ha < 0.95 * target:
+        notes.append(f"only {new_ha:,.0f} ha of buildable land found for a target of {target:,.0f} ha")
+        log.warning("plan: %s", notes[-1])
+    expansion = [(g, float(g.area) / 10_000.0) for _, g in _polygons(area, grid, grid.res / 2)]
+    expansion_gdf = gpd.GeoDataFrame({"hectares": [h for _, h in expansion]},
+                                     geometry=[g for g, _ in expansion], crs=grid.crs)
+    arterials, bearing = arterial_grid(stack, area, cfg, max_slope_pct=max_slope_pct)
+    row_gdf = right_of_way(arterials)
+    row = _rasterize(row_gdf.geometry.values, grid) & stack.valid
+    kind = open_space(stack, area, row, cfg, max_slope_pct=max_slope_pct)
+    planned = arterials.geometry.values[arterials["kind"].to_numpy() == "planned"]
+    planned_dist = _distance_m(_rasterize(planned, grid, all_touched=True), grid)
+    existing = stack.arterial_dist_m
+    network = np.minimum(planned_dist, existing if existing is not None else planned_dist)
+    return Plan(grid=grid, land_need_ha=float(land_need_ha), target_ha=target, new_land_ha=new_ha,
+                expansion_area=area, expansion=expansion_gdf, bearing_deg=bearing, arterials=arterials,
+                right_of_way=row_gdf, row=row, open_space=_open_space_frame(kind, grid),
+                open_space_kind=kind, arterial_dist_m=planned_dist, network_dist_m=network.astype(np.float32),
+                constraints=(kind > 0) | row, spacing_m=float(cfg.arterial_spacing_m),
+                max_slope_pct=max_slope_pct, notes=notes)
+
+
+def plan_metrics(plan: Plan, stack: Stack | None = None, land_need_ha: float | None = None) -> dict:
+    """Figures of a plan.
+
+    Returns a dict: ``expansion_area_ha``, ``new_land_ha`` (buildable land in it),
+    ``land_need_ha``, ``target_ha``, ``expansion_vs_need`` (expansion area ÷ land
+    need), ``arterials_planned_km``, ``arterials_existing_km`` (inside the area),
+    ``arterial_spacing_m`` (measured: 2 × area ÷ network length inside the area),
+    ``row_share`` (share of the expansion area in rights-of-way), ``within_500m_share``
+    (share of the expansion area within 500 m of a planned or existing arterial),
+    ``open_space_ha`` and ``open_space_by_kind_ha``, ``parks``, ``bearing_deg``.
+    ``stack`` is accepted for symmetry with the other stages and not needed;
+    ``land_need_ha`` overrides the plan's own.
+    """
+    cell_ha = plan.grid.cell_area_ha
+    area = plan.expansion_area
+    n = int(np.count_nonzero(area))
+    need = plan.land_need_ha if land_need_ha is None else float(land_need_ha)
+    kinds = plan.arterials["kind"].to_numpy()
+    lengths = plan.arterials["length_m"].to_numpy(dtype=float)
+    network_m = float(lengths.sum())
+    area_ha = n * cell_ha
+    by_kind = {name: float(np.count_nonzero(plan.open_space_kind == k)) * cell_ha
+               for k, name in OPEN_KINDS.items()}
+    return {
+        "expansion_area_ha": area_ha,
+        "new_land_ha": plan.new_land_ha,
+        "land_need_ha": need,
+        "target_ha": plan.target_ha,
+        "expansion_vs_need": area_ha / need if need > 0 else None,
+        "arterials_planned_km": float(lengths[kinds == "planned"].sum()) / 1000.0,
+        "arterials_existing_km": float(lengths[kinds == "existing"].sum()) / 1000.0,
+        "arterial_spacing_m": 2.0 * area_ha * 10_000.0 / network_m if network_m > 0 else None,
+        "row_share": float(np.count_nonzero(plan.row & area)) / n if n else None,
+        "within_500m_share": (float(np.count_nonzero(area & (plan.network_dist_m <= 500.0))) / n
+                              if n else None),
+        "open_space_ha": float(np.count_nonzero(plan.open_space_kind)) * cell_ha,
+        "open_space_by_kind_ha": by_kind,
+        "parks": int(np.count_nonzero(plan.open_space["kind"].to_numpy() == "park")),
+        "bearing_deg": plan.bearing_deg,
+    }
+
+
+# ------------------------------------------------------------ plan.gpkg
+
+_HOTSPOT_COLUMNS = {"policy": "str", "hectares": "float", "people": "float", "hazard_share": "float",
+                    "mean_risk": "float"}
+
+
+def _fill_symbol(name: str, fill: str, outline: str, width: float = 0.4, style: str = "solid") -> str:
+    return (f'<symbol type="fill" name="{name}" alpha="1" clip_to_extent="1" force_rhr="0">'
+            '<layer class="SimpleFill" enabled="1" locked="0" pass="0">'
+            f'<prop k="color" v="{fill}"/><prop k="style" v="{style}"/>'
+            f'<prop k="outline_color" v="{outline}"/><prop k="outline_style" v="solid"/>'
+            f'<prop k="outline_width" v="{width}"/><prop k="outline_width_unit" v="MM"/>'
+            '<prop k="joinstyle" v="bevel"/></layer></symbol>')
+
+
+def _line_symbol(name: str, colour: str, width: float, style: str = "solid") -> str:
+    return (f'<symbol type="line" name="{name}" alpha="1" clip_to_extent="1" force_rhr="0">'
+            '<layer class="SimpleLine" enabled="1" locked="0" pass="0">'
+            f'<prop k="line_color" v="{colour}"/><prop k="line_width" v="{width}"/>'
+            f'<prop k="line_width_unit" v="MM"/><prop k="line_style" v="{style}"/>'
+            '<prop k="capstyle" v="flat"/><prop k="joinstyle" v="round"/></layer></symbol>')
+
+
+def _qml(renderer: str, geometry_type: int) -> str:
+    """A QGIS style document (QML) with one renderer; geometry type 1 line, 2 polygon."""
+    return ("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+            '<qgis version="3.28.0" styleCategories="Symbology">\n'
+            f"{renderer}\n<layerGeometryType>{geometry_type}</layerGeometryType>\n</qgis>\n")
+
+
+def _single(symbol: str) -> str:
+    return ('<renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0">'
+            f"<symbols>{symbol}</symbols></renderer-v2>")
+
+
+def _categorized(attr: str, cats: list[tuple[str, str, str]]) -> str:
+    """``cats``: (value, label, symbol xml whose name is its index)."""
+    categories = "".join(f'<category symbol="{i}" value="{v}" label="{lab}" render="true"/>'
+                         for i, (v, lab, _) in enumerate(cats))
+    symbols = "".join(s for _, _, s in cats)
+    return (f'<renderer-v2 type="categorizedSymbol" attr="{attr}" symbollevels="0" enableorderby="0" '
+            f'forceraster="0"><categories>{categories}</categories><symbols>{symbols}</symbols>'
+            "</renderer-v2>")
+
+
+LAYER_STYLES = {
+    "expansion_area": ("Expansion area", _qml(_single(_fill_symbol("0", "255,222,140,110", "214,140,20,255",
+                                                                    0.6)), 2)),
+    "arterials": ("Arterial grid", _qml(_categorized("kind", [
+        ("planned", "planned arterial (30 m right-of-way)", _line_symbol("0", "215,25,28,255", 1.2)),
+        ("existing", "existing arterial", _line_symbol("1", "60,60,60,255", 0.9)),
+    ]), 1)),
+    "open_space": ("Open space", _qml(_categorized("kind", [
+        ("floodplain", "floodplain", _fill_symbol("0", "140,200,230,150", "60,130,190,255")),
+        ("steep_slope", "steep slope", _fill_symbol("1", "190,160,120,150", "130,100,60,255")),
+        ("protected", "protected land", _fill_symbol("2", "60,140,70,150", "30,90,40,255")),
+        ("park", "park", _fill_symbol("3", "120,210,90,200", "50,150,40,255")),
+    ]), 2)),
+    "risk_hotspots": ("Informal-settlement risk hotspots",
+                      _qml(_single(_fill_symbol("0", "230,50,40,120", "160,20,20,255", 0.5)), 2)),
+}
+
+
+def _write_layer(gdf: gpd.GeoDataFrame, path: Path, layer: str, geometry_type: str, crs) -> None:
+    gdf = gdf.copy()
+    if gdf.crs is None:
+        gdf = gdf.set_crs(crs)
+    gdf.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", geometry_type=geometry_type,
+                promote_to_multi=geometry_type.startswith("Multi"))
+
+
+def write_plan_gpkg(plan: Plan, path: str | Path, risk_hotspots: gpd.GeoDataFrame | None = None) -> Path:
+    """Write ``plan.gpkg`` with layers ``expansion_area``, ``arterials``,
+    ``open_space`` and ``risk_hotspots`` (empty, with its columns, when None),
+    each styled for QGIS through the GeoPackage ``layer_styles`` table.
+
+    Timestamps (``gpkg_contents.last_change``, ``layer_styles.update_time``) are
+    fixed, so that the same plan gives the same bytes. An existing file at
+    ``path`` is replaced (the pipeline writes into a fresh run folder).
+    """
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    crs = plan.grid.crs
+    if risk_hotspots is None or len(risk_hotspots) == 0:
+        cols = {c: pd.Series([], dtype=object if t == "str" else "float64")
+                for c, t in _HOTSPOT_COLUMNS.items()}
+        if risk_hotspots is not None:
+            cols.update({c: risk_hotspots[c].to_numpy() for c in risk_hotspots.columns
+                         if c != risk_hotspots.geometry.name and c not in cols})
+        risk_hotspots = gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+    exp = plan.expansion.copy()
+    _write_layer(exp, path, "expansion_area", "MultiPolygon", crs)
+    _write_layer(plan.arterials[["kind", "length_m", "width_m", "geometry"]], path, "arterials",
+                 "LineString", crs)
+    _write_layer(plan.open_space[["kind", "hectares", "geometry"]], path, "open_space", "MultiPolygon", crs)
+    _write_layer(risk_hotspots, path, "risk_hotspots", "MultiPolygon", crs)
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            con.execute("""CREATE TABLE "layer_styles" (
+                "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "f_table_catalog" TEXT(256),
+                "f_table_schema" TEXT(256), "f_table_name" TEXT(256), "f_geometry_column" TEXT(256),
+                "styleName" TEXT(30), "styleQML" TEXT, "styleSLD" TEXT, "useAsDefault" BOOLEAN,
+                "description" TEXT, "owner" TEXT(30), "ui" TEXT(30), "update_time" DATETIME)""")
+            for layer, (title, qml) in LAYER_STYLES.items():
+                geom_col = con.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?",
+                                       (layer,)).fetchone()[0]
+                con.execute(
+                    'INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, '
+                    'f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, '
+                    'update_time) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, NULL, ?)',
+                    ("", "", layer, geom_col, layer, qml, "", title, "", FIXED_TIME))
+            con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
+                        "last_change) VALUES ('layer_styles', 'attributes', 'layer_styles', "
+                        "'QGIS layer styles', ?)", (FIXED_TIME,))
+            con.execute("UPDATE gpkg_contents SET last_change = ?", (FIXED_TIME,))
+        con.execute("VACUUM")
+    finally:
+        con.close()
+    return path
+

@@ -1,0 +1,192 @@
+"""The Making Room plan on a synthetic city (tests/plan_fixtures.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import sqlite3
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+from plan_fixtures import BEARING, plan_stack, suitability
+
+from expansion.config import PlanConfig
+from expansion.plan import (
+    OPEN_KINDS,
+    dominant_bearing,
+    make_plan,
+    plan_metrics,
+    write_plan_gpkg,
+)
+
+NEED_HA = 2000.0
+
+
+@pytest.fixture(scope="module")
+def city():
+    stack = plan_stack()
+    score, excluded = suitability(stack)
+    base = stack.builtup[2020]
+    plan = make_plan(stack, score, excluded, NEED_HA, PlanConfig(), base)
+    return stack, score, excluded, base, plan
+
+
+def test_expansion_area_meets_the_generous_land_need(city):
+    stack, _, excluded, base, plan = city
+    m = plan_metrics(plan)
+    assert m["target_ha"] == NEED_HA * 1.5
+    assert m["new_land_ha"] == pytest.approx(m["target_ha"], rel=0.02)
+    assert not np.any(plan.expansion_area & stack.water)
+    assert not np.any(plan.expansion_area & ~stack.valid)
+    assert not np.any(plan.expansion_area & base)
+    # A few compact polygons whose areas add up to the raster's.
+    assert 1 <= len(plan.expansion) <= 5
+    assert plan.expansion["hectares"].sum() == pytest.approx(m["expansion_area_ha"], rel=0.02)
+    # Grown outward: every expansion cell is nearer the city than the farthest ring allows.
+    from scipy import ndimage
+    d = ndimage.distance_transform_edt(~base, sampling=stack.grid.res)
+    assert d[plan.expansion_area].max() < 4000
+
+
+def test_grid_spacing_row_share_and_coverage(city):
+    m = plan_metrics(city[4])
+    assert m["arterial_spacing_m"] == pytest.approx(1000.0, rel=0.10)
+    assert 0.05 <= m["row_share"] <= 0.07
+    assert m["within_500m_share"] >= 0.95
+    assert m["arterials_planned_km"] > 20
+    assert m["arterials_existing_km"] > 0
+
+
+def test_grid_follows_the_existing_arterials(city):
+    stack, *_, plan = city
+    assert plan.bearing_deg == pytest.approx(BEARING, abs=0.01)
+    th = math.radians(BEARING)
+    normal = np.array([math.cos(th), -math.sin(th)])
+    highway = stack.vectors["roads"].geometry.values[0]
+    h_pos = shapely.get_coordinates(highway)[0] @ normal
+    planned = plan.arterials[plan.arterials["kind"] == "planned"].geometry.values
+    for line in planned:
+        a, b = shapely.get_coordinates(line)[[0, -1]]
+        u = (b - a) / np.hypot(*(b - a))
+        if abs(u @ np.array([math.sin(th), math.cos(th)])) > 0.999:  # parallel to the highway
+            offset = ((a @ normal - h_pos) + 500) % 1000 - 500
+            assert abs(offset) < 1.0  # on a line through the highway, 1 km multiples away
+    # The highway itself is not duplicated by a planned line within a quarter spacing.
+    near = shapely.distance(planned, highway) < 250
+    par = [abs(np.diff(shapely.get_coordinates(g), axis=0)[0] @ [math.sin(th), math.cos(th)])
+           / g.length > 0.99 for g in planned]
+    assert not np.any(near & np.array(par))
+
+
+def test_planned_arterials_cross_water_only_at_existing_crossings(city):
+    stack, *_, plan = city
+    water = shapely.union_all(stack.vectors["water"].geometry.values)
+    roads = shapely.union_all(stack.vectors["roads"].geometry.values)
+    crossings = shapely.intersection(roads, water)
+    planned = plan.arterials[plan.arterials["kind"] == "planned"].geometry.values
+    wet = shapely.intersection(planned, water)
+    wet = [g for g in wet if not g.is_empty]
+    for g in wet:
+        assert shapely.distance(g, crossings) <= 100.0 + 1.5 * stack.grid.res
+    # And never on protected land or steep slopes: sample the lines.
+    for line in planned:
+        pts = shapely.line_interpolate_point(line, np.arange(0, line.length, 10.0))
+        xy = shapely.get_coordinates(pts)
+        cols = ((xy[:, 0] - stack.grid.left) // stack.grid.res).astype(int)
+        rows = ((stack.grid.top - xy[:, 1]) // stack.grid.res).astype(int)
+        assert not np.any(stack.protected[rows, cols])
+        assert not np.any(stack.slope_pct[rows, cols] > 30.0)
+
+
+def test_no_planned_line_over_water_without_a_crossing():
+    stack = plan_stack()
+    roads = stack.vectors["roads"]
+    stack = dataclasses.replace(stack, vectors={**stack.vectors, "roads": roads.iloc[[0]]},
+                                road_dist_m=stack.arterial_dist_m * 0 + 1e4)  # no road cells at all
+    score, excluded = suitability(stack)
+    plan = make_plan(stack, score, excluded, NEED_HA, PlanConfig(), stack.builtup[2020])
+    water = shapely.union_all(stack.vectors["water"].geometry.values)
+    planned = plan.arterials[plan.arterials["kind"] == "planned"].geometry.values
+    assert not np.any(shapely.intersects(planned, water))
+
+
+def test_open_space_hierarchy(city):
+    stack, *_, plan = city
+    kinds = set(plan.open_space["kind"])
+    assert {"floodplain", "park"} <= kinds
+    assert kinds <= set(OPEN_KINDS.values())
+    parks = plan.open_space[plan.open_space["kind"] == "park"]
+    assert np.all(np.abs(parks["hectares"] - 2.0) < 0.8)
+    assert not np.any(plan.open_space_mask & stack.water)
+    assert np.array_equal(plan.constraints, plan.open_space_mask | plan.row)
+    # Parks sit in superblocks, never on a right-of-way.
+    assert not np.any((plan.open_space_kind == 4) & plan.row)
+
+
+def test_distance_rasters(city):
+    stack, *_, plan = city
+    for d in (plan.arterial_dist_m, plan.network_dist_m):
+        assert d.dtype == np.float32 and d.shape == stack.grid.shape and np.all(np.isfinite(d))
+    assert np.all(plan.network_dist_m <= plan.arterial_dist_m)
+    assert np.all(plan.network_dist_m <= stack.arterial_dist_m)
+    assert np.count_nonzero(plan.arterial_dist_m == 0) > 0
+
+
+def test_dominant_bearing():
+    lines = [shapely.LineString([(0, 0), (math.sin(math.radians(a)) * L, math.cos(math.radians(a)) * L)])
+             for a, L in ((30, 1000), (120, 800), (75, 300), (-60, 200))]
+    assert dominant_bearing(lines) == pytest.approx(30.0, abs=1e-6)
+    assert dominant_bearing([]) == 0.0
+    near_zero = [shapely.LineString([(0, 0), (math.sin(math.radians(a)), math.cos(math.radians(a)))])
+                 for a in (89.0, 1.0)]
+    assert dominant_bearing(near_zero) in (pytest.approx(0.0, abs=1e-6), pytest.approx(90.0, abs=1e-6))
+
+
+def test_empty_need_gives_an_empty_plan(tmp_path, city):
+    stack, score, excluded, base, _ = city
+    plan = make_plan(stack, score, excluded, 0.0, PlanConfig(), base)
+    m = plan_metrics(plan)
+    assert m["expansion_area_ha"] == 0 and m["arterials_planned_km"] == 0
+    assert m["arterial_spacing_m"] is None
+    path = write_plan_gpkg(plan, tmp_path / "plan.gpkg")
+    assert [name for name, _ in pyogrio.list_layers(path)][:4] == [
+        "expansion_area", "arterials", "open_space", "risk_hotspots"]
+
+
+def _sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_plan_gpkg_layers_styles_and_determinism(tmp_path, city):
+    stack, *_, plan = city
+    a = write_plan_gpkg(plan, tmp_path / "a.gpkg")
+    b = write_plan_gpkg(plan, tmp_path / "b.gpkg")
+    assert _sha(a) == _sha(b)
+    layers = dict(pyogrio.list_layers(a))
+    for name in ("expansion_area", "arterials", "open_space", "risk_hotspots"):
+        assert name in layers
+    arts = gpd.read_file(a, layer="arterials")
+    assert set(arts["kind"]) == {"planned", "existing"}
+    assert {"length_m", "width_m"} <= set(arts.columns)
+    assert arts.crs == stack.grid.pyproj_crs
+    assert len(arts) == len(plan.arterials)
+    spots = gpd.read_file(a, layer="risk_hotspots")
+    assert len(spots) == 0
+    assert {"policy", "hectares", "people", "hazard_share", "mean_risk"} <= set(spots.columns)
+    with sqlite3.connect(a) as con:
+        rows = con.execute("SELECT f_table_name, f_geometry_column, useAsDefault, styleQML, update_time "
+                           "FROM layer_styles ORDER BY id").fetchall()
+        stamps = {r[0] for r in con.execute("SELECT DISTINCT last_change FROM gpkg_contents")}
+    assert [r[0] for r in rows] == ["expansion_area", "arterials", "open_space", "risk_hotspots"]
+    assert all(r[1] == "geom" and r[2] == 1 and r[3].startswith("<!DOCTYPE qgis") for r in rows)
+    assert len(stamps) == 1
+    # Hotspots given: written as they are.
+    spot = gpd.GeoDataFrame({"policy": ["bau"], "hectares": [9.0], "people": [500.0], "hazard_share": [0.5],
+                             "mean_risk": [0.8]}, geometry=[shapely.box(0, 0, 300, 300)], crs=stack.grid.crs)
+    c = write_plan_gpkg(plan, tmp_path / "c.gpkg", risk_hotspots=spot)
+    back = gpd.read_file(c, layer="risk_hotspots")
+    assert back["people"].tolist() == [500.0]
