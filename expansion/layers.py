@@ -262,10 +262,14 @@ def _read_window(entry: CatalogLayer, ds, grid: Grid, dtype=None) -> _Window | N
         present &= ~np.isnan(data)
     if dtype is not None:
         data = data.astype(dtype, copy=False)
+    return _Window(data, present, _shift(ds.transform, col0, row0), ds.crs)
+
+
+def _shift(t, cols: float, rows: float):
+    """``t`` moved by whole cells (ds.window_transform, without affine's ``*`` deprecation warning)."""
     from affine import Affine
 
-    # (ds.window_transform(window) does the same but warns on affine >= 2.4)
-    return _Window(data, present, ds.transform * Affine.translation(col0, row0), ds.crs)
+    return Affine(t.a, t.b, t.c + cols * t.a + rows * t.b, t.d, t.e, t.f + cols * t.d + rows * t.e)
 
 
 def _warp_into(dest: np.ndarray, source: np.ndarray, win: _Window, grid: Grid, resampling: Resampling,
@@ -395,10 +399,8 @@ def _warp_population(entries, grid, study, progress) -> np.ndarray:
         # data half: scale by the share of the cell that has data, or edges over-count.
         # The coverage source is padded with one ring of 0 so that the raster's own edge
         # counts as "no data" too.
-        from affine import Affine
-
         padded = _Window(np.pad(win.present.astype("float32"), 1), win.present,
-                         win.transform * Affine.translation(-1, -1), win.crs)
+                         _shift(win.transform, -1, -1), win.crs)
         cover = np.full(grid.shape, np.nan, dtype="float32")
         _warp_into(cover, padded.data, padded, grid, Resampling.average, np.nan)
         persons = dens_grid * np.float32(grid.cell_area_m2) * np.nan_to_num(cover, nan=0.0)

@@ -319,6 +319,7 @@ def test_invalid_geometry_is_repaired_with_a_warning(town, caplog):
     assert s.protected.sum() * 900 == pytest.approx(900 * 900 / 2, rel=0.1)
 
 
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
 def test_vector_without_crs_is_an_error(town):
     gpd.GeoDataFrame(geometry=[LineString([(X0, Y0), (X0 + 500, Y0 + 500)])]).to_file(
         town / "rivers.shp", engine="pyogrio")
@@ -407,6 +408,7 @@ def test_all_nodata_raster(town):
         stack_of(town, base=[BASE[0], {"role": "builtup", "path": "empty.tif", "year": 2000}])
 
 
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
 def test_grid_for_boundary_without_crs(town):
     gpd.GeoDataFrame(geometry=[box(*BOUNDS)]).to_file(town / "b.shp", engine="pyogrio")
     cat = load_catalog(write_catalog(town, [{"role": "boundary", "path": "b.shp"}] + BASE[1:]))
