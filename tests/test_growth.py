@@ -1,0 +1,129 @@
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stack_fixtures import synthetic_stack
+
+from expansion.config import SuitabilityConfig
+from expansion.errors import DataError
+from expansion.growth import FALLBACK_COEFFICIENTS, calibrate, potential, simulate
+from expansion.suitability import score
+
+
+@pytest.fixture(scope="module")
+def city():
+    s = synthetic_stack()
+    ex = score(s, SuitabilityConfig()).excluded
+    return s, ex, calibrate(s, 2000, 2010, ex)
+
+
+def test_calibration_learns_growth_near_builtup(city):
+    s, _, m = city
+    assert not m.fallback and m.auc is not None and m.auc > 0.75
+    assert m.coefficients["log_dist_builtup"] < 0
+    assert m.n_sample > m.n_positive > 0
+    assert {"log_dist_arterial", "log_dist_road", "slope_pct", "log_dist_water"} <= set(m.features)
+    assert "AUC" in m.note and m.as_dict()["from_year"] == 2000
+
+
+def test_fallback_with_one_epoch():
+    s = synthetic_stack(years=(2010,), roads=False)
+    m = calibrate(s, None, 2010, np.zeros(s.grid.shape, bool))
+    assert m.fallback and m.auc is None and "one built-up epoch" in m.note
+    assert "log_dist_road" not in m.features
+    assert m.coefficients["log_dist_builtup"] == FALLBACK_COEFFICIENTS["log_dist_builtup"]
+    p = potential(m, s, s.builtup[2010])
+    assert np.nanmin(p) >= 0 and np.nanmax(p) <= 1
+
+
+def test_missing_epoch_is_a_data_error(city):
+    s, ex, _ = city
+    with pytest.raises(DataError, match="1990"):
+        calibrate(s, 1990, 2010, ex)
+
+
+def test_potential_nan_outside_and_planned_arterials_raise_it(city):
+    s, _, m = city
+    base = s.builtup[2010]
+    p = potential(m, s, base)
+    assert p.dtype == np.float32 and np.isnan(p[~s.valid]).all() and np.isfinite(p[s.valid]).all()
+    planned = np.zeros(s.grid.shape, np.float32)  # an arterial everywhere
+    q = potential(m, s, base, arterial_dist_m=planned)
+    if m.coefficients["log_dist_arterial"] + m.coefficients["log_dist_road"] < 0:
+        assert np.nanmean(q) > np.nanmean(p)
+    else:
+        assert np.nanmean(q) <= np.nanmean(p)
+
+
+def _run(city, new_cells, seed=7, runs=3, **kw):
+    s, ex, m = city
+    years = [2010 + 5 * i for i in range(len(new_cells) + 1)]
+    return simulate(s, m, ex, new_cells, years, seed, runs, s.builtup[2010], **kw)
+
+
+def test_allocation_meets_demand_and_respects_exclusions(city):
+    s, ex, _ = city
+    res = _run(city, [40, 25, 60])
+    assert res.allocated_cells.shape == (3, 3)
+    assert (res.allocated_cells == [40, 25, 60]).all()
+    u = res.urbanization_year
+    assert u.dtype == np.int16
+    base = s.builtup[2010] & s.valid
+    assert (u[base] == 2010).all()
+    for y, n in zip((2015, 2020, 2025), (40, 25, 60)):
+        assert int((u == y).sum()) == n
+    assert not (u[ex & ~base] > 0).any()
+    assert (u[~s.valid] == 0).all()
+    p = res.probability
+    assert np.isnan(p[~s.valid]).all() and (p[base] == 1).all() and (p[ex & ~base & s.valid] == 0).all()
+
+
+@settings(max_examples=15, deadline=None)
+@given(new=st.lists(st.integers(0, 120), min_size=1, max_size=4), seed=st.integers(0, 2**31))
+def test_property_allocated_equals_demand_and_never_excluded(city, new, seed):
+    s, ex, _ = city
+    res = _run(city, new, seed=seed, runs=2)
+    assert (res.allocated_cells == new).all()
+    assert not ((res.urbanization_year > 2010) & ex).any()
+
+
+def test_allowed_mask_limits_growth(city):
+    s, _, _ = city
+    allowed = np.zeros(s.grid.shape, bool)
+    allowed[:, : s.grid.width // 2] = True
+    res = _run(city, [30, 30], allowed=allowed)
+    assert not ((res.urbanization_year > 2010) & ~allowed).any()
+
+
+def test_demand_beyond_capacity_warns_and_allocates_what_it_can(city):
+    s, ex, _ = city
+    open_cells = int((s.valid & ~ex & ~s.builtup[2010]).sum())
+    res = _run(city, [open_cells + 500], runs=1)
+    assert res.allocated_cells[0, 0] == open_cells
+    assert res.warnings and "only" in res.warnings[0]
+
+
+def test_same_seed_same_bytes_different_seeds_differ(city):
+    a = _run(city, [50, 50], seed=3)
+    b = _run(city, [50, 50], seed=3)
+    c = _run(city, [50, 50], seed=4)
+    assert a.urbanization_year.tobytes() == b.urbanization_year.tobytes()
+    assert a.probability.tobytes() == b.probability.tobytes()
+    assert a.urbanization_year.tobytes() != c.urbanization_year.tobytes()
+
+
+def test_zero_noise_is_deterministic_ranking(city):
+    a = _run(city, [40], seed=1, noise=0.0)
+    b = _run(city, [40], seed=2, noise=0.0)
+    assert np.array_equal(a.urbanization_year, b.urbanization_year)
+
+
+def test_survival_discount_applies_only_to_calibrated_models(city):
+    s, _, m = city
+    base = s.builtup[2010]
+    with_discount = potential(m, s, base)
+    without = potential(dataclasses.replace(m, survival=0.0), s, base)
+    assert (with_discount[s.valid] <= without[s.valid] + 1e-7).all()
+    assert (with_discount[s.valid] < without[s.valid]).any()
