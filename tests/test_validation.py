@@ -1,0 +1,125 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+from stack_fixtures import BACAU, bacau_stack, synthetic_stack
+
+from expansion.config import GrowthConfig, PopulationConfig, Scenario, SuitabilityConfig
+from expansion.suitability import score
+from expansion.validation import (
+    backtest,
+    coarsen_compare,
+    compare,
+    null_nearest,
+    null_no_change,
+    null_random,
+)
+
+
+def _grass_oracle(sim, ref, orig):
+    """The formulas of GRASS r.futures.validation (Pontius 2008; Pontius & Millones 2011),
+    restricted to cells not developed originally, written independently as a check."""
+    keep = orig == 0
+    s, r = sim[keep].astype(int), ref[keep].astype(int)
+    tab = np.zeros((2, 2))
+    np.add.at(tab, (s, r), 1)
+    q = np.abs(tab.sum(axis=0) - tab.sum(axis=1)) / tab.sum()
+    a = 2 * np.minimum(tab.sum(axis=0) - tab.diagonal(), tab.sum(axis=1) - tab.diagonal()) / tab.sum()
+    return q.sum() / 2, a.sum() / 2
+
+
+def test_hand_made_example():
+    # 4 x 5 = 20 cells; 4 built at the base, 16 candidates
+    orig = np.zeros((4, 5), bool)
+    orig[0, :4] = True
+    obs = np.zeros((4, 5), bool)
+    obs[1, 0:3] = True   # observed new: 3 cells ...
+    obs[2, 0] = True     # ... and a fourth
+    pred = np.zeros((4, 5), bool)
+    pred[1, 1:4] = True  # predicted new: 3 cells, 2 of them right
+    cand = ~orig
+    r = compare(pred, obs, cand)
+    assert (r["hits"], r["misses"], r["false_alarms"], r["correct_rejections"]) == (2, 2, 1, 11)
+    assert r["fom"] == pytest.approx(2 / 5)
+    assert r["producers_accuracy"] == pytest.approx(2 / 4)
+    assert r["users_accuracy"] == pytest.approx(2 / 3)
+    assert r["quantity_disagreement"] == pytest.approx(1 / 16)
+    assert r["allocation_disagreement"] == pytest.approx(2 / 16)
+    q, a = _grass_oracle(pred, obs, orig)
+    assert (r["quantity_disagreement"], r["allocation_disagreement"]) == pytest.approx((q, a))
+    # kappa: p_o = 13/16, p_e = (3/16)(4/16) + (13/16)(12/16)
+    p_e = 3 / 16 * 4 / 16 + 13 / 16 * 12 / 16
+    assert r["kappa_simulation"] == pytest.approx((13 / 16 - p_e) / (1 - p_e))
+
+
+def test_undefined_ratios_are_zero_like_grass():
+    cand = np.ones((3, 3), bool)
+    r = compare(null_no_change(cand), np.eye(3, dtype=bool), cand)
+    assert r["fom"] == 0 and r["users_accuracy"] == 0 and r["quantity_disagreement"] == pytest.approx(3 / 9)
+
+
+def test_coarsening():
+    cand = np.ones((4, 4), bool)
+    obs = np.zeros((4, 4), bool)
+    obs[0, 0] = True
+    pred = np.zeros((4, 4), bool)
+    pred[1, 1] = True  # wrong cell, right 2x2 block
+    assert compare(pred, obs, cand)["fom"] == 0
+    c2 = coarsen_compare(pred, obs, cand, 2)
+    assert c2["fom"] == 1 and c2["allocation_disagreement"] == 0
+    assert coarsen_compare(pred, obs, cand, 1)["fom"] == compare(pred, obs, cand)["fom"]
+    # a grid that is not a multiple of the factor is padded, not cropped
+    assert coarsen_compare(np.ones((5, 5), bool), np.ones((5, 5), bool), np.ones((5, 5), bool), 4)[
+        "hits"] == 25
+
+
+def test_null_models():
+    cand = np.ones((10, 10), bool)
+    cand[0, :] = False
+    base = np.zeros((10, 10), bool)
+    base[5, 5] = True
+    cand[5, 5] = False
+    r = null_random(7, cand, np.random.default_rng(0))
+    assert r.sum() == 7 and not (r & ~cand).any()
+    n = null_nearest(8, cand, base, 30.0)
+    assert n.sum() == 8 and n[4:7, 4:7].sum() == 8  # the 8 neighbours, all equally near
+    n4 = null_nearest(4, cand, base, 30.0)
+    assert n4[4:7, 4:7].sum() == 4 and n4[[4, 5, 5, 6], [5, 4, 6, 5]].all()  # rook before diagonal
+    assert np.array_equal(n4, null_nearest(4, cand, base, 30.0))
+    assert null_nearest(500, cand, base, 30.0).sum() == cand.sum()
+
+
+def _scenario(base, cal, **kw):
+    return Scenario(name="t", path=Path("/tmp/s.toml"), layers=Path("/tmp/l.toml"), base_year=base,
+                    horizon_year=base + 30, step_years=5, growth=GrowthConfig(calibrate_from=cal),
+                    **kw)
+
+
+def test_backtest_on_synthetic_city():
+    s = synthetic_stack(years=(2000, 2010, 2020))
+    suit = score(s, SuitabilityConfig())
+    r = backtest(s, _scenario(2010, 2000), 2020, "observed", suit, runs=3, seed=1)
+    for key in ("fom", "producers_accuracy", "users_accuracy", "quantity_disagreement",
+                "allocation_disagreement", "hits", "misses", "false_alarms"):
+        assert key in r and key in r["null_models"]["nearest_builtup"]
+    assert set(r["null_models"]) == {"no_change", "random", "nearest_builtup"}
+    assert r["quantity"]["predicted_cells"] == r["quantity"]["observed_cells"]
+    assert r["quantity_disagreement"] == 0
+    assert len(r["fom_runs"]) == 3 and set(r["multi_resolution"]) == {"2", "4", "8"}
+    assert r["arrays"]["predicted_new"].sum() == r["quantity"]["predicted_cells"]
+    r2 = backtest(s, _scenario(2010, 2000, population=PopulationConfig(base=1e5, growth_rate=0.03)),
+                  2020, "projected", suit, runs=1, seed=1)
+    assert r2["quantity"]["mode"] == "projected" and r2["quantity"]["predicted_cells"] > 0
+
+
+@pytest.mark.skipif(not (BACAU / "02_urban_change_Bacau_GHSL_LDSMT_4326.tif").exists(),
+                    reason="Bacău data not found in ../shared/data/bacau (real-data backtest)")
+@pytest.mark.parametrize("cal,base,obs", [(1990, 2000, 2014), (1975, 1990, 2000)])
+def test_bacau_model_beats_nulls(cal, base, obs):
+    s = bacau_stack()
+    suit = score(s, SuitabilityConfig())
+    r = backtest(s, _scenario(base, cal), obs, "observed", suit, runs=10, seed=42)
+    nulls = r["null_models"]
+    assert r["fom_mean"] > nulls["nearest_builtup"]["fom"]
+    assert r["fom"] > nulls["nearest_builtup"]["fom"]
+    assert r["fom"] > nulls["random"]["fom"] and r["fom"] > nulls["no_change"]["fom"]
