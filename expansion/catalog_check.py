@@ -142,6 +142,8 @@ def _inspect_raster(entry: CatalogLayer, row: dict, study, study_crs) -> None:
         row["resolution"] = _resolution_text(ds.crs, ds.res, tuple(ds.bounds))
         nodata = raster_nodata(entry, ds)  # DataError when it does not fit the dtype
         row["nodata"] = "" if nodata is None else f"{float(nodata):g}"
+        if entry.encoding == "ghsl-ldsmt" and nodata is None:
+            row["nodata"] = "0 (code)"
         if study is not None:
             _overlap(row, footprint(tuple(ds.bounds), ds.crs, study_crs), study, raster=True)
         # A decimated read (at most ~1000 cells a side) to spot empty or wrongly coded rasters.
@@ -408,7 +410,9 @@ def import_layer(catalog_path: Path, role: str, file: Path, year: int | None = N
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder_abs)
         os.close(fd)
         try:
-            shutil.copy2(src, tmp)
+            shutil.copyfile(src, tmp)  # not copy2: a read-only source should not give a read-only copy
+            st = src.stat()
+            os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

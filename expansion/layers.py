@@ -796,17 +796,21 @@ def _build(catalog: Catalog, grid: Grid, progress: Progress) -> Stack:
 
     _step(progress, "distances")
     water_dist, hand = water_distance_and_height(water, dem, grid)
-    sources = {}
-    for e in catalog.layers:
-        sources.setdefault(e.role, []).append(e.path_as_written)
     return Stack(
         grid=grid, name=catalog.name, synthetic=catalog.synthetic, valid=valid, builtup=builtup,
         water=water, water_dist_m=water_dist, arterial_dist_m=distance_m(arterial_mask, grid),
         road_dist_m=distance_m(roads_mask, grid), protected=protected, dem=dem, slope_pct=slope,
         height_above_water_m=hand, flood=flood, population=population, vectors=vectors,
-        sources=sources, has_roads=bool(catalog.by_role("roads")),
+        sources=_sources(catalog), has_roads=bool(catalog.by_role("roads")),
         has_water=bool(catalog.by_role("water")) or bool(ldsmt_water.any()),
     )
+
+
+def _sources(catalog: Catalog) -> dict[str, list[str]]:
+    sources: dict[str, list[str]] = {}
+    for e in catalog.layers:
+        sources.setdefault(e.role, []).append(e.path_as_written)
+    return sources
 
 
 def _concat(frames, grid: Grid):
@@ -845,7 +849,7 @@ def _save_cache(path: Path, stack: Stack) -> None:
             arrays[f"vec_{role}_col_{c}"] = np.asarray(gdf[c].astype(str).to_numpy(), dtype=str)
         vec_meta[role] = cols
     meta = {"version": CACHE_VERSION, "years": sorted(stack.builtup), "vectors": vec_meta,
-            "sources": stack.sources, "has_roads": stack.has_roads, "has_water": stack.has_water}
+            "has_roads": stack.has_roads, "has_water": stack.has_water}
     arrays["meta"] = np.array(json.dumps(meta))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp", dir=path.parent)
@@ -883,7 +887,7 @@ def _load_cache(path: Path, catalog: Catalog, grid: Grid) -> Stack:
         if arr.shape != grid.shape:
             raise ValueError("cached arrays do not match the grid")
     return Stack(grid=grid, name=catalog.name, synthetic=catalog.synthetic, builtup=builtup,
-                 vectors=vectors, sources=meta["sources"], has_roads=meta["has_roads"],
+                 vectors=vectors, sources=_sources(catalog), has_roads=meta["has_roads"],
                  has_water=meta["has_water"], **fields)
 
 

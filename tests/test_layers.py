@@ -319,6 +319,18 @@ def test_invalid_geometry_is_repaired_with_a_warning(town, caplog):
     assert s.protected.sum() * 900 == pytest.approx(900 * 900 / 2, rel=0.1)
 
 
+def test_geopackage_layer_is_chosen_by_name(town):
+    write_roads(town / "multi.gpkg")
+    gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 90, Y0 + 90)], crs=UTM).to_file(
+        town / "multi.gpkg", layer="parks", engine="pyogrio")
+    with pytest.raises(DataError, match=r"^multi\.gpkg: has 2 layers \(multi, parks\)"):
+        stack_of(town, [{"role": "protected", "path": "multi.gpkg"}])
+    s = stack_of(town, [{"role": "protected", "path": "multi.gpkg", "layer": "parks"}])
+    assert s.protected.sum() == 9
+    with pytest.raises(DataError, match=r"^multi\.gpkg: has no layer 'nope'; its layers are: multi, parks"):
+        stack_of(town, [{"role": "protected", "path": "multi.gpkg", "layer": "nope"}])
+
+
 @pytest.mark.filterwarnings("ignore:'crs' was not provided")
 def test_vector_without_crs_is_an_error(town):
     gpd.GeoDataFrame(geometry=[LineString([(X0, Y0), (X0 + 500, Y0 + 500)])]).to_file(
@@ -346,7 +358,9 @@ def test_water_lines_polygons_and_height_above_water(town):
 
 def test_osm_file_roads_and_water(town):
     write_osm(town / "region.osm")
-    s = stack_of(town, [{"role": "roads", "path": "region.osm"}, {"role": "water", "path": "region.osm"}])
+    s = stack_of(town, [{"role": "roads", "path": "region.osm"}, {"role": "water", "path": "region.osm"},
+                        {"role": "protected", "path": "region.osm"}])
+    assert not s.protected.any()  # no parks or forests in the file
     roads = s.vectors["roads"]
     assert sorted(zip(roads["highway"], roads["road_class"])) == [("primary", "arterial"),
                                                                   ("residential", "local")]
