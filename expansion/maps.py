@@ -296,8 +296,8 @@ def warp_to_mercator(values: np.ndarray, grid: Grid, categorical: bool,
     Returns the warped float32 array and its (left, bottom, right, top)
     bounds in EPSG:3857 metres.
     """
+    from affine import Affine
     from rasterio.enums import Resampling
-    from rasterio.transform import from_bounds
     from rasterio.warp import reproject
 
     bounds, width, height = mercator_frame(grid, max_px)
@@ -308,7 +308,8 @@ def warp_to_mercator(values: np.ndarray, grid: Grid, categorical: bool,
         src_transform=grid.transform,
         src_crs=grid.crs,
         src_nodata=np.nan,
-        dst_transform=from_bounds(*bounds, width, height),
+        dst_transform=Affine((bounds[2] - bounds[0]) / width, 0.0, bounds[0],
+                             0.0, -(bounds[3] - bounds[1]) / height, bounds[3]),
         dst_crs=WEB_MERCATOR,
         dst_nodata=np.nan,
         resampling=Resampling.nearest if categorical else Resampling.bilinear,

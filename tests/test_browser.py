@@ -1,0 +1,153 @@
+"""Open the pages in headless Chromium with the network cut off.
+
+Each page is loaded once with ``--dump-dom`` (the DOM after scripts ran),
+console messages on stderr and a network log, and once more for a screenshot
+(saved in the test's tmp_path, for a person to look at).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import LineString, box
+
+from expansion import maps, report
+from expansion.grid import Grid
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not on PATH (Debian: apt-get install chromium)"),
+]
+
+# Chromium's own background requests (updates, time, accounts) are not the page's.
+BROWSER_HOSTS = ("google.com", "googleapis.com", "gstatic.com", "gvt1.com", "~notfound")
+
+
+def chromium(page: Path, tmp: Path, *extra: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    args = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-default-apps", "--disable-extensions",
+        f"--user-data-dir={tmp / 'profile'}",
+        # no network: nothing external can load
+        "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--window-size=1280,900", "--virtual-time-budget=5000",
+        *extra, page.resolve().as_uri(),
+    ]
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+
+
+def requested_urls(netlog: Path) -> set[str]:
+    """The network URLs in a Chromium net log, less the browser's own background requests."""
+    text = netlog.read_text(errors="replace")
+    try:
+        events = json.loads(text)["events"]
+        urls = {str(e["params"][k]) for e in events for k in ("url", "original_url")
+                if isinstance(e.get("params"), dict) and k in e["params"]}
+    except (ValueError, KeyError):  # a log cut short: fall back to a text search
+        urls = set(re.findall(r"\b(?:https?|wss?)://[^\"\s\\<>;]+", text))
+    return {u for u in urls if urlsplit(u).scheme in ("http", "https", "ws", "wss")
+            and not (urlsplit(u).hostname or "").endswith(BROWSER_HOSTS)}
+
+
+def load(page: Path, tmp: Path) -> tuple[str, list[str], set[str]]:
+    """Load a page: its DOM after scripts ran, its console messages, the URLs it asked for."""
+    netlog = tmp / f"{page.stem}.netlog.json"
+    run = chromium(page, tmp, "--dump-dom", "--enable-logging=stderr", "--v=0", f"--log-net-log={netlog}")
+    assert run.returncode == 0, run.stderr[-2000:]
+    console = [line for line in run.stderr.splitlines() if ":CONSOLE" in line]
+    return run.stdout, console, requested_urls(netlog)
+
+
+def open_offline(page: Path, tmp: Path) -> str:
+    """Load a page; fail on console messages or requests it makes; screenshot it; return its DOM."""
+    dom, console, urls = load(page, tmp)
+    assert not console, "console messages:\n" + "\n".join(console)
+    assert not urls, f"the page asked the network for {sorted(urls)}"
+    shot = tmp / f"{page.stem}.png"
+    chromium(page, tmp, f"--screenshot={shot}")
+    assert shot.exists() and shot.stat().st_size > 10_000
+    return dom
+
+
+def elements(dom: str, tag: str, cls: str) -> int:
+    """How many ``tag`` elements carry the class ``cls``."""
+    classes = re.findall(rf"<{tag}\b[^>]*?\bclass=\"([^\"]*)\"", dom)
+    return sum(cls in c.split() for c in classes)
+
+
+def small_map(tmp_path: Path) -> Path:
+    n = 120
+    g = Grid(crs="EPSG:32637", left=500_010.0, top=1_003_600.0, res=30.0, width=n, height=n)
+    rows, cols = np.mgrid[0:n, 0:n]
+    dem = 2000 + 60 * np.sin(cols / 14.0) * np.cos(rows / 17.0) + rows * 0.8
+    score = (cols / n).astype("float32")
+    score[np.hypot(rows - 60, cols - 60) < 12] = np.nan
+    classes = ((rows // 30 + cols // 30) % 3).astype("int16")
+    left, bottom, right, top = g.bounds
+    gdf = gpd.GeoDataFrame(
+        {"name": ['<b>Ñandú</b> & "co"', "ring road"], "hectares": [20.25, 0.0]},
+        geometry=[box(left + 900, bottom + 900, left + 1500, bottom + 1500),
+                  LineString([(left, top - 600), (right, top - 600)])],
+        crs=g.crs,
+    )
+    page = maps.make_map(
+        '<script>alert(1)</script> & "Ñandú"', "Scenario: medium migration - land suitability", g,
+        [maps.RasterLayer("Land suitability", score, g, "YlGn_09", 0, 1, "score, 0 unsuitable to 1 best"),
+         maps.RasterLayer("Zones", classes, g, legend="zone", opacity=0.5,
+                          categories={0: ("A", "#e41a1c"), 1: ("B", "#377eb8"), 2: ("C", "#4daf4a")}),
+         maps.VectorLayer("Risk hotspots", gdf, {"color": "#b30000", "weight": 3, "fillOpacity": 0.25},
+                          {"name": "Name", "hectares": "hectares"}, "hectares at high risk")],
+        hillshade=maps.hillshade(dem, g.res), synthetic=True,
+    )
+    return maps.write_html(tmp_path / "map.html", page)
+
+
+def test_map_renders_offline(tmp_path):
+    dom = open_offline(small_map(tmp_path), tmp_path)
+    assert "alert(1)" not in re.sub(r"&lt;script&gt;alert\(1\)", "", dom)
+    # hillshade + two raster overlays
+    assert elements(dom, "img", "leaflet-image-layer") == 3
+    # the polygon and the line
+    assert elements(dom, "path", "leaflet-interactive") == 2
+    assert elements(dom, "div", "leaflet-control-layers") == 1
+    assert elements(dom, "div", "leaflet-control-scale") == 1
+    assert elements(dom, "div", "xp-legend") == 1 and elements(dom, "div", "xp-badge") == 1
+    # OSM is offered, but no tile was asked for
+    assert "OpenStreetMap (needs internet)" in dom
+    assert elements(dom, "img", "leaflet-tile") == 0
+
+
+def test_index_page_renders_offline(tmp_path):
+    rows = [{"year": y, "population": 350_000 * 1.04 ** (y - 2020),
+             "density_pph": 80 * 0.99 ** (y - 2020), "land_need_ha": 4375 * 1.05 ** (y - 2020),
+             "new_land_ha": 300.0} for y in range(2020, 2051, 5)]
+    summary = {"city": "Demo City", "scenario": "demo-medium-migration", "synthetic": True,
+               "base_year": 2020, "horizon_year": 2050, "population_horizon": rows[-1]["population"],
+               "land_need_ha": rows[-1]["land_need_ha"],
+               "risk": {"bau": {"high_risk_people": 41_000, "high_risk_ha": 640, "hazard_share": 0.2}}}
+    page = report.index_page(summary, rows, [("Land suitability", "map.html")], "Demo City", True)
+    path = tmp_path / "index.html"
+    path.write_text(page, encoding="utf-8")
+    dom = open_offline(path, tmp_path)
+    assert dom.count("<svg") == 2 and report.NOT_COMPUTED in dom
+    assert json.dumps("Demo City")[1:-1] in dom
+
+
+def test_the_checks_catch_a_page_that_fetches_or_fails(tmp_path):
+    bad = tmp_path / "bad.html"
+    bad.write_text('<html><body><img src="https://tile.openstreetmap.org/1/1/1.png">'
+                   '<script>console.error("broken")</script></body></html>', encoding="utf-8")
+    _, console, urls = load(bad, tmp_path)
+    assert any("broken" in line for line in console)
+    assert any("tile.openstreetmap.org" in u for u in urls)

@@ -1,0 +1,258 @@
+"""Offline maps: no external references, escaping, determinism, sizes, alignment."""
+
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from pyproj import Transformer
+from rasterio.transform import from_bounds, rowcol
+from rasterio.warp import transform_bounds
+from shapely.geometry import LineString, box
+
+from expansion import maps
+from expansion.errors import DataError
+from expansion.grid import Grid
+
+NASTY = '<script>alert(1)</script> & "Ñandú"'
+NASTY_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;Ñandú&quot;"
+
+
+@pytest.fixture
+def grid() -> Grid:
+    # 60 x 50 cells of 30 m in UTM zone 37N (Ethiopia), row 0 north
+    return Grid(crs="EPSG:32637", left=500_010.0, top=1_001_520.0, res=30.0, width=60, height=50)
+
+
+@pytest.fixture
+def dem(grid) -> np.ndarray:
+    rows, cols = np.mgrid[0 : grid.height, 0 : grid.width]
+    z = 2000 + 40 * np.sin(cols / 8.0) + 30 * np.cos(rows / 6.0)
+    z[0, 0] = np.nan
+    return z.astype("float32")
+
+
+@pytest.fixture
+def layers(grid):
+    rows, cols = np.mgrid[0 : grid.height, 0 : grid.width]
+    score = (cols / grid.width).astype("float32")
+    score[:5, :5] = np.nan
+    classes = ((rows // 10 + cols // 10) % 3).astype("int16")
+    left, bottom, right, top = grid.bounds
+    gdf = gpd.GeoDataFrame(
+        {"name": [NASTY, "ring road"], "hectares": [12.5, 3400.0], "other": [1, 2]},
+        geometry=[box(left + 300, bottom + 300, left + 600, bottom + 600),
+                  LineString([(left, bottom), (right, top)])],
+        crs=grid.crs,
+    )
+    return [
+        maps.RasterLayer("Suitability " + NASTY, score, grid, "viridis", 0.0, 1.0, "score, 0 to 1 " + NASTY),
+        maps.RasterLayer("Classes", classes, grid, categories={0: ("low", "#fee8c8"), 1: ("mid", "#fdbb84"),
+                                                                2: (NASTY, "#e34a33")},
+                         legend="class", show=False),
+        maps.VectorLayer("Hotspots " + NASTY, gdf, {"color": "#b30000", "weight": 2, "fillOpacity": 0.3},
+                         {"name": "Name " + NASTY, "hectares": "hectares"}, "risk hotspots " + NASTY),
+    ]
+
+
+@pytest.fixture
+def page(grid, dem, layers) -> str:
+    return maps.make_map(NASTY, "Scenario " + NASTY, grid, layers, hillshade=maps.hillshade(dem, grid.res),
+                         synthetic=True)
+
+
+EXTERNAL = re.compile(r"<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*[\"']?\s*(https?:)?//", re.I)
+
+
+def test_page_has_no_external_scripts_or_styles(page):
+    assert not EXTERNAL.search(page)
+    assert "@import" not in page
+    for host in ("cdn.jsdelivr", "code.jquery", "cdnjs.cloudflare", "bootstrapcdn", "unpkg.com"):
+        assert host not in page
+    # Leaflet itself is inlined, and only what the map needs
+    assert "L.version" in page or 't.version="1.9.3"' in page
+    assert "jQuery" not in page and "bootstrap" not in page.lower()
+
+
+def test_osm_tiles_are_offered_but_not_loaded_by_default(grid, layers):
+    page = maps.make_map("City", "scenario", grid, layers, hillshade=None, synthetic=False, osm_tiles=True)
+    start = page.index("L.tileLayer(")
+    snippet = page[start : page.index(";", page.index(")", start))]
+    assert "tile.openstreetmap.org" in snippet
+    tile_var = re.search(r"var (\w+) = L\.tileLayer\(", page).group(1)
+    assert f"{tile_var}.addTo(" not in page
+    no_osm = maps.make_map("City", "scenario", grid, layers, osm_tiles=False)
+    assert "L.tileLayer(" not in no_osm
+
+
+def test_user_strings_are_escaped(page):
+    assert "<script>alert(1)" not in page
+    assert "alert(1)</script>" not in page
+    # title, subtitle, legend and layer names carry the escaped text
+    assert page.count(NASTY_ESCAPED) >= 4
+    assert f"<title>{NASTY_ESCAPED} - Scenario {NASTY_ESCAPED}</title>" in page
+
+
+def test_tooltip_values_are_escaped(layers):
+    data = maps.vector_geojson(layers[2])
+    props = data["features"][0]["properties"]
+    assert props["f0"] == NASTY_ESCAPED
+    assert props["f1"] == "12.50"
+    assert data["features"][1]["properties"]["f1"] == "3,400"
+    assert "other" not in props  # only tooltip fields are embedded
+
+
+def test_same_inputs_give_identical_html(grid, dem, layers, page):
+    again = maps.make_map(NASTY, "Scenario " + NASTY, grid, layers,
+                          hillshade=maps.hillshade(dem, grid.res), synthetic=True)
+    assert again == page
+    assert not re.search(r"_[0-9a-f]{32}\b", page), "a random folium id is left"
+
+
+def test_page_shows_badge_legend_scale_and_layer_control(page, grid, layers):
+    assert "SYNTHETIC DATA" in page
+    assert "L.control.scale()" in page
+    assert "L.control.layers(" in page
+    assert "xp-legend" in page and "score, 0 to 1" in page and "risk hotspots" in page
+    plain = maps.make_map("City", "s", grid, layers, synthetic=False)
+    assert "SYNTHETIC DATA" not in plain
+
+
+def test_overlay_bounds_match_grid_bounds_and_vectors(grid):
+    ov = maps.raster_overlay(maps.RasterLayer("x", np.ones(grid.shape, "float32"), grid, "viridis", 0, 1))
+    merc = transform_bounds(grid.crs, "EPSG:3857", *grid.bounds, densify_pts=101)
+    assert ov.bounds_3857 == pytest.approx(merc, abs=1e-6)
+    w, s, e, n = transform_bounds("EPSG:3857", "EPSG:4326", *merc)
+    (south, west), (north, east) = ov.bounds_latlon
+    assert (south, west, north, east) == pytest.approx((s, w, n, e), abs=1e-9)
+    assert 38.9 < west < east < 39.1 and 9.0 < south < north < 9.1
+    # the grid's outline drawn as a vector has the same lat/lon envelope
+    outline = gpd.GeoSeries([box(*grid.bounds).segmentize(grid.res)], crs=grid.crs).to_crs("EPSG:4326")
+    ow, os_, oe, on = outline.total_bounds
+    assert (south, west, north, east) == pytest.approx((os_, ow, on, oe), abs=1e-6)
+
+
+def test_overlay_pixels_land_where_the_cells_are(grid):
+    arr = np.zeros(grid.shape, dtype="int16")
+    arr[10:20, 40:50] = 1  # a 300 m block in the north-east
+    ov = maps.raster_overlay(maps.RasterLayer("b", arr, grid, categories={1: ("block", "#ff0000")}))
+    x = grid.left + 45 * grid.res
+    y = grid.top - 15 * grid.res
+    mx, my = Transformer.from_crs(grid.crs, "EPSG:3857", always_xy=True).transform(x, y)
+    h, w = ov.indices.shape
+    row, col = rowcol(from_bounds(*ov.bounds_3857, w, h), mx, my)
+    assert ov.indices[row, col] == 1
+    assert tuple(ov.palette[1]) == (255, 0, 0)
+    # cells with other values are transparent (index 0), e.g. the south-west
+    x2, y2 = grid.left + 5 * grid.res, grid.top - 45 * grid.res
+    mx2, my2 = Transformer.from_crs(grid.crs, "EPSG:3857", always_xy=True).transform(x2, y2)
+    row2, col2 = rowcol(from_bounds(*ov.bounds_3857, w, h), mx2, my2)
+    assert ov.indices[row2, col2] == 0
+
+
+def test_continuous_overlay_is_transparent_at_nan_and_clipped(grid):
+    arr = np.full(grid.shape, 2.0, dtype="float32")
+    arr[:, : grid.width // 2] = np.nan
+    ov = maps.raster_overlay(maps.RasterLayer("c", arr, grid, ["#000000", "#ffffff"], 0.0, 1.0))
+    h, w = ov.indices.shape
+    assert ov.indices[h // 2, 2] == 0  # NaN side
+    assert ov.indices[h // 2, w - 3] == 255  # above vmax: clipped to the top colour
+    assert tuple(ov.palette[255]) == (255, 255, 255)
+
+
+def test_overlay_size_is_capped():
+    big = Grid(crs="EPSG:32637", left=500_000.0, top=1_100_000.0, res=10.0, width=2400, height=600)
+    ov = maps.raster_overlay(maps.RasterLayer("big", np.zeros(big.shape, "float32"), big, "viridis", 0, 1))
+    assert max(ov.indices.shape) == maps.MAX_OVERLAY_PX
+    small = maps.raster_overlay(maps.RasterLayer("s", np.zeros(big.shape, "float32"), big, "viridis", 0, 1),
+                                max_px=200)
+    assert max(small.indices.shape) == 200
+
+
+def test_demo_sized_page_stays_under_5_mb():
+    n = 834
+    g = Grid(crs="EPSG:32637", left=480_000.0, top=1_020_000.0, res=30.0, width=n, height=n)
+    rng = np.random.default_rng(0)
+    rows, cols = np.mgrid[0:n, 0:n]
+    dem = 2000 + 60 * np.sin(cols / 25.0) * np.cos(rows / 31.0) + rng.normal(0, 1.5, (n, n))
+    noisy = np.clip(cols / n + rng.normal(0, 0.08, (n, n)), 0, 1).astype("float32")
+    year = np.where(rng.random((n, n)) < 0.3, 2020 + 5 * rng.integers(0, 7, (n, n)), 0)
+    layers = [
+        maps.RasterLayer("Suitability", noisy, g, "YlGn_09", 0, 1, "score"),
+        maps.RasterLayer("Risk", noisy[::-1].copy(), g, "YlOrRd_09", 0, 1, "score"),
+        maps.RasterLayer("Year", year, g, categories={y: (str(y), "#%02x3030" % (40 + (y - 2020) * 6))
+                                                      for y in range(2020, 2051, 5)}),
+    ]
+    page = maps.make_map("Demo", "demo", g, layers, hillshade=maps.hillshade(dem, g.res), synthetic=True)
+    assert len(page.encode("utf-8")) < 5 * 1024 * 1024
+
+
+def _read_png(data: bytes):
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, {}
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        tag = data[pos + 4 : pos + 8]
+        body = data[pos + 8 : pos + 8 + length]
+        assert struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])[0] == zlib.crc32(tag + body)
+        chunks[tag] = body
+        pos += 12 + length
+    return chunks
+
+
+def test_png_roundtrip():
+    idx = np.array([[0, 1, 2], [2, 1, 0]], dtype="uint8")
+    pal = np.array([[0, 0, 0], [255, 0, 0], [0, 0, 255]], dtype="uint8")
+    chunks = _read_png(maps.png_paletted(idx, pal))
+    width, height, depth, colour_type = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    assert (width, height, depth, colour_type) == (3, 2, 8, 3)
+    assert chunks[b"PLTE"] == pal.tobytes()
+    assert chunks[b"tRNS"] == b"\x00"
+    raw = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), dtype="uint8").reshape(2, 4)
+    assert (raw[:, 0] == 0).all() and (raw[:, 1:] == idx).all()
+
+
+def test_hillshade_lights_slopes_facing_the_light():
+    cols = np.tile(np.arange(20, dtype="float64"), (20, 1))
+    rising_east = cols * 3.0  # faces west, towards a north-west light
+    rising_west = -cols * 3.0  # faces east, away from it
+    flat = np.zeros((20, 20))
+    a = maps.hillshade(rising_east, 10.0)[5:15, 5:15]
+    b = maps.hillshade(rising_west, 10.0)[5:15, 5:15]
+    f = maps.hillshade(flat, 10.0)
+    assert a.min() > f.max() > b.max()
+    assert f[0, 0] == 1 + round(254 * np.sin(np.radians(45)))
+    with_gap = flat.copy()
+    with_gap[3, 4] = np.nan
+    hs = maps.hillshade(with_gap, 10.0)
+    assert hs.dtype == np.uint8 and hs[3, 4] == 0 and (hs[np.isfinite(with_gap)] > 0).all()
+
+
+def test_vector_layer_without_crs_is_a_data_error(grid):
+    gdf = gpd.GeoDataFrame({"a": [1]}, geometry=[box(0, 0, 1, 1)])
+    with pytest.raises(DataError, match="no coordinate reference system"):
+        maps.make_map("c", "s", grid, [maps.VectorLayer("v", gdf, {"color": "red"}, ["a"])])
+
+
+def test_missing_tooltip_column_is_a_data_error(grid, layers):
+    bad = maps.VectorLayer("v", layers[2].gdf, {"color": "red"}, ["nope"])
+    with pytest.raises(DataError, match="nope"):
+        maps.vector_geojson(bad)
+
+
+def test_empty_vector_layer_and_callable_style(grid, layers):
+    gdf = layers[2].gdf
+    empty = maps.VectorLayer("none", gdf.iloc[0:0], {"color": "red"}, ["name"], "nothing here")
+    styled = maps.VectorLayer("styled", gdf, lambda p: {"color": "#00ff00" if p["other"] == 1 else "#0000ff"},
+                              ["name"])
+    page = maps.make_map("c", "s", grid, [empty, styled])
+    assert "#00ff00" in page and "#0000ff" in page
+
+
+def test_write_html(tmp_path, page):
+    path = maps.write_html(tmp_path / "map.html", page)
+    assert path.read_bytes() == page.encode("utf-8")
