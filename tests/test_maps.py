@@ -9,8 +9,9 @@ import zlib
 import geopandas as gpd
 import numpy as np
 import pytest
+from affine import Affine
 from pyproj import Transformer
-from rasterio.transform import from_bounds, rowcol
+from rasterio.transform import rowcol
 from rasterio.warp import transform_bounds
 from shapely.geometry import LineString, box
 
@@ -134,6 +135,10 @@ def test_overlay_bounds_match_grid_bounds_and_vectors(grid):
     outline = gpd.GeoSeries([box(*grid.bounds).segmentize(grid.res)], crs=grid.crs).to_crs("EPSG:4326")
     ow, os_, oe, on = outline.total_bounds
     assert (south, west, north, east) == pytest.approx((os_, ow, on, oe), abs=1e-6)
+
+
+def from_bounds(left, bottom, right, top, width, height) -> Affine:
+    return Affine((right - left) / width, 0.0, left, 0.0, -(top - bottom) / height, top)
 
 
 def test_overlay_pixels_land_where_the_cells_are(grid):
