@@ -417,7 +417,7 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
     seg_len = np.zeros(0)
     entries = np.zeros((0, 2))
     if art is not None:
-        near = art.geometry.values[shapely.intersects(art.geometry.values, area_poly.buffer(spacing / 2))]
+        near = art.geometry.values[shapely.dwithin(art.geometry.values, area_poly, spacing / 2)]
         seg, seg_len = _segments(near)
         clipped = shapely.intersection(near, area_poly)
         existing_in = [g for g in shapely.get_parts(shapely.line_merge(shapely.union_all(clipped)))

@@ -190,3 +190,37 @@ def test_plan_gpkg_layers_styles_and_determinism(tmp_path, city):
     c = write_plan_gpkg(plan, tmp_path / "c.gpkg", risk_hotspots=spot)
     back = gpd.read_file(c, layer="risk_hotspots")
     assert back["people"].tolist() == [500.0]
+
+
+def test_a_planned_line_may_cross_water_next_to_an_existing_bridge():
+    from plan_fixtures import _dist, _raster
+
+    from expansion.plan import arterial_grid
+
+    stack = plan_stack()
+    g = stack.grid
+    xs, ys = g.cell_centres()
+    X, Y = np.meshgrid(xs, ys)
+    left, bottom, right, top = g.bounds
+    area = (X > left + 4000) & (X < right - 1000) & (Y > bottom + 2000) & (Y < top - 2000)
+    cy = Y[area].mean()
+    line_y = cy + 500.0  # with no arterials the grid is north-up, a line half a spacing off the centroid
+    bridge = shapely.LineString([(left, line_y + 60.0), (right, line_y + 60.0)])
+    roads = gpd.GeoDataFrame({"highway": ["residential"], "road_class": ["local"]}, geometry=[bridge],
+                             crs=g.crs)
+    no_roads = np.full(g.shape, 1e5, np.float32)
+    stack = dataclasses.replace(stack, vectors={**stack.vectors, "roads": roads}, arterial_dist_m=no_roads,
+                                road_dist_m=_dist(_raster([bridge], g, all_touched=True), g.res),
+                                protected=np.zeros(g.shape, bool), slope_pct=np.zeros(g.shape, np.float32))
+    arts, bearing = arterial_grid(stack, area, PlanConfig())
+    assert bearing == 0.0
+    water = shapely.union_all(stack.vectors["water"].geometry.values)
+    planned = arts.geometry.values
+    wet = shapely.intersects(planned, water)
+    east_west = np.array([abs(np.diff(shapely.get_coordinates(p)[:, 1]))[0] < 1 for p in planned])
+    assert wet.sum() == 1  # only the east-west line next to the bridge crosses the river
+    crossing_line = planned[wet][0]
+    assert east_west[wet][0]
+    assert abs(shapely.get_coordinates(crossing_line)[0, 1] - line_y) < 1.0
+    # The other east-west lines stop at the river.
+    assert east_west.sum() > wet.sum()
