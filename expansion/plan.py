@@ -107,6 +107,16 @@ class Plan:
     def open_space_mask(self) -> np.ndarray:
         return self.open_space_kind > 0
 
+    @property
+    def expansion_gdf(self) -> gpd.GeoDataFrame:
+        """Alias of ``expansion`` (the name the map pages use)."""
+        return self.expansion
+
+    @property
+    def row_gdf(self) -> gpd.GeoDataFrame:
+        """Alias of ``right_of_way`` (the name the map pages use)."""
+        return self.right_of_way
+
 
 # ------------------------------------------------------------------ helpers
 
