@@ -65,7 +65,8 @@ class RasterLayer:
         ``categories`` are transparent.
     grid : the analysis grid the array lies on.
     colormap : for continuous layers, the name of a branca linear colormap
-        (``"viridis"``, ``"YlOrRd_09"``, ...) or a sequence of CSS colours
+        (``"viridis"``, ``"YlOrRd_09"``, or a ColorBrewer scheme without its
+        class count, ``"RdYlGn"``) or a sequence of CSS colours
         from ``vmin`` to ``vmax``. Ignored for categorical layers.
     vmin, vmax : the values mapped to the ends of the colormap (values outside
         are clipped); None takes the array's NaN-aware minimum / maximum.
@@ -237,8 +238,12 @@ def colour_ramp(colormap: str | Sequence[str], n: int = 255) -> np.ndarray:
     from branca.colormap import LinearColormap, linear
 
     if isinstance(colormap, str):
+        # a ColorBrewer scheme without a class count ("RdYlGn") takes its longest variant
+        variants = sorted((n for n in dir(linear) if re.fullmatch(re.escape(colormap) + r"_\d+", n)),
+                          key=lambda n: int(n.rsplit("_", 1)[1]))
+        name = colormap if hasattr(linear, colormap) or not variants else variants[-1]
         try:
-            cm = getattr(linear, colormap)
+            cm = getattr(linear, name)
         except AttributeError:
             raise ValueError(
                 f"unknown colormap '{colormap}'; use a branca linear colormap name such as "

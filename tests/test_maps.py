@@ -261,3 +261,10 @@ def test_empty_vector_layer_and_callable_style(grid, layers):
 def test_write_html(tmp_path, page):
     path = maps.write_html(tmp_path / "map.html", page)
     assert path.read_bytes() == page.encode("utf-8")
+
+
+def test_colormap_names():
+    assert (maps.colour_ramp("RdYlGn", 5) == maps.colour_ramp("RdYlGn_11", 5)).all()
+    assert tuple(maps.colour_ramp(["#000000", "white"], 3)[1]) == (128, 128, 128)
+    with pytest.raises(ValueError, match="unknown colormap"):
+        maps.colour_ramp("no-such-map")

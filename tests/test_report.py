@@ -113,3 +113,9 @@ def test_compare_table_and_page(summary):
     assert page.count("<svg") == 2  # charts for the run that has demand rows
     assert report.compare_page(runs) == page
     assert report.compare_table([]).count("\n") == 2
+
+
+def test_links_given_as_page_then_label_are_understood():
+    a = report.index_page({}, [], [("suitability.html", "Land suitability")], "City", False)
+    b = report.index_page({}, [], [("Land suitability", "suitability.html")], "City", False)
+    assert a == b and '<a href="suitability.html">Land suitability</a>' in a
