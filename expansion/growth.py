@@ -31,6 +31,10 @@ is the model's probability for the cell over the calibration window (from the
 ``from_year`` built-up). On Bacău the 1975→1990 wave filled 71 % of the open
 cells next to built-up land, and the interior gaps it left behind barely grew
 afterwards; without the discount the model keeps predicting infill there.
+The discount is not free: on the synthetic demo city, whose growth is a smooth
+front with no unbuildable pockets, it lowers the backtest FoM (about 0.38 → 0.29,
+under the nearest-built-up null's 0.32). Set ``GrowthModel.survival`` to 0
+(``dataclasses.replace``) to turn it off.
 
 With only one built-up epoch (``from_year`` None) nothing can be learned:
 :data:`FALLBACK_COEFFICIENTS` are used, and the model says so (``fallback``,

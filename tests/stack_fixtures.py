@@ -1,4 +1,4 @@
-"""Stacks for the modelling tests: a tiny synthetic city, and Bacău read from ../shared/data.
+"""Stacks for the modelling tests: a tiny synthetic city (Bacău comes from layers.build_stack).
 
 Owned by the demand/suitability/growth/validation tests; conftest.py is someone else's.
 """
@@ -14,8 +14,6 @@ from expansion.grid import Grid
 from expansion.stack import Stack
 
 BACAU = Path(__file__).resolve().parents[2] / "shared" / "data" / "bacau"
-LDSMT = "02_urban_change_Bacau_GHSL_LDSMT_4326.tif"
-DEM = "04_elevation_Bacau_AOI_4326.tif"
 
 
 def _dist(mask: np.ndarray, res: float) -> np.ndarray:
@@ -72,41 +70,3 @@ def synthetic_stack(size: int = 60, res: float = 30.0, *, dem: bool = True, road
                  water=river, water_dist_m=_dist(river, res), arterial_dist_m=_dist(arterial, res),
                  road_dist_m=_dist(road, res), protected=protected, dem=elevation, slope_pct=slope,
                  height_above_water_m=hand, has_roads=roads, has_water=water)
-
-
-def bacau_stack(res: float = 30.0) -> Stack:
-    """Bacău's GHSL LDSMT (1975, 1990, 2000, 2014) and DEM warped onto UTM 35N.
-
-    LDSMT is warped with nearest neighbour, the DEM bilinear; no roads layer exists
-    (distances to roads are the grid diagonal, has_roads False). LDSMT code 1 is
-    water, 0 is outside the area of interest.
-    """
-    import rasterio
-    from rasterio.warp import Resampling, reproject, transform_bounds
-
-    with rasterio.open(BACAU / LDSMT) as src:
-        bounds = transform_bounds(src.crs, "EPSG:32635", *src.bounds)
-        grid = Grid.around(bounds, "EPSG:32635", res)
-        codes = np.zeros(grid.shape, np.uint8)
-        reproject(rasterio.band(src, 1), codes, dst_transform=grid.transform, dst_crs=grid.crs,
-                  resampling=Resampling.nearest, src_nodata=0, dst_nodata=0)
-    with rasterio.open(BACAU / DEM) as src:
-        elevation = np.full(grid.shape, np.nan, np.float32)
-        reproject(rasterio.band(src, 1), elevation, dst_transform=grid.transform, dst_crs=grid.crs,
-                  resampling=Resampling.bilinear, src_nodata=src.nodata, dst_nodata=np.nan)
-    valid = codes > 0
-    water = codes == 1
-    builtup = {1975: codes >= 6, 1990: codes >= 5, 2000: codes >= 4, 2014: codes >= 3}
-    filled = np.where(np.isnan(elevation), np.nanmean(elevation), elevation)
-    gy, gx = np.gradient(filled, res)
-    slope = (np.hypot(gx, gy) * 100).astype(np.float32)
-    slope[np.isnan(elevation)] = np.nan
-    _, idx = ndimage.distance_transform_edt(~water, return_indices=True)
-    hand = np.clip(filled - filled[idx[0], idx[1]], 0, None).astype(np.float32)
-    hand[np.isnan(elevation)] = np.nan
-    none = np.zeros(grid.shape, bool)
-    diag = _dist(none, res)
-    return Stack(grid=grid, name="Bacău", synthetic=False, valid=valid, builtup=builtup, water=water,
-                 water_dist_m=_dist(water, res), arterial_dist_m=diag, road_dist_m=diag.copy(),
-                 protected=none, dem=elevation, slope_pct=slope, height_above_water_m=hand,
-                 has_roads=False, has_water=True)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from stack_fixtures import BACAU, bacau_stack, synthetic_stack
+from stack_fixtures import BACAU, synthetic_stack
 
 from expansion.config import GrowthConfig, PopulationConfig, Scenario, SuitabilityConfig
 from expansion.suitability import score
@@ -116,7 +116,11 @@ def test_backtest_on_synthetic_city():
                     reason="Bacău data not found in ../shared/data/bacau (real-data backtest)")
 @pytest.mark.parametrize("cal,base,obs", [(1990, 2000, 2014), (1975, 1990, 2000)])
 def test_bacau_model_beats_nulls(cal, base, obs):
-    s = bacau_stack()
+    from expansion.config import load_catalog
+    from expansion.layers import build_stack, grid_for
+
+    catalog = load_catalog(Path(__file__).resolve().parents[1] / "layers" / "bacau" / "layers.toml")
+    s = build_stack(catalog, grid_for(catalog, 30.0, None, 1000.0), cache=False)
     suit = score(s, SuitabilityConfig())
     r = backtest(s, _scenario(base, cal), obs, "observed", suit, runs=10, seed=42)
     nulls = r["null_models"]
