@@ -71,6 +71,12 @@ class _Frame:
         return Affine(RES_M, 0.0, self.left, 0.0, -RES_M, self.top)
 
     @property
+    def padded_transform(self) -> Affine:
+        """The transform of the grid padded by PAD_CELLS on every side."""
+        pad = PAD_CELLS * RES_M
+        return Affine(RES_M, 0.0, self.left - pad, 0.0, -RES_M, self.top + pad)
+
+    @property
     def cx(self) -> float:
         return self.left + self.length_m / 2
 
@@ -494,7 +500,7 @@ def _terrain(frame: _Frame, layout: _Layout, rng: np.random.Generator) -> _Terra
 def _rasterize_padded(geom, frame: _Frame, n: int) -> np.ndarray:
     from rasterio import features
 
-    t = frame.transform * Affine.translation(-PAD_CELLS, -PAD_CELLS)
+    t = frame.padded_transform
     return features.rasterize([(geom, 1)], out_shape=(n, n), transform=t, fill=0,
                               dtype="uint8").astype(bool)
 
@@ -803,9 +809,9 @@ def _write_dem(path: Path, frame: _Frame, dem_padded: np.ndarray) -> None:
     from rasterio.warp import Resampling, reproject, transform_bounds
 
     n = dem_padded.shape[0]
-    src_t = frame.transform * Affine.translation(-PAD_CELLS, -PAD_CELLS)
-    left, top = src_t * (0, 0)
-    right, bottom = src_t * (n, n)
+    src_t = frame.padded_transform
+    left, top = src_t.c, src_t.f
+    right, bottom = left + n * RES_M, top - n * RES_M
     # the geographic box inside the padded square: still covers the region plus about a kilometre
     w, s, e, nn = transform_bounds(CRS_UTM, "EPSG:4326", left, bottom, right, top, densify_pts=21)
     inset = PAD_CELLS * RES_M / 2 / 111_000.0
