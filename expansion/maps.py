@@ -520,19 +520,36 @@ def _raster_legend(layer: RasterLayer) -> str:
             f'<div class="xp-ticks">{ticks}</div>')
 
 
-def _vector_legend(layer: VectorLayer) -> str:
-    style = dict(layer.style) if isinstance(layer.style, Mapping) else {}
+def _swatch(style: Mapping[str, Any], line: bool) -> str:
+    """A legend symbol drawn with a layer's Leaflet path style."""
     colour = _hex(_parse_colour(str(style.get("color", "#3388ff"))))
-    fill = style.get("fillColor", style.get("color", "#3388ff"))
-    filled = float(style.get("fillOpacity", 0.2)) > 0 and style.get("fill", True)
-    weight = max(1, min(6, int(round(float(style.get("weight", 3))))))
-    if filled:
-        sw = (f'<span class="xp-swatch" style="background:{_hex(_parse_colour(str(fill)))};'
-              f'border:2px solid {colour}"></span>')
+    dashed = "dashed" if style.get("dashArray") else "solid"
+    if line or not style.get("fill", True) or float(style.get("fillOpacity", 0.2)) <= 0:
+        weight = max(1, min(6, int(round(float(style.get("weight", 3))))))
+        return f'<span class="xp-line" style="border-top:{weight}px {dashed} {colour}"></span>'
+    fill = _hex(_parse_colour(str(style.get("fillColor", style.get("color", "#3388ff")))))
+    return f'<span class="xp-swatch" style="background:{fill};border:2px {dashed} {colour}"></span>'
+
+
+def _vector_legend(layer: VectorLayer, data: dict) -> str:
+    """Name, symbol(s) and units of a vector layer; a style that depends on the
+    features shows each distinct style drawn (up to 8)."""
+    types = {f["geometry"]["type"] for f in data["features"] if f.get("geometry")}
+    line = bool(types) and types <= {"LineString", "MultiLineString"}
+    if isinstance(layer.style, Mapping):
+        styles = [dict(layer.style)]
     else:
-        sw = f'<span class="xp-line" style="border-top:{weight}px solid {colour}"></span>'
+        styles, seen = [], set()
+        for f in data["features"]:
+            st = f["properties"].get("_style", {})
+            key = json.dumps(st, sort_keys=True, default=str)
+            if key not in seen and len(styles) < 8:
+                seen.add(key)
+                styles.append(st)
+        styles = styles or [{}]
+    symbols = "".join(_swatch(st, line) for st in styles)
     units = html.escape(layer.legend) if layer.legend else ""
-    return f'<div class="xp-row">{sw}<span class="xp-name">{html.escape(layer.name)}</span></div>' + (
+    return f'<div class="xp-row">{symbols}<span class="xp-name">{html.escape(layer.name)}</span></div>' + (
         f'<div class="xp-units">{units}</div>' if units else "")
 
 
@@ -682,9 +699,10 @@ def make_map(
         el.add_to(m)
         entries.append((el, _raster_legend(layer)))
     for layer in [lay for lay in layers if isinstance(lay, VectorLayer)]:
-        el = _geojson(folium, layer)
+        data = vector_geojson(layer)
+        el = _geojson(folium, layer, data)
         el.add_to(m)
-        entries.append((el, _vector_legend(layer)))
+        entries.append((el, _vector_legend(layer, data)))
     unknown = [type(lay).__name__ for lay in layers if not isinstance(lay, RasterLayer | VectorLayer)]
     if unknown:
         raise TypeError(f"map layers must be RasterLayer or VectorLayer, not {', '.join(unknown)}")
@@ -701,8 +719,7 @@ def make_map(
     return root.render()
 
 
-def _geojson(folium, layer: VectorLayer):
-    data = vector_geojson(layer)
+def _geojson(folium, layer: VectorLayer, data: dict):
     items = _tooltip_items(layer)
     if callable(layer.style):
         def style_function(feature):
