@@ -51,7 +51,7 @@ _STEPS = 10  # progress steps reported
 # A fixed date written into GeoPackages so that repeated runs are byte-identical.
 _GPKG_DATE = "2020-01-01T00:00:00.000Z"
 
-Progress = Callable[[int, int, str], None]
+Progress = Callable[[str], None]  # as in expansion.layers: given short step messages
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,8 @@ def write_demo(
     size : cells per side; cells are 30 m, so 834 is about 25 x 25 km and
         4000 a 120 km region for benchmarks. At least 60.
     seed : the random seed; the same ``size`` and ``seed`` give byte-identical files.
-    progress : optional callable ``progress(done, total, message)`` called as
-        the steps finish.
+    progress : optional callable given a short message (like "built-up 2005:
+        24.0 km²") as each of the ten steps finishes.
     overwrite : replace the demo files of a folder that already holds a
         ``layers.toml``; without it such a folder is an error.
 
@@ -142,7 +142,7 @@ def write_demo(
     def step(done: int, message: str) -> None:
         logger.info("demo %d/%d: %s", done, _STEPS, message)
         if progress is not None:
-            progress(done, _STEPS, message)
+            progress(message)
 
     # Write into a temporary folder next to the files, then move them in:
     # a failed run leaves no half-written demo behind.

@@ -205,3 +205,9 @@ def test_growth_is_learnable_beyond_distance(tmp_path):
     nearest = np.zeros(obs.size, bool)
     nearest[np.argsort(dist[cand], kind="stable")[:n]] = True
     assert fom(by_model, obs) > fom(nearest, obs) + 0.03
+
+
+def test_progress_gets_messages(tmp_path):
+    messages: list[str] = []
+    write_demo(tmp_path / "city", size=60, progress=messages.append)
+    assert len(messages) == 10 and any("built-up 2020" in m for m in messages)
