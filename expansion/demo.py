@@ -185,9 +185,8 @@ def _generate(out: Path, size: int, seed: int, step: Callable[[int, str], None])
     core = (slice(PAD_CELLS, PAD_CELLS + size),) * 2
     dem = terrain.dem[core]
     slope = _slope_pct(terrain.dem)[core]
-    river_dist = terrain.river_dist[core]
-    floodplain = river_dist < terrain.floodplain_m[core]
-    del terrain.river_dist
+    floodplain = terrain.river_dist[core] < terrain.floodplain_m[core]
+    terrain.river_dist = terrain.floodplain_m = None  # no longer needed: free them
 
     inside = _rasterize([layout.boundary], frame)
     lake = _rasterize([layout.lake], frame, all_touched=True)
@@ -243,14 +242,12 @@ def _generate(out: Path, size: int, seed: int, step: Callable[[int, str], None])
 class _Layout:
     boundary: object
     river: object  # shapely LineString, metres
-    river_s: np.ndarray  # distance along the river of each vertex, metres
     lake: object
     forest: object
     centre: tuple[float, float]
     core_radius_m: float
     hill_east_u: float  # where the eastern escarpment starts (unit coordinate)
     hill_sw: tuple[float, float, float]  # (u, v, radius) of the south-western hills
-    bridge_hint: float
 
 
 def _blob(rng: np.random.Generator, cx: float, cy: float, radius: float, wobble: float = 0.12,
@@ -300,7 +297,6 @@ def _layout(frame: _Frame, rng: np.random.Generator) -> _Layout:
     padded = box(frame.left - pad_m, frame.top - L - pad_m, frame.left + L + pad_m, frame.top + pad_m)
     river = _as_line(LineString(np.column_stack([x, y])).simplify(2.0).intersection(padded))
     coords = np.asarray(river.coords)
-    river_s = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(coords, axis=0).T))])
 
     # City centre on the west bank, about 1.5-2 km from the river at the base size.
     cv = rng.uniform(-0.02, 0.06)
@@ -323,9 +319,9 @@ def _layout(frame: _Frame, rng: np.random.Generator) -> _Layout:
     if forest.geom_type != "Polygon":  # keep the largest part: one reserve
         forest = max(forest.geoms, key=lambda g: g.area)
     assert Point(centre).within(boundary)
-    return _Layout(boundary=boundary, river=river, river_s=river_s, lake=lake, forest=forest,
+    return _Layout(boundary=boundary, river=river, lake=lake, forest=forest,
                    centre=centre, core_radius_m=core_radius, hill_east_u=hill_east_u,
-                   hill_sw=hill_sw, bridge_hint=cv)
+                   hill_sw=hill_sw)
 
 
 # ------------------------------------------------------------------ raster helpers
@@ -430,9 +426,9 @@ def _slope_pct(dem: np.ndarray) -> np.ndarray:
 @dataclass
 class _Terrain:
     dem: np.ndarray  # padded grid, metres
-    river_dist: np.ndarray  # padded grid, metres
+    river_dist: np.ndarray | None  # padded grid, metres
     river_cells: np.ndarray  # padded grid, bool
-    floodplain_m: np.ndarray  # padded grid, half-width of the floodplain, metres
+    floodplain_m: np.ndarray | None  # padded grid, half-width of the floodplain, metres
 
 
 def _terrain(frame: _Frame, layout: _Layout, rng: np.random.Generator) -> _Terrain:
