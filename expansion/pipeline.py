@@ -147,7 +147,8 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer) -> Model
     timer.mark("growth")
 
     land_need_ha = max(0.0, rows[-1].land_need_ha - base_ha)
-    the_plan = plan.make_plan(stack, suit.score, suit.excluded, land_need_ha, sc.plan, base)
+    the_plan = plan.make_plan(stack, suit.score, suit.excluded, land_need_ha, sc.plan, base,
+                              max_slope_pct=sc.suitability.max_slope_pct)
     timer.mark("plan")
 
     log.info("growth: %d Monte-Carlo runs, planned", sc.growth.runs)

@@ -165,7 +165,7 @@ def render_run(m, folder: Path) -> None:
     links = []
     for name, label, make in PAGES:
         maps.write_html(folder / name, make(m, shade))
-        links.append((name, label))
+        links.append((label, name))
     page = report.index_page(m.summary, m.demand, links, title=m.catalog.name, synthetic=m.catalog.synthetic)
     maps.write_html(folder / "index.html", page)
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import html
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -115,18 +114,6 @@ def _page(title: str, body: str) -> str:
         f"<title>{_esc(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
         f"{body}\n</main>\n</body>\n</html>\n"
     )
-
-
-def _is_page(text: str) -> bool:
-    return bool(re.fullmatch(r"[^\s]+\.html?", str(text), re.I))
-
-
-def _link(pair: Sequence[str]) -> tuple[str, str]:
-    """A link as (label, href); a pair given as (page.html, label) is read the other way round."""
-    first, second = str(pair[0]), str(pair[1])
-    if _is_page(first) and not _is_page(second):
-        return second, first
-    return first, second
 
 
 def _safe_href(href: str) -> str:
@@ -308,9 +295,7 @@ def index_page(summary: Mapping, demand_rows: Sequence[Any], links: Sequence[tup
     demand_rows : rows with ``year``, ``population``, ``density_pph``,
         ``land_need_ha``, ``new_land_ha`` (mappings or objects).
     links : (label, relative path) of each map page, e.g.
-        ``("Land suitability", "suitability.html")``; a pair given the other
-        way round, ``("suitability.html", "Land suitability")``, is recognised
-        (an ``.html`` name without spaces is the target).
+        ``("Land suitability", "suitability.html")``.
     title : the heading, usually the city's name (plain text).
     synthetic : show the "synthetic data" badge.
     """
@@ -328,7 +313,7 @@ def index_page(summary: Mapping, demand_rows: Sequence[Any], links: Sequence[tup
     if links:
         parts.append("<h2>Maps</h2>")
         parts.append('<p class="maps">' + "".join(
-            f'<a href="{_safe_href(href)}">{_esc(label)}</a>' for label, href in map(_link, links)) + "</p>")
+            f'<a href="{_safe_href(href)}">{_esc(label)}</a>' for label, href in links) + "</p>")
         parts.append('<p class="note">The maps open without an internet connection; the '
                      "OpenStreetMap background needs one.</p>")
     parts.append("<h2>People and land, step by step</h2>")

@@ -115,7 +115,6 @@ def test_compare_table_and_page(summary):
     assert report.compare_table([]).count("\n") == 2
 
 
-def test_links_given_as_page_then_label_are_understood():
-    a = report.index_page({}, [], [("suitability.html", "Land suitability")], "City", False)
-    b = report.index_page({}, [], [("Land suitability", "suitability.html")], "City", False)
-    assert a == b and '<a href="suitability.html">Land suitability</a>' in a
+def test_links_are_label_then_page():
+    page = report.index_page({}, [], [("Land suitability", "suitability.html")], "City", False)
+    assert '<a href="suitability.html">Land suitability</a>' in page
