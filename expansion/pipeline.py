@@ -235,12 +235,27 @@ def write_run(m: Model, folder: Path, timer: Timer) -> None:
     write_geotiff(folder / "urbanization_probability.tif", m.bau.probability, grid, nodata=np.nan,
                   description=f"share of {sc.growth.runs} runs built up by {sc.horizon_year}")
     plan.write_plan_gpkg(m.plan, folder / "plan.gpkg", risk_hotspots=m.hotspots)
+    write_raster_styles(folder, [r.year for r in m.demand])
     timer.mark("write")
     from .render import render_run
 
     render_run(m, folder)
     timer.mark("maps")
     write_json(folder / "summary.json", m.summary)
+
+
+def write_raster_styles(folder: Path, years: list[int]) -> None:
+    """QGIS styles (.qml) beside each GeoTIFF of a run, coloured as on the maps."""
+    from . import styles
+    from .render import period_categories
+
+    for name, ramp, label in (("suitability", "RdYlGn", "suitability"), ("risk", "YlOrRd_09", "risk"),
+                              ("risk_planned", "YlOrRd_09", "risk"),
+                              ("urbanization_probability", "YlOrRd_09", "share of runs")):
+        styles.write_qml(folder / f"{name}.tif", styles.continuous_qml(ramp, 0.0, 1.0, label))
+    cats = styles.categories_qml(period_categories(years))
+    for name in ("urbanization_year", "urbanization_year_planned"):
+        styles.write_qml(folder / f"{name}.tif", cats)
 
 
 def provenance(sc: Scenario, catalog: Catalog, grid, timer: Timer, out: Path, **extra) -> dict:

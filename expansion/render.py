@@ -48,7 +48,7 @@ def _subtitle(m, what: str) -> str:
     return f"{sc.name}, {sc.base_year}-{sc.horizon_year}: {what}"
 
 
-def _period_categories(years: list[int]) -> dict:
+def period_categories(years: list[int]) -> dict:
     """Colours for the year a cell is built: grey for the base, then a ramp per step."""
     ramp = maps.colour_ramp("YlOrRd_09", max(2, len(years) - 1))
     cats = {years[0]: (f"built by {years[0]}", "#6b6b6b")}
@@ -114,10 +114,10 @@ def expansion_map(m, shade) -> str:
     plan = m.plan
     layers = [
         maps.RasterLayer("Growth by period, business as usual", m.bau.urbanization_year, grid,
-                         categories=_period_categories(years), opacity=0.8,
+                         categories=period_categories(years), opacity=0.8,
                          legend="the period in which a cell is built up (run with the scenario's seed)"),
         maps.RasterLayer("Growth by period, with the plan", m.planned.urbanization_year, grid,
-                         categories=_period_categories(years), opacity=0.8, show=False,
+                         categories=period_categories(years), opacity=0.8, show=False,
                          legend="the period in which a cell is built up under the plan"),
         maps.RasterLayer("Probability of urbanization", m.bau.probability, grid, colormap="YlOrRd_09",
                          vmin=0, vmax=1, show=False, opacity=0.75,

@@ -195,6 +195,69 @@ def demand_table(rows: Sequence[Any]) -> str:
             + "\n".join(body) + "\n</tbody></table></div>")
 
 
+# ---------------------------------------------------------------- plan and Atlas metrics
+
+PLAN_ROWS = (
+    ("arterials_planned_km", "planned arterials (km)", "km"),
+    ("arterials_existing_km", "existing arterials inside the expansion area (km)", "km"),
+    ("arterial_spacing_m", "arterial spacing, 2 x area / length (m)", "int"),
+    ("row_share", "share of the expansion area in rights-of-way (NYU: about 6 %)", "pct1"),
+    ("within_500m_share", "share of the expansion area within 500 m of an arterial", "pct1"),
+    ("open_space_ha", "public open space protected (ha)", "int"),
+    ("expansion_area_ha", "expansion area (ha)", "int"),
+    ("land_need_ha", "new land needed by the horizon (ha)", "int"),
+    ("expansion_vs_need", "expansion area / land need", "dec2"),
+)
+
+ATLAS_ROWS = (
+    ("builtup_ha", "built-up area (ha)", "int"),
+    ("urban_ha", "urban built-up: 50 % or more built within 564 m (ha)", "int"),
+    ("suburban_ha", "suburban built-up: 25-50 % (ha)", "int"),
+    ("rural_ha", "rural built-up: under 25 % (ha)", "int"),
+    ("fringe_open_space_ha", "fringe open space, within 100 m of urban or suburban (ha)", "int"),
+    ("captured_open_space_ha", "captured open space, enclosed clusters under 200 ha (ha)", "int"),
+    ("urban_extent_ha", "urban extent (ha)", "int"),
+    ("builtup_density_pph", "built-up area density (people per ha)", "dec"),
+    ("extent_density_pph", "urban extent density (people per ha)", "dec"),
+    ("openness_index", "openness index (share open in the walking circle)", "dec2"),
+)
+
+ATLAS_COLUMNS = (("base", "base year"), ("horizon_bau", "horizon, business as usual"),
+                 ("horizon_planned", "horizon, with the plan"))
+
+
+def _fmt_metric(value: Any, kind: str) -> str:
+    v = _num(value)
+    if v is None:
+        return "&ndash;"
+    if kind == "pct1":
+        return f"{v * 100:.1f} %"
+    if kind == "dec2":
+        return f"{v:.2f}"
+    return _esc(fmt(v, kind))
+
+
+def metrics_tables(summary: Mapping) -> str:
+    """The plan metrics and the Atlas of Urban Expansion metrics as HTML tables ('' if absent)."""
+    parts = []
+    plan = summary.get("plan")
+    if isinstance(plan, Mapping) and plan:
+        rows = "\n".join(f"<tr><td>{_esc(label)}</td><td>{_fmt_metric(plan.get(key), kind)}</td></tr>"
+                         for key, label, kind in PLAN_ROWS)
+        parts.append("<h3>The plan</h3>\n<table>\n<tbody>\n" + rows + "\n</tbody></table>")
+    atlas = summary.get("metrics")
+    if isinstance(atlas, Mapping) and atlas:
+        cols = [(k, label) for k, label in ATLAS_COLUMNS if isinstance(atlas.get(k), Mapping)]
+        head = "<th>Atlas of Urban Expansion metric</th>" + "".join(f"<th>{_esc(lb)}</th>" for _, lb in cols)
+        rows = "\n".join(
+            f"<tr><td>{_esc(label)}</td>" + "".join(
+                f"<td>{_fmt_metric(atlas[k].get(key), kind)}</td>" for k, _ in cols) + "</tr>"
+            for key, label, kind in ATLAS_ROWS)
+        parts.append("<h3>The city's form</h3>\n<div class=\"scroll\"><table>\n<thead><tr>" + head
+                     + "</tr></thead>\n<tbody>\n" + rows + "\n</tbody></table></div>")
+    return "\n".join(parts)
+
+
 # ---------------------------------------------------------------- SVG chart
 
 
@@ -323,6 +386,10 @@ def index_page(summary: Mapping, demand_rows: Sequence[Any], links: Sequence[tup
     parts.append(demand_table(demand_rows))
     parts.append('<p class="note">Land needed = population / density of built-up land. '
                  "New land is the growth of that need from one step to the next.</p>")
+    tables = metrics_tables(summary)
+    if tables:
+        parts.append("<h2>Plan and urban form metrics</h2>")
+        parts.append(tables)
     page_title = f"{title} - {scenario}" if scenario is not None else str(title)
     return _page(page_title, "\n".join(parts))
 

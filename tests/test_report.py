@@ -118,3 +118,15 @@ def test_compare_table_and_page(summary):
 def test_links_are_label_then_page():
     page = report.index_page({}, [], [("Land suitability", "suitability.html")], "City", False)
     assert '<a href="suitability.html">Land suitability</a>' in page
+
+
+def test_metrics_tables_show_plan_and_atlas_metrics():
+    summary = {"plan": {"arterials_planned_km": 256.07, "row_share": 0.0605, "within_500m_share": 0.998},
+               "metrics": {"base": {"builtup_ha": 3500.0, "openness_index": 0.335},
+                           "horizon_bau": {"builtup_ha": 12485.2}}}
+    page = report.index_page(summary, [], [], "City", False)
+    assert "Plan and urban form metrics" in page
+    assert "<td>256.1</td>" in page and "<td>6.0 %</td>" in page and "<td>99.8 %</td>" in page
+    assert "<td>3,500</td>" in page and "<td>12,485</td>" in page and "<td>0.34</td>" in page
+    assert "horizon, with the plan" not in page   # columns only for the runs present
+    assert "Plan and urban form metrics" not in report.index_page({}, [], [], "City", False)
