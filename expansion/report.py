@@ -246,8 +246,9 @@ def metrics_tables(summary: Mapping) -> str:
                          for key, label, kind in PLAN_ROWS)
         parts.append("<h3>The plan</h3>\n<table>\n<tbody>\n" + rows + "\n</tbody></table>")
     atlas = summary.get("metrics")
-    if isinstance(atlas, Mapping) and atlas:
-        cols = [(k, label) for k, label in ATLAS_COLUMNS if isinstance(atlas.get(k), Mapping)]
+    atlas = atlas if isinstance(atlas, Mapping) else {}
+    cols = [(k, lb) for k, lb in ATLAS_COLUMNS if isinstance(atlas.get(k), Mapping)]
+    if cols:
         head = "<th>Atlas of Urban Expansion metric</th>" + "".join(f"<th>{_esc(lb)}</th>" for _, lb in cols)
         rows = "\n".join(
             f"<tr><td>{_esc(label)}</td>" + "".join(

@@ -59,7 +59,8 @@ def test_index_page_states_the_numbers(summary):
     assert "SYNTHETIC DATA" in page
     assert report.NOT_COMPUTED not in page
     # the demand table: one row per step
-    assert page.count("<tr>") == 1 + 7
+    demand = page.split("People and land, step by step")[1]
+    assert demand.count("<tr>") == 1 + 7
     # two inline SVG charts, with one point per step each
     assert page.count("<svg") == 2 and page.count("<circle") == 14
 
