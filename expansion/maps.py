@@ -418,14 +418,18 @@ def vector_geojson(layer: VectorLayer, decimals: int = 6) -> dict:
     gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
     geoms = shapely.transform(gdf.geometry.to_crs(LONLAT).values,
                               lambda xy: np.round(xy, decimals))
+    # Columns are taken out of the frame once: indexing a GeoDataFrame per feature
+    # (gdf[field].iloc[i]) cost about 0.1 ms a value, most of a map's time on big regions.
+    columns = {field: gdf[field].to_numpy() for field in gdf.columns if field != gdf.geometry.name}
+    tips = [(f"f{k}", columns[field]) for k, (field, _) in enumerate(items)]
+    texts = shapely.to_geojson(np.asarray(geoms, dtype=object)) if len(geoms) else []
     features = []
-    for i, geom in enumerate(geoms):
-        props = {f"f{k}": _cell(gdf[field].iloc[i]) for k, (field, _) in enumerate(items)}
+    for i, text in enumerate(texts):
+        props = {key: _cell(col[i]) for key, col in tips}
         if callable(layer.style):
-            raw = {field: gdf[field].iloc[i] for field in gdf.columns if field != gdf.geometry.name}
+            raw = {field: col[i] for field, col in columns.items()}
             props["_style"] = dict(layer.style(raw))
-        features.append({"type": "Feature", "id": i, "properties": props,
-                         "geometry": json.loads(shapely.to_geojson(geom))})
+        features.append({"type": "Feature", "id": i, "properties": props, "geometry": json.loads(text)})
     return {"type": "FeatureCollection", "features": features}
 
 
