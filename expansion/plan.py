@@ -121,19 +121,50 @@ class Plan:
 # ------------------------------------------------------------------ helpers
 
 
+def _crop(mask: np.ndarray, r_m: float, res: float) -> tuple[slice, slice] | None:
+    """The bounding box of ``mask``'s True cells grown by ``r_m`` plus two cells
+    (clipped to the raster), as slices; None when ``mask`` has no True cell.
+
+    Distances up to ``r_m`` from ``mask`` are the same measured in this window
+    as on the whole grid, so morphology on a small area costs the area, not the grid.
+    """
+    rows = np.flatnonzero(mask.any(axis=1))
+    if len(rows) == 0:
+        return None
+    cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
+    pad = int(math.ceil(r_m / res)) + 2
+    h, w = mask.shape
+    return (slice(max(0, rows[0] - pad), min(h, rows[-1] + 1 + pad)),
+            slice(max(0, cols[0] - pad), min(w, cols[-1] + 1 + pad)))
+
+
 def _dilate(mask: np.ndarray, r_m: float, res: float) -> np.ndarray:
     """Cells within ``r_m`` metres (centre to centre) of ``mask``."""
-    if not mask.any():
+    box = _crop(mask, r_m, res)
+    if box is None:
         return np.zeros_like(mask)
-    if mask.all():
-        return mask.copy()
-    return ndimage.distance_transform_edt(~mask, sampling=res) <= r_m + 1e-6
+    sub = mask[box]
+    out = np.zeros_like(mask)
+    if sub.all():
+        out[box] = sub
+    else:
+        out[box] = ndimage.distance_transform_edt(~sub, sampling=res) <= r_m + 1e-6
+    return out
 
 
 def _erode(mask: np.ndarray, r_m: float, res: float) -> np.ndarray:
     """Cells of ``mask`` farther than ``r_m`` from any non-mask cell (the raster
     edge does not erode)."""
-    return ~_dilate(~mask, r_m, res)
+    box = _crop(mask, r_m, res)
+    if box is None:
+        return np.zeros_like(mask)
+    sub = mask[box]
+    out = np.zeros_like(mask)
+    if sub.all():  # no non-mask cell in the window: the window is the whole raster
+        out[box] = sub
+    else:
+        out[box] = ndimage.distance_transform_edt(sub, sampling=res) > r_m + 1e-6
+    return out
 
 
 def _distance_m(mask: np.ndarray, grid: Grid) -> np.ndarray:
