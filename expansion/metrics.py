@@ -98,25 +98,28 @@ def disk_sum(a: np.ndarray, radius_m: float, res_m: float) -> np.ndarray:
     a = np.asarray(a)
     h, w = a.shape
     dtype = np.int32 if a.dtype == bool else np.int64  # bool counts fit int32, half the memory
-    prefix = np.zeros((h, w + 1), dtype=dtype)
-    np.cumsum(a, axis=1, dtype=dtype, out=prefix[:, 1:])
-    cols = np.arange(w)
-    boxes: dict[int, np.ndarray] = {}
-    out = np.zeros((h, w), dtype=dtype)
+    by_half: dict[int, list[int]] = {}
     for dy, half in disk_spans(radius_m, res_m):
-        if abs(dy) >= h:
-            continue
-        box = boxes.get(half)
-        if box is None:
-            hi = np.minimum(cols + half + 1, w)
-            lo = np.maximum(cols - half, 0)
-            box = prefix[:, hi] - prefix[:, lo]
-            boxes[half] = box
-        # out[i] += box[i + dy]
-        if dy >= 0:
-            out[: h - dy] += box[dy:]
-        else:
-            out[-dy:] += box[: h + dy]
+        if abs(dy) < h:
+            by_half.setdefault(half, []).append(dy)
+    # Row-wise prefix sums padded with the first/last value, so that every box
+    # sum is a difference of two slices (no fancy indexing); one box array at a
+    # time (keeping one per distinct width cost ~20 grid-sized arrays).
+    pad = max(by_half, default=0) + 1
+    prefix = np.zeros((h, w + 2 * pad), dtype=dtype)
+    np.cumsum(a, axis=1, dtype=dtype, out=prefix[:, pad:pad + w])
+    prefix[:, pad + w:] = prefix[:, pad + w - 1:pad + w]
+    out = np.zeros((h, w), dtype=dtype)
+    box = np.empty((h, w), dtype=dtype)
+    for half, dys in by_half.items():
+        # box[:, j] = sum of a[:, j - half .. j + half] = P[j + half] - P[j - half - 1]
+        np.subtract(prefix[:, pad + half:pad + half + w], prefix[:, pad - half - 1:pad - half - 1 + w],
+                    out=box)
+        for dy in dys:  # out[i] += box[i + dy]
+            if dy >= 0:
+                out[: h - dy] += box[dy:]
+            else:
+                out[-dy:] += box[: h + dy]
     return out
 
 
