@@ -60,12 +60,19 @@ class DensityConfig:
 class GrowthConfig:
     """Growth allocation: ``calibrate_from`` is the earlier built-up epoch;
     ``runs`` Monte-Carlo runs seeded from ``seed``; ``quantity`` is
-    ``"projected"`` (from demand) or ``"observed"`` (backtests)."""
+    ``"projected"`` (from demand) or ``"observed"`` (backtests); ``noise`` is
+    the scale of the Gumbel noise on the log growth potential (0 a
+    deterministic ranking, 1 sampling in proportion to the potential);
+    ``survival`` is the weight of the survival discount, ``"auto"`` (learned
+    when an epoch before ``calibrate_from`` exists, else a prior of 0.5) or a
+    number ≥ 0 (0 turns it off). See expansion/growth.py."""
 
     calibrate_from: int | None = None
     runs: int = 20
     seed: int = 42
     quantity: str = "projected"
+    noise: float = 0.1
+    survival: float | str = "auto"
 
 
 @dataclass(frozen=True)
@@ -308,6 +315,9 @@ def load_scenario(path: str | Path) -> Scenario:
     _check(g.seed >= 0, f"{where} [growth]: 'seed' must be zero or more, got {g.seed}")
     _check(g.quantity in ("projected", "observed"),
            f"{where} [growth]: 'quantity' must be \"projected\" or \"observed\", got {g.quantity!r}")
+    _check(0 <= g.noise <= 5, f"{where} [growth]: 'noise' must be in [0, 5], got {g.noise}")
+    _check(g.survival == "auto" if isinstance(g.survival, str) else g.survival >= 0,
+           f"{where} [growth]: 'survival' must be \"auto\" or a number zero or more, got {g.survival!r}")
     if g.calibrate_from is not None:
         _check(g.calibrate_from < s.base_year,
                f"{where} [growth]: 'calibrate_from' ({g.calibrate_from}) must be before "

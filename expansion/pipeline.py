@@ -138,12 +138,13 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer) -> Model
     timer.mark("suitability")
 
     log.info("growth: calibrating on %s -> %d", sc.growth.calibrate_from or "defaults", sc.base_year)
-    model = growth.calibrate(stack, sc.growth.calibrate_from, sc.base_year, suit.excluded)
+    model = growth.calibrate(stack, sc.growth.calibrate_from, sc.base_year, suit.excluded,
+                             survival=sc.growth.survival)
     new_cells = [int(round(r.new_land_ha / grid.cell_area_ha)) for r in rows[1:]]
     years = [r.year for r in rows]
     log.info("growth: %d Monte-Carlo runs, business as usual", sc.growth.runs)
     bau = growth.simulate(stack, model, suit.excluded, new_cells, years, seed=sc.growth.seed,
-                          runs=sc.growth.runs, base_builtup=base)
+                          runs=sc.growth.runs, base_builtup=base, noise=sc.growth.noise)
     timer.mark("growth")
 
     land_need_ha = max(0.0, rows[-1].land_need_ha - base_ha)
@@ -157,7 +158,8 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer) -> Model
     planned_excluded = suit.excluded | the_plan.constraints
     planned = growth.simulate(stack, model, planned_excluded, new_cells, years, seed=sc.growth.seed,
                               runs=sc.growth.runs, base_builtup=base, arterial_dist_m=arterial_planned,
-                              road_dist_m=road_planned, allowed=the_plan.expansion_area | base)
+                              road_dist_m=road_planned, allowed=the_plan.expansion_area | base,
+                              noise=sc.growth.noise)
     timer.mark("growth_planned")
 
     density_h = rows[-1].density_pph

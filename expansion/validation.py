@@ -217,13 +217,15 @@ def backtest(stack, scenario: Scenario, observed_year: int, quantity: str, suita
         cum = np.round(np.cumsum([r.new_land_ha for r in rows[1:]]) / cell_ha).astype(int)
         new_cells = np.diff(np.concatenate([[0], cum])).tolist()
 
-    model = calibrate(stack, scenario.growth.calibrate_from, base_year, excluded)
+    g = scenario.growth
+    model = calibrate(stack, g.calibrate_from, base_year, excluded, survival=g.survival)
     fom_runs: list[float] = []
 
     def score_run(run: int, uyear: np.ndarray) -> None:
         fom_runs.append(compare(uyear > base_year, observed_new, candidates)["fom"])
 
-    result = simulate(stack, model, excluded, new_cells, years, seed, runs, base, on_run=score_run)
+    result = simulate(stack, model, excluded, new_cells, years, seed, runs, base, noise=g.noise,
+                      on_run=score_run)
     predicted = (result.urbanization_year > base_year) & candidates
     n_predicted = int(predicted.sum())
 

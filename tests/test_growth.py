@@ -8,7 +8,7 @@ from stack_fixtures import synthetic_stack
 
 from expansion.config import SuitabilityConfig
 from expansion.errors import DataError
-from expansion.growth import FALLBACK_COEFFICIENTS, calibrate, potential, simulate
+from expansion.growth import FALLBACK_COEFFICIENTS, SURVIVAL_PRIOR, calibrate, potential, simulate
 from expansion.suitability import score
 
 
@@ -127,3 +127,24 @@ def test_survival_discount_applies_only_to_calibrated_models(city):
     without = potential(dataclasses.replace(m, survival=0.0), s, base)
     assert (with_discount[s.valid] <= without[s.valid] + 1e-7).all()
     assert (with_discount[s.valid] < without[s.valid]).any()
+
+
+def test_survival_weight_is_learned_with_an_earlier_epoch_else_a_prior():
+    s = synthetic_stack(years=(1990, 2000, 2010))
+    ex = score(s, SuitabilityConfig()).excluded
+    learned = calibrate(s, 2000, 2010, ex)
+    assert learned.survival_source == "learned" and learned.survival_window == (1990, 2000)
+    assert learned.survival >= 0 and "learned" in learned.note
+    prior = calibrate(s, 1990, 2000, ex)  # no epoch before 1990
+    assert prior.survival_source == "prior" and prior.survival == SURVIVAL_PRIOR
+    fixed = calibrate(s, 2000, 2010, ex, survival=0.0)
+    assert fixed.survival_source == "set" and fixed.survival == 0 and fixed.survival_window is None
+    # with the discount off, the potential is the plain logistic probability
+    base = s.builtup[2010]
+    off = potential(fixed, s, base)
+    on = potential(dataclasses.replace(fixed, survival=1.0), s, base)
+    assert (on[s.valid] <= off[s.valid] + 1e-7).all()
+    with pytest.raises(ValueError, match="survival"):
+        calibrate(s, 2000, 2010, ex, survival=-1.0)
+    with pytest.raises(ValueError, match="survival"):
+        calibrate(s, 2000, 2010, ex, survival="always")

@@ -122,8 +122,48 @@ def test_bacau_model_beats_nulls(cal, base, obs):
     catalog = load_catalog(Path(__file__).resolve().parents[1] / "layers" / "bacau" / "layers.toml")
     s = build_stack(catalog, grid_for(catalog, 30.0, None, 1000.0), cache=False)
     suit = score(s, SuitabilityConfig())
-    r = backtest(s, _scenario(base, cal), obs, "observed", suit, runs=10, seed=42)
+    r = backtest(s, _scenario(base, cal), obs, "observed", suit, runs=20, seed=42)
     nulls = r["null_models"]
+    assert r["calibration"]["survival_source"] == ("learned" if cal == 1990 else "prior")
     assert r["fom_mean"] > nulls["nearest_builtup"]["fom"]
     assert r["fom"] > nulls["nearest_builtup"]["fom"]
     assert r["fom"] > nulls["random"]["fom"] and r["fom"] > nulls["no_change"]["fom"]
+
+
+DEMO = Path(__file__).resolve().parents[1] / "layers" / "demo" / "layers.toml"
+
+
+@pytest.mark.skipif(not DEMO.exists(), reason="layers/demo not found")
+def test_demo_backtest_beats_nearest_builtup():
+    """The same method (no per-city settings) beats the nearest-built-up null on the demo city."""
+    import dataclasses
+
+    from expansion.config import load_catalog, load_scenario
+    from expansion.layers import build_stack, grid_for
+
+    sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "demo-backtest.toml")
+    assert sc.growth.survival == "auto" and sc.growth.noise == GrowthConfig().noise
+    sc = sc.replace(growth=dataclasses.replace(sc.growth, runs=3))
+    catalog = load_catalog(DEMO)
+    s = build_stack(catalog, grid_for(catalog, sc.resolution_m, sc.crs, sc.margin_m), cache=False)
+    suit = score(s, sc.suitability)
+    r = backtest(s, sc, 2020, "observed", suit, runs=3, seed=sc.growth.seed)
+    nearest = r["null_models"]["nearest_builtup"]["fom"]
+    assert r["fom"] > nearest and r["fom_mean"] > nearest
+    assert r["quantity"]["predicted_cells"] == r["quantity"]["observed_cells"]
+
+
+def test_growth_keys_are_validated(tmp_path):
+    from expansion.config import load_scenario
+    from expansion.errors import ConfigError
+
+    text = ('name = "t"\nlayers = "l.toml"\nbase_year = 2010\nhorizon_year = 2030\n'
+            "[population]\nbase = 1000\n[growth]\n")
+    for bad, key in (('survival = "sometimes"', "survival"), ("survival = -1", "survival"),
+                     ("noise = -0.1", "noise")):
+        (tmp_path / "s.toml").write_text(text + bad + "\n")
+        with pytest.raises(ConfigError, match=key):
+            load_scenario(tmp_path / "s.toml")
+    (tmp_path / "s.toml").write_text(text + "survival = 0.5\nnoise = 0.3\n")
+    g = load_scenario(tmp_path / "s.toml").growth
+    assert (g.survival, g.noise) == (0.5, 0.3)
