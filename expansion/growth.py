@@ -88,7 +88,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -192,6 +192,8 @@ class GrowthResult:
     allocated_cells : int64 array (runs, steps), cells allocated per step per run.
     demanded_cells : the cells asked for per step.
     warnings : e.g. demand that could not be met.
+    built_runs : int32, in how many of the runs made each cell is built by the
+        horizon (what :func:`merge_runs` adds up).
     """
 
     urbanization_year: np.ndarray
@@ -199,6 +201,7 @@ class GrowthResult:
     allocated_cells: np.ndarray
     demanded_cells: list[int]
     warnings: list[str] = field(default_factory=list)
+    built_runs: np.ndarray | None = None
 
 
 # ---------------------------------------------------------------- features
@@ -495,6 +498,7 @@ def simulate(
     noise: float = DEFAULT_NOISE,
     substeps: int = DEFAULT_SUBSTEPS,
     on_run: Callable[[int, np.ndarray], None] | None = None,
+    run_ids: Sequence[int] | None = None,
 ) -> GrowthResult:
     """Allocate each step's new cells, ``runs`` times (Monte Carlo).
 
@@ -515,6 +519,11 @@ def simulate(
     substeps : batches per step after each of which the neighbourhood is recomputed.
     on_run : optional ``f(run, urbanization_year)`` called after each run (e.g. to
         score every run in a backtest).
+    run_ids : make only these of the ``runs`` seeded runs (ascending; default all).
+        Run ``r`` is the same whichever other runs are made, so parts of the runs
+        can be made apart (e.g. on several Dask workers) and combined with
+        :func:`merge_runs` into the bytes of one call. A part without run 0 has
+        ``urbanization_year`` None and no warnings.
 
     Returns
     -------
@@ -535,13 +544,17 @@ def simulate(
     surv = _survival_log(model, stack)
     surv = None if surv is None else surv.ravel()
     count = np.zeros(stack.grid.shape, np.int32)
-    allocated = np.zeros((runs, len(new_cells)), np.int64)
+    children = np.random.SeedSequence(seed).spawn(runs)
+    ids = list(range(runs)) if run_ids is None else [int(r) for r in run_ids]
+    if not ids or ids != sorted(set(ids)) or ids[0] < 0 or ids[-1] >= runs:
+        raise ValueError(f"run_ids must be distinct ascending runs in 0..{runs - 1}, got {run_ids}")
+    allocated = np.zeros((len(ids), len(new_cells)), np.int64)
     warnings: list[str] = []
     year0 = np.zeros(stack.grid.shape, np.int16)
     year0[base] = years[0]
     first_year = None
-    for run, child in enumerate(np.random.SeedSequence(seed).spawn(runs)):
-        rng = np.random.default_rng(child)
+    for j, run in enumerate(ids):
+        rng = np.random.default_rng(children[run])
         built = base.copy()
         open_flat = open0.ravel().copy()
         uyear = year0.copy()
@@ -574,13 +587,33 @@ def simulate(
                 open_flat[pick] = False
                 built.ravel()[pick] = True
                 uflat[pick] = years[i + 1]
-                allocated[run, i] += pick.size
+                allocated[j, i] += pick.size
         count += built
         if run == 0:
             first_year = uyear
         if on_run is not None:
             on_run(run, uyear)
-    probability = (count / np.float32(runs)).astype(np.float32)
+    probability = (count / np.float32(len(ids))).astype(np.float32)
     probability[~stack.valid] = np.nan
     return GrowthResult(urbanization_year=first_year, probability=probability, allocated_cells=allocated,
-                        demanded_cells=[int(n) for n in new_cells], warnings=warnings)
+                        demanded_cells=[int(n) for n in new_cells], warnings=warnings, built_runs=count)
+
+
+def merge_runs(parts: list[GrowthResult], valid: np.ndarray) -> GrowthResult:
+    """Combine :func:`simulate` results made on parts of the runs (``run_ids``).
+
+    ``parts`` are in run order and together make runs 0 .. n-1 once each; the
+    first holds run 0. The result is the one a single call with all the runs
+    gives, byte for byte. ``valid`` is the stack's study-area mask.
+    """
+    count = np.zeros(valid.shape, np.int32)
+    for p in parts:
+        count += p.built_runs
+    runs = sum(len(p.allocated_cells) for p in parts)
+    probability = (count / np.float32(runs)).astype(np.float32)
+    probability[~valid] = np.nan
+    first = parts[0]
+    return GrowthResult(urbanization_year=first.urbanization_year, probability=probability,
+                        allocated_cells=np.concatenate([p.allocated_cells for p in parts]),
+                        demanded_cells=list(first.demanded_cells), warnings=list(first.warnings),
+                        built_runs=count)
