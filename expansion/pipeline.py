@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,8 +127,22 @@ def prepare(scenario_path: Path, runs: int | None = None, seed: int | None = Non
     return sc, catalog, stack
 
 
-def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer) -> Model:
-    """Run every stage on a prepared stack (pure: writes nothing)."""
+def simulate_here(*args, **kwargs) -> Callable[[], growth.GrowthResult]:
+    """Run :func:`expansion.growth.simulate` now, in this process; return a function giving its result."""
+    result = growth.simulate(*args, **kwargs)
+    return lambda: result
+
+
+def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
+            start_simulation: Callable[..., Callable[[], growth.GrowthResult]] = simulate_here) -> Model:
+    """Run every stage on a prepared stack (pure: writes nothing).
+
+    ``start_simulation`` takes the arguments of :func:`expansion.growth.simulate`,
+    starts it and returns a function that waits for its result. The default runs
+    it at once, here; :mod:`expansion.batch` passes one that spreads the
+    Monte-Carlo runs over Dask workers (same bytes: see ``growth.merge_runs``),
+    so that the business-as-usual runs go on while the plan is made.
+    """
     grid = stack.grid
     base = stack.builtup_at(sc.base_year) & stack.valid
     base_ha = float(base.sum()) * grid.cell_area_ha
@@ -143,8 +158,8 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer) -> Model
     new_cells = [int(round(r.new_land_ha / grid.cell_area_ha)) for r in rows[1:]]
     years = [r.year for r in rows]
     log.info("growth: %d Monte-Carlo runs, business as usual", sc.growth.runs)
-    bau = growth.simulate(stack, model, suit.excluded, new_cells, years, seed=sc.growth.seed,
-                          runs=sc.growth.runs, base_builtup=base, noise=sc.growth.noise)
+    bau_result = start_simulation(stack, model, suit.excluded, new_cells, years, seed=sc.growth.seed,
+                                  runs=sc.growth.runs, base_builtup=base, noise=sc.growth.noise)
     timer.mark("growth")
 
     land_need_ha = max(0.0, rows[-1].land_need_ha - base_ha)
@@ -156,10 +171,11 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer) -> Model
     arterial_planned = np.minimum(stack.arterial_dist_m, the_plan.arterial_dist_m)
     road_planned = np.minimum(stack.road_dist_m, the_plan.arterial_dist_m)
     planned_excluded = suit.excluded | the_plan.constraints
-    planned = growth.simulate(stack, model, planned_excluded, new_cells, years, seed=sc.growth.seed,
-                              runs=sc.growth.runs, base_builtup=base, arterial_dist_m=arterial_planned,
-                              road_dist_m=road_planned, allowed=the_plan.expansion_area | base,
-                              noise=sc.growth.noise)
+    planned_result = start_simulation(stack, model, planned_excluded, new_cells, years,
+                                      seed=sc.growth.seed, runs=sc.growth.runs, base_builtup=base,
+                                      arterial_dist_m=arterial_planned, road_dist_m=road_planned,
+                                      allowed=the_plan.expansion_area | base, noise=sc.growth.noise)
+    bau, planned = bau_result(), planned_result()
     timer.mark("growth_planned")
 
     density_h = rows[-1].density_pph
@@ -279,7 +295,7 @@ def provenance(sc: Scenario, catalog: Catalog, grid, timer: Timer, out: Path, **
 
 
 def run(scenario_path: Path, out: Path | None = None, overwrite: bool = False, runs: int | None = None,
-        seed: int | None = None, progress=None) -> RunResult:
+        seed: int | None = None, progress=None, start_simulation=simulate_here) -> RunResult:
     """Run a scenario end to end and write its run folder atomically.
 
     Parameters
@@ -290,6 +306,7 @@ def run(scenario_path: Path, out: Path | None = None, overwrite: bool = False, r
     overwrite : replace an existing run folder; without it an existing folder
         is an error and stays untouched.
     runs, seed : override the scenario's Monte-Carlo runs and seed.
+    start_simulation : how the Monte-Carlo runs are made (see :func:`compute`).
     """
     timer = Timer()
     sc = load_scenario(scenario_path)
@@ -298,7 +315,7 @@ def run(scenario_path: Path, out: Path | None = None, overwrite: bool = False, r
     check_target(out, overwrite)  # fail before the work, not after
     sc, catalog, stack = prepare(scenario_path, runs=runs, seed=seed, progress=progress)
     timer.mark("layers")
-    m = compute(sc, catalog, stack, timer)
+    m = compute(sc, catalog, stack, timer, start_simulation)
     with atomic_folder(out, overwrite) as tmp:
         write_run(m, tmp, timer)
         write_json(tmp / "run.json", provenance(sc, catalog, stack.grid, timer, out))
