@@ -207,42 +207,36 @@ def batch(scenarios: tuple[Path, ...], workers: int | None, scheduler: str | Non
         raise ExpansionError(f"{len(failed)} of {len(results)} scenarios failed (see the table above)")
 
 
+def _fail(message: str, verbose: bool = False) -> None:
+    """Print one ``error:`` line (the traceback first with -v) and exit 1."""
+    if verbose:
+        traceback.print_exc()
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
 def main() -> None:
     """Console entry point: one-line errors, exit 1, no traceback unless -v."""
     verbose = any(a in ("-v", "--verbose", "-vv") for a in sys.argv[1:])
     try:
         cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("error: interrupted; no output was written", err=True)
-        sys.exit(1)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("error: interrupted; no output was written and earlier results are intact", err=True)
-        sys.exit(1)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        _fail("interrupted; no output was written and earlier results are intact")
     except ExpansionError as exc:
-        if verbose:
-            traceback.print_exc()
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        _fail(str(exc), verbose)
     except MemoryError:
-        click.echo("error: out of memory; use a coarser resolution_m or a smaller study area", err=True)
-        sys.exit(1)
+        _fail("out of memory; use a coarser resolution_m or a smaller study area", verbose)
     except OSError as exc:
-        if verbose:
-            traceback.print_exc()
         where = f" ({exc.filename})" if exc.filename else ""
-        click.echo(f"error: {exc.strerror or exc}{where}", err=True)
-        sys.exit(1)
+        _fail(f"{exc.strerror or exc}{where}", verbose)
     except Exception as exc:  # a bug: still one line, with how to get the details
-        if verbose:
-            traceback.print_exc()
-        click.echo(f"error: internal error {type(exc).__name__}: {exc} (run with -v for the traceback "
-                   "and report it)", err=True)
-        sys.exit(1)
+        _fail(f"internal error {type(exc).__name__}: {exc} (run with -v for the traceback and report it)",
+              verbose)
 
 
 if __name__ == "__main__":
