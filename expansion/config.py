@@ -399,5 +399,5 @@ def load_catalog(path: str | Path) -> Catalog:
         layers.append(entry)
     _check(any(e.role == "boundary" for e in layers),
            f"{where}: no layer has role 'boundary'; the study area boundary is required "
-           "(add it with `expansion layers import {where} --role boundary FILE`)")
+           f"(add it with `expansion layers import {where} --role boundary FILE`)")
     return Catalog(name=name, path=path.resolve(), synthetic=synthetic, layers=tuple(layers))
