@@ -141,6 +141,8 @@ def raster_nodata(entry: CatalogLayer, ds):
     """The nodata value of the entry's raster (catalog override first), checked
     against the band's data type. None when there is none."""
     value = entry.nodata if entry.nodata is not None else ds.nodata
+    if value is None and entry.nodata is None:
+        value = _declared_nodata(ds)
     if value is None:
         return None
     dtype = np.dtype(ds.dtypes[0])
@@ -151,6 +153,28 @@ def raster_nodata(entry: CatalogLayer, ds):
             "fix it (`gdal_edit.py -a_nodata VALUE`) or set a fitting 'nodata' in the catalog"
         )
     return dtype.type(value) if dtype.kind in "iu" else value
+
+
+def _declared_nodata(ds) -> float | None:
+    """Band 1's nodata value as the file declares it, even when it does not fit the dtype.
+
+    rasterio reports a nodata value outside the band's data type as None (no
+    nodata), which would silently treat the cells meant as nodata as data; the
+    value GDAL read is in the dataset's VRT description.
+    """
+    import xml.etree.ElementTree as ET
+
+    import rasterio.shutil
+    from rasterio.io import MemoryFile
+
+    try:
+        with MemoryFile(ext=".vrt") as mem:
+            rasterio.shutil.copy(ds, mem.name, driver="VRT")
+            band = ET.fromstring(mem.read()).find("VRTRasterBand[@band='1']")
+        text = band.findtext("NoDataValue") if band is not None else None
+        return None if text is None else float(text)
+    except Exception:  # no VRT description: keep what rasterio reported
+        return None
 
 
 def value_fits(value: float, dtype: np.dtype) -> bool:
