@@ -16,6 +16,7 @@ import math
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
@@ -51,9 +52,15 @@ def check_target(out: Path, overwrite: bool) -> None:
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ExpansionError(f"cannot create output folder {parent}: {exc.strerror}") from None
+        raise ExpansionError(f"cannot create output folder {parent}: {exc.strerror}; "
+                             "choose another --out") from None
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ExpansionError(f"output folder {parent} is not writable; choose another --out")
+    # os.access says yes to root everywhere; only making a folder there tells for sure.
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=f".{out.name}.probe-", dir=parent))
+    except OSError as exc:
+        raise ExpansionError(f"cannot write in {parent}: {exc.strerror}; choose another --out") from None
 
 
 @contextlib.contextmanager
@@ -72,7 +79,7 @@ def atomic_folder(out: Path, overwrite: bool) -> Iterator[Path]:
     try:
         tmp.mkdir()
     except OSError as exc:
-        raise ExpansionError(f"cannot write in {out.parent}: {exc.strerror}") from None
+        raise ExpansionError(f"cannot write in {out.parent}: {exc.strerror}; choose another --out") from None
     try:
         yield tmp
         old = None
@@ -84,13 +91,22 @@ def atomic_folder(out: Path, overwrite: bool) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        if _disk_full(exc):
             raise ExpansionError(
                 f"the disk is full while writing {out}; free some space or choose another --out"
             ) from None
         if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
-            raise ExpansionError(f"cannot write in {out.parent}: {exc.strerror}") from None
+            raise ExpansionError(f"cannot write in {out.parent}: {exc.strerror}; choose another --out") \
+                from None
         raise
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """True for a full disk: ENOSPC, or a GDAL/SQLite error that says so (they carry no errno)."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, Exception) and ("no space left on device" in text or "disk is full" in text)
 
 
 def _remove_stale_partials(out: Path) -> None:
@@ -153,6 +169,7 @@ def write_geotiff(
         profile.pop("blockxsize")
         profile.pop("blockysize")
         profile["tiled"] = False
+    _check_space(Path(path), int(array.nbytes * 1.4) + (1 << 20))
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(array, 1)
         if description:
@@ -164,6 +181,19 @@ def write_geotiff(
             if factors:
                 dst.build_overviews(factors, Resampling.nearest if categorical else Resampling.average)
                 dst.update_tags(ns="rio_overview", resampling="nearest" if categorical else "average")
+
+
+def _check_space(path: Path, need: int) -> None:
+    """Raise OSError(ENOSPC) unless ``need`` bytes are free where ``path`` goes.
+
+    GDAL's GeoTIFF writer (libtiff) can crash the process outright when the disk
+    fills up in the middle of a file, so a GeoTIFF is written only when its
+    uncompressed size with overviews (an upper bound) fits.
+    """
+    free = shutil.disk_usage(path.parent).free
+    if free < need:
+        raise OSError(errno.ENOSPC, f"No space left on device ({free / 1e6:.1f} MB free, "
+                      f"{need / 1e6:.1f} MB needed)", str(path))
 
 
 # ---------------------------------------------------------------- JSON, provenance
