@@ -122,9 +122,29 @@ def prepare(scenario_path: Path, runs: int | None = None, seed: int | None = Non
         if year is not None and year not in stack.builtup:
             raise ConfigError(
                 f"{sc.path}: {what} {year} has no built-up layer in {catalog.path}; "
-                f"observed years are {', '.join(map(str, stack.years))}"
+                f"observed years are {', '.join(map(str, stack.years))}: use one of them, or add "
+                f"a built-up layer of {year} to the catalog"
             )
     return sc, catalog, stack
+
+
+def check_plan_fits(sc: Scenario, stack: Stack) -> None:
+    """Raise ConfigError when the arterial spacing is larger than the study area.
+
+    An arterial grid needs at least two lines of a family across the study
+    area (the boundary's bounding box, metres in the grid's CRS); with a
+    spacing wider than the area's longer side there would be at most one, so
+    the plan would say nothing. This is a scenario error, not a warning.
+    """
+    left, bottom, right, top = stack.vectors["boundary"].total_bounds
+    side = max(right - left, top - bottom)
+    spacing = sc.plan.arterial_spacing_m
+    if spacing > side:
+        raise ConfigError(
+            f"{sc.path} [plan]: 'arterial_spacing_m' ({spacing:g} m) is larger than the study area "
+            f"({(right - left) / 1000:.1f} x {(top - bottom) / 1000:.1f} km), so no arterial grid fits; "
+            f"use a spacing under {side:.0f} m (Making Room: about 1000 m)"
+        )
 
 
 def simulate_here(*args, **kwargs) -> Callable[[], growth.GrowthResult]:
@@ -314,6 +334,7 @@ def run(scenario_path: Path, out: Path | None = None, overwrite: bool = False, r
     out = Path(out) if out is not None else default_out(catalog, sc)
     check_target(out, overwrite)  # fail before the work, not after
     sc, catalog, stack = prepare(scenario_path, runs=runs, seed=seed, progress=progress)
+    check_plan_fits(sc, stack)
     timer.mark("layers")
     m = compute(sc, catalog, stack, timer, start_simulation)
     with atomic_folder(out, overwrite) as tmp:
