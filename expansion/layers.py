@@ -776,6 +776,9 @@ def _build(catalog: Catalog, grid: Grid, progress: Progress) -> Stack:
         raise DataError(f"{catalog.by_role('boundary')[0].path_as_written}: the boundary lies outside "
                         "the analysis grid; check the scenario's 'crs'")
     inside = rasterize(shapely.get_parts(study), grid)
+    if not inside.any():
+        raise DataError(f"{catalog.by_role('boundary')[0].path_as_written}: the study area covers no cell "
+                        f"centre of the {grid.res:g} m grid; use a finer 'resolution_m' in the scenario")
 
     builtup, present, ldsmt_water = _warp_builtup(builtup_entries, grid, study, progress)
     if not (inside & present).any():
