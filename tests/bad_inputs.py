@@ -440,6 +440,29 @@ CASES: list[Case] = [
         lambda k: k.run_with({"resolution_m": 0.01}),
         ("out of memory", "use a coarser resolution_m"),
     ),
+    Case(
+        "population-table-short-of-horizon",
+        lambda k: k.run_with(
+            {
+                "population": {
+                    "natural_growth": DROP,
+                    "net_migration": DROP,
+                    "table": {"2020": 20000, "2030": 25000},
+                }
+            }
+        ),
+        ("table", "2040"),
+    ),
+    Case(
+        "resolution-coarser-than-region",
+        lambda k: k.run_with({"resolution_m": 5000}),
+        ("boundary.gpkg", "covers no cell", "5000 m grid", "finer 'resolution_m'"),
+    ),
+    Case(
+        "builtup-all-zero-with-observed-density",
+        _builtup_2020(data=_arr(lambda a: np.where(a == 255, a, 0).astype(a.dtype))),
+        ("0 ha", "[density] base in persons per hectare"),
+    ),
     Case("horizon-centuries-away", lambda k: k.run_with({"horizon_year": 2400}), ("'horizon_year'",)),
     Case(
         "runs-zero-in-scenario",
