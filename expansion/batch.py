@@ -4,6 +4,15 @@ Each scenario is one task. By default a local cluster of worker processes
 (one thread each: the stages are single-threaded numpy) runs them; with a
 scheduler address an existing cluster does. Failures are reported as they
 happen and do not stop the other scenarios.
+
+Finer grain: most of a run is its Monte-Carlo runs (two policies times
+``[growth] runs``), and three scenarios on two workers would leave one worker
+idle for a third of the time. So a scenario task leaves its worker's slot
+(``worker_client``, which secedes) and submits its runs in parts of
+``runs_per_task`` as tasks of their own (:class:`DaskRuns`); the business-as-usual
+parts run while the scenario makes its plan, and any idle worker takes a part.
+The parts are merged with :func:`expansion.growth.merge_runs`, so a scenario
+gives the same bytes in a batch as with ``expansion run``.
 """
 
 from __future__ import annotations
@@ -11,12 +20,17 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ExpansionError
 
 log = logging.getLogger(__name__)
+
+# Monte-Carlo runs per Dask task: 20 runs a policy make 4 tasks, enough to keep
+# two workers busy while the per-task set-up (potential, survival) stays small.
+RUNS_PER_TASK = 5
 
 
 @dataclass
@@ -29,13 +43,67 @@ class BatchResult:
     summary: dict | None = None
 
 
-def run_one(scenario: str, out: str | None, overwrite: bool) -> BatchResult:
-    """Run one scenario; never raises (the error becomes the result's message)."""
+def simulate_part(stack, arrays: dict, args: tuple, kwargs: dict, run_ids: list[int]):
+    """A Dask task: some of the Monte-Carlo runs of one policy (``growth.simulate(run_ids=...)``)."""
+    from . import growth
+
+    return growth.simulate(stack, *args, **arrays, **kwargs, run_ids=run_ids)
+
+
+class DaskRuns:
+    """``start_simulation`` for :func:`expansion.pipeline.compute` that submits the
+    Monte-Carlo runs as Dask tasks of ``runs_per_task`` runs each.
+
+    Used from inside a task, with the client of ``distributed.worker_client()``.
+    The stack is scattered once and shared by both policies' parts.
+    """
+
+    def __init__(self, client, runs_per_task: int) -> None:
+        self.client = client
+        self.runs_per_task = max(1, int(runs_per_task))
+        self._stack = None  # (stack object, its future)
+
+    def __call__(self, stack, model, excluded, new_cells, years, seed, runs, base_builtup,
+                 arterial_dist_m=None, road_dist_m=None, allowed=None, **kwargs):
+        from . import growth
+
+        if self._stack is None or self._stack[0] is not stack:
+            self._stack = (stack, self.client.scatter([stack], hash=False)[0])
+        stack_f = self._stack[1]
+        arrays = {"excluded": excluded, "base_builtup": base_builtup, "arterial_dist_m": arterial_dist_m,
+                  "road_dist_m": road_dist_m, "allowed": allowed}
+        [arrays_f] = self.client.scatter([arrays], hash=False)
+        args = (model,)
+        kw = {"new_cells": list(new_cells), "years": list(years), "seed": seed, "runs": runs, **kwargs}
+        step = self.runs_per_task
+        parts = [list(range(a, min(runs, a + step))) for a in range(0, runs, step)]
+        futures = [self.client.submit(simulate_part, stack_f, arrays_f, args, kw, ids, pure=False)
+                   for ids in parts]  # in run order: the first holds run 0
+
+        def result() -> growth.GrowthResult:
+            return growth.merge_runs(self.client.gather(futures), stack.valid)
+
+        return result
+
+
+def run_one(scenario: str, out: str | None, overwrite: bool, runs_per_task: int | None = None) -> BatchResult:
+    """Run one scenario; never raises (the error becomes the result's message).
+
+    With ``runs_per_task``, this must run as a Dask task: the Monte-Carlo runs are
+    then submitted as tasks of that many runs (see :class:`DaskRuns`).
+    """
     from .pipeline import run
 
     t0 = time.perf_counter()
     try:
-        result = run(Path(scenario), out=Path(out) if out else None, overwrite=overwrite)
+        if runs_per_task:
+            from dask.distributed import worker_client
+
+            with worker_client() as client:
+                result = run(Path(scenario), out=Path(out) if out else None, overwrite=overwrite,
+                             start_simulation=DaskRuns(client, runs_per_task))
+        else:
+            result = run(Path(scenario), out=Path(out) if out else None, overwrite=overwrite)
         return BatchResult(scenario, True, time.perf_counter() - t0, str(result.out), "", result.summary)
     except ExpansionError as exc:
         return BatchResult(scenario, False, time.perf_counter() - t0, message=str(exc))
@@ -47,7 +115,8 @@ def run_one(scenario: str, out: str | None, overwrite: bool) -> BatchResult:
 
 
 def run_batch(scenarios: list[Path], workers: int | None = None, scheduler: str | None = None,
-              out_root: Path | None = None, overwrite: bool = False, on_result=None) -> list[BatchResult]:
+              out_root: Path | None = None, overwrite: bool = False, on_result=None,
+              runs_per_task: int | None = RUNS_PER_TASK) -> list[BatchResult]:
     """Run scenarios as Dask tasks; return one result per scenario, in input order.
 
     Parameters
@@ -59,7 +128,10 @@ def run_batch(scenarios: list[Path], workers: int | None = None, scheduler: str 
     out_root : write each run to ``out_root/<scenario file stem>``; default
         ``outputs/<city>/<scenario>/``.
     on_result : called with each :class:`BatchResult` as it finishes.
+    runs_per_task : Monte-Carlo runs per Dask task (see the module docstring);
+        None or 0 runs each scenario whole in one task.
     """
+    import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
     paths = [str(Path(s).resolve()) for s in scenarios]
@@ -74,12 +146,17 @@ def run_batch(scenarios: list[Path], workers: int | None = None, scheduler: str 
             except (OSError, TimeoutError) as exc:
                 raise ExpansionError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         else:
-            n = max(1, min(workers or 2, len(paths)))
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
+            n = max(1, workers or 2)  # not fewer than the scenarios: their runs are split
+            # Dask sets MALLOC_TRIM_THRESHOLD_ in its workers, which also fixes glibc's mmap
+            # threshold at 128 kB: every grid-sized numpy array is then mapped and faulted in
+            # afresh, and the workers spent about a third of their time in the kernel.
+            with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.ERROR)
             client = Client(cluster)
         with client:
-            futures = {client.submit(run_one, p, o, overwrite, pure=False, key=f"scenario-{i}"): i
+            futures = {client.submit(run_one, p, o, overwrite, runs_per_task, pure=False,
+                                     key=f"scenario-{i}-{uuid.uuid4().hex[:8]}"): i
                        for i, (p, o) in enumerate(zip(paths, outs))}
             results: list[BatchResult | None] = [None] * len(paths)
             for fut in as_completed(futures):
