@@ -53,7 +53,8 @@ from .stack import ARTERIAL_HIGHWAYS_WITH_LINKS, Stack
 log = logging.getLogger(__name__)
 
 # Bump when the arrays or their meaning change: old cache files are then ignored.
-CACHE_VERSION = 1
+# 2: a folder of .npy files, opened memory-mapped (was one .npz read whole).
+CACHE_VERSION = 2
 
 # GHSL LDSMT class codes (see DESIGN.md section 3).
 LDSMT_EPOCHS = {1975: (6,), 1990: (5, 6), 2000: (4, 5, 6), 2014: (3, 4, 5, 6)}
@@ -718,7 +719,7 @@ def cache_path(catalog: Catalog, grid: Grid) -> Path:
                         "nodata": e.nodata, "files": _file_stamp(e.path)})
     text = json.dumps({"version": CACHE_VERSION, "grid": grid.key(), "layers": entries}, sort_keys=True)
     digest = hashlib.sha256(text.encode()).hexdigest()[:20]
-    return catalog.folder / ".cache" / f"stack-{digest}.npz"
+    return catalog.folder / ".cache" / f"stack-{digest}"
 
 
 def build_stack(catalog: Catalog, grid: Grid, cache: bool = True, progress: Progress = None) -> Stack:
@@ -728,7 +729,9 @@ def build_stack(catalog: Catalog, grid: Grid, cache: bool = True, progress: Prog
     ----------
     catalog : the layers; needs a boundary and at least one built-up layer.
     grid : the analysis grid (projected CRS, metres).
-    cache : reuse / write ``<catalog folder>/.cache/stack-<hash>.npz``; the
+    cache : reuse / write ``<catalog folder>/.cache/stack-<hash>/`` (one .npy
+        file per array, opened memory-mapped, so a large stack is paged in from
+        disk as the stages read it rather than held in memory whole); the
         hash covers the grid, the cache format and each file's path, size and
         modification time, so a changed file rebuilds the stack.
     progress : optional callable given short step names.
@@ -757,6 +760,9 @@ def build_stack(catalog: Catalog, grid: Grid, cache: bool = True, progress: Prog
             _save_cache(path, stack)
         except OSError as exc:
             log.warning("stack: could not write the cache %s (%s)", path, exc.strerror or exc)
+        else:
+            # The same stack, paged from the cache: the built arrays can be freed.
+            stack = _load_cache(path, catalog, grid)
     return stack
 
 
@@ -856,11 +862,14 @@ _OPTIONAL = ("dem", "slope_pct", "height_above_water_m", "flood", "population")
 
 
 def _save_cache(path: Path, stack: Stack) -> None:
-    """Write the stack to ``path`` (uncompressed npz; temp file + os.replace).
+    """Write the stack to the folder ``path``: one ``.npy`` per array and ``meta.json``
+    (written into a temporary folder, then renamed into place).
 
     Vectors are stored as WKB (concatenated bytes and offsets) with their text
     columns, so the cache loads without pickle.
     """
+    import shutil
+
     arrays = {name: getattr(stack, name) for name in _ARRAYS}
     arrays.update({name: getattr(stack, name) for name in _OPTIONAL if getattr(stack, name) is not None})
     for year, arr in stack.builtup.items():
@@ -876,40 +885,48 @@ def _save_cache(path: Path, stack: Stack) -> None:
             arrays[f"vec_{role}_col_{c}"] = np.asarray(gdf[c].astype(str).to_numpy(), dtype=str)
         vec_meta[role] = cols
     meta = {"version": CACHE_VERSION, "years": sorted(stack.builtup), "vectors": vec_meta,
-            "has_roads": stack.has_roads, "has_water": stack.has_water}
-    arrays["meta"] = np.array(json.dumps(meta))
+            "has_roads": stack.has_roads, "has_water": stack.has_water, "arrays": sorted(arrays)}
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp", dir=path.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent))
     try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
+        for name, arr in arrays.items():
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(arr), allow_pickle=False)
+        (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")  # last: marks it complete
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700 folders
+        if path.exists():  # a damaged or concurrent cache: replace it
+            shutil.rmtree(path, ignore_errors=True)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
 def _load_cache(path: Path, catalog: Catalog, grid: Grid) -> Stack:
+    """The cached stack; grid arrays are copy-on-write memory maps of the .npy files."""
     import geopandas as gpd
 
-    with np.load(path, allow_pickle=False) as z:
-        meta = json.loads(str(z["meta"]))
-        if meta.get("version") != CACHE_VERSION:
-            raise ValueError("old cache format")
-        fields = {name: z[name] for name in _ARRAYS}
-        fields.update({name: z[name] for name in _OPTIONAL if name in z.files})
-        builtup = {int(y): z[f"builtup_{y}"] for y in meta["years"]}
-        vectors = {}
-        for role, cols in meta["vectors"].items():
-            buf = z[f"vec_{role}_wkb"].tobytes()
-            ends = np.cumsum(z[f"vec_{role}_len"])
-            starts = ends - z[f"vec_{role}_len"]
-            geoms = shapely.from_wkb([buf[s:e] for s, e in zip(starts, ends)])
-            data = {c: z[f"vec_{role}_col_{c}"].astype(object) for c in cols}
-            vectors[role] = gpd.GeoDataFrame(data, geometry=geoms, crs=grid.crs)
+    meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+    if meta.get("version") != CACHE_VERSION:
+        raise ValueError("old cache format")
+
+    def load(name: str, mmap: bool = True) -> np.ndarray:
+        return np.load(path / f"{name}.npy", mmap_mode="c" if mmap else None, allow_pickle=False)
+
+    names = set(meta["arrays"])
+    fields = {name: load(name) for name in _ARRAYS}
+    fields.update({name: load(name) for name in _OPTIONAL if name in names})
+    builtup = {int(y): load(f"builtup_{y}") for y in meta["years"]}
+    vectors = {}
+    for role, cols in meta["vectors"].items():
+        buf = load(f"vec_{role}_wkb", mmap=False).tobytes()
+        lengths = load(f"vec_{role}_len", mmap=False)
+        ends = np.cumsum(lengths)
+        starts = ends - lengths
+        geoms = shapely.from_wkb([buf[s:e] for s, e in zip(starts, ends)])
+        data = {c: load(f"vec_{role}_col_{c}", mmap=False).astype(object) for c in cols}
+        vectors[role] = gpd.GeoDataFrame(data, geometry=geoms, crs=grid.crs)
     for arr in (*fields.values(), *builtup.values()):
         if arr.shape != grid.shape:
             raise ValueError("cached arrays do not match the grid")

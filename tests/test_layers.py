@@ -440,7 +440,7 @@ def test_cache_hit_and_invalidation(town, caplog, monkeypatch):
     with caplog.at_level(logging.INFO, logger="expansion.layers"):
         first = build_stack(cat, grid30(), progress=steps.append)
     assert "stack: built in" in caplog.text and "boundary" in steps
-    cached = list((town / ".cache").glob("stack-*.npz"))
+    cached = [p for p in (town / ".cache").glob("stack-*") if (p / "meta.json").is_file()]
     assert len(cached) == 1
 
     real_build = layers._build
@@ -463,7 +463,7 @@ def test_cache_hit_and_invalidation(town, caplog, monkeypatch):
     os.utime(town / "built_2010.tif", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
     third = build_stack(cat, grid30())
     assert not third.builtup[2010].any()
-    assert len(list((town / ".cache").glob("stack-*.npz"))) == 2
+    assert len([p for p in (town / ".cache").glob("stack-*") if (p / "meta.json").is_file()]) == 2
     # cache=False neither reads nor writes
     monkeypatch.setattr(layers, "_save_cache", lambda *a: pytest.fail("wrote the cache"))
     build_stack(cat, grid30(), cache=False)
