@@ -193,7 +193,8 @@ class GrowthResult:
     demanded_cells : the cells asked for per step.
     warnings : e.g. demand that could not be met.
     built_runs : int32, in how many of the runs made each cell is built by the
-        horizon (what :func:`merge_runs` adds up).
+        horizon (what :func:`merge_runs` adds up); only for a part of the runs
+        (``run_ids``), None otherwise, so that a whole result holds no extra grid.
     """
 
     urbanization_year: np.ndarray
@@ -596,7 +597,8 @@ def simulate(
     probability = (count / np.float32(len(ids))).astype(np.float32)
     probability[~stack.valid] = np.nan
     return GrowthResult(urbanization_year=first_year, probability=probability, allocated_cells=allocated,
-                        demanded_cells=[int(n) for n in new_cells], warnings=warnings, built_runs=count)
+                        demanded_cells=[int(n) for n in new_cells], warnings=warnings,
+                        built_runs=None if run_ids is None else count)
 
 
 def merge_runs(parts: list[GrowthResult], valid: np.ndarray) -> GrowthResult:
@@ -615,5 +617,4 @@ def merge_runs(parts: list[GrowthResult], valid: np.ndarray) -> GrowthResult:
     first = parts[0]
     return GrowthResult(urbanization_year=first.urbanization_year, probability=probability,
                         allocated_cells=np.concatenate([p.allocated_cells for p in parts]),
-                        demanded_cells=list(first.demanded_cells), warnings=list(first.warnings),
-                        built_runs=count)
+                        demanded_cells=list(first.demanded_cells), warnings=list(first.warnings))
