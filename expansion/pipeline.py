@@ -170,6 +170,8 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
     timer.mark("demand")
 
     suit = suitability.score(stack, sc.suitability)
+    # The factor grids (float32 each) are neither written nor drawn: free them (~20 bytes a cell).
+    suit = dataclasses.replace(suit, factors={})
     timer.mark("suitability")
 
     log.info("growth: calibrating on %s -> %d", sc.growth.calibrate_from or "defaults", sc.base_year)
