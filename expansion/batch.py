@@ -121,8 +121,8 @@ def run_batch(scenarios: list[Path], workers: int | None = None, scheduler: str 
 
     Parameters
     ----------
-    workers : worker processes of the local cluster (default: 2, or fewer
-        when there are fewer scenarios).
+    workers : worker processes of the local cluster (default 2, even for one
+        scenario: its Monte-Carlo runs are spread over them).
     scheduler : address of an existing Dask scheduler (``tcp://host:8786``);
         the scenario paths must then be readable by its workers.
     out_root : write each run to ``out_root/<scenario file stem>``; default
