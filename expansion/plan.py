@@ -379,19 +379,26 @@ def _trace(normal, along, offset, spacing, cell_xy, passable, grid, step, min_le
     return out
 
 
-def _nearest_connector(point, network: list, exclude: int | None, max_m: float, passable, grid, step):
+def _nearest_connector(point, network: list, exclude: int | None, max_m: float, passable, grid, step,
+                       tree: shapely.STRtree | None = None):
     """Shortest straight connector from ``point`` to a line of ``network`` (not
-    ``exclude``) within ``max_m`` that stays on ``passable``; None if none."""
+    ``exclude``) within ``max_m`` that stays on ``passable``; None if none.
+
+    ``tree``: an STRtree of ``network``, so that only lines within ``max_m`` are
+    measured (measuring every line from every dead end was quadratic in the
+    area: minutes on a 240 km region)."""
     if not network:
         return None
     p = shapely.Point(point)
-    dists = shapely.distance(np.asarray(network, dtype=object), p)
-    for i in np.argsort(dists, kind="stable"):
+    if tree is None:
+        tree = shapely.STRtree(network)
+    near = np.sort(tree.query(p, predicate="dwithin", distance=max_m))
+    dists = shapely.distance(np.asarray(network, dtype=object)[near], p)
+    for k in np.argsort(dists, kind="stable"):
+        i = near[k]
         if i == exclude:
             continue
-        if dists[i] > max_m:
-            break
-        if dists[i] < 1.0:
+        if dists[k] < 1.0:
             return None  # already connected
         q = shapely.get_coordinates(shapely.shortest_line(p, network[i]))
         if _passable_along(q, passable, grid, step):
@@ -500,8 +507,9 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
     # Join dead ends.
     connectors: list = []
     network = lines_planned + existing_in
+    network_tree = shapely.STRtree(network)
     for end, i in ends_to_check:
-        con = _nearest_connector(end, network, i, spacing / 2, passable, grid, step)
+        con = _nearest_connector(end, network, i, spacing / 2, passable, grid, step, network_tree)
         if con is not None:
             connectors.append(shapely.LineString(con))
     if art is not None and lines_planned:
@@ -510,13 +518,15 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
         ends = np.concatenate([shapely.get_coordinates(shapely.get_point(parts, 0)),
                                shapely.get_coordinates(shapely.get_point(parts, -1))])
         tree = shapely.STRtree(parts)
+        planned_tree = shapely.STRtree(lines_planned)
         for end in ends:
             r_, c_, ins = _cells_of(end[:1], end[1:], grid)
             if not (ins[0] and passable[r_[0], c_[0]]):
                 continue
             if len(tree.query(shapely.Point(end).buffer(1.0))) > 1:
                 continue  # a junction, not a dead end
-            con = _nearest_connector(end, lines_planned, None, spacing / 2, passable, grid, step)
+            con = _nearest_connector(end, lines_planned, None, spacing / 2, passable, grid, step,
+                                     planned_tree)
             if con is not None:
                 connectors.append(shapely.LineString(con))
 
