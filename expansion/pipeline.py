@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -147,8 +148,23 @@ def check_plan_fits(sc: Scenario, stack: Stack) -> None:
         )
 
 
+def run_counter(runs: int):
+    """An ``on_run`` callback that shows "run i/N" on a terminal (nothing when stderr is not one)."""
+    if not sys.stderr.isatty() or log.getEffectiveLevel() > logging.INFO:
+        return None
+
+    def show(run: int, _uyear) -> None:
+        sys.stderr.write(f"\r  run {run + 1}/{runs}" + ("\n" if run + 1 == runs else ""))
+        sys.stderr.flush()
+
+    return show
+
+
 def simulate_here(*args, **kwargs) -> Callable[[], growth.GrowthResult]:
-    """Run :func:`expansion.growth.simulate` now, in this process; return a function giving its result."""
+    """Run :func:`expansion.growth.simulate` now, in this process; return a function giving its result.
+
+    On a terminal, the Monte-Carlo runs are counted as they finish."""
+    kwargs.setdefault("on_run", run_counter(kwargs.get("runs", 1)))
     result = growth.simulate(*args, **kwargs)
     return lambda: result
 
