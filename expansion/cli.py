@@ -105,10 +105,10 @@ def backtest(scenario: Path, observed_year: int, quantity: str | None, out: Path
                                runs=runs, seed=seed)
     click.echo(f"backtest {res['base_year']} -> {res['observed_year']} ({res['quantity']['mode']} quantity, "
                f"{res['quantity']['observed_cells']} new cells observed)")
-    click.echo(f"{'model':<18} {'FoM':>7} {'producer':>9} {'user':>7} {'quantity':>9} {'allocation':>11}")
+    click.echo(f"{'model':<22} {'FoM':>7} {'producer':>9} {'user':>7} {'quantity':>9} {'allocation':>11}")
     blocks = {"growth model": res, **{f"null: {k}": v for k, v in res["null_models"].items()}}
     for name, r in blocks.items():
-        click.echo(f"{name:<18} {r['fom']:>7.3f} {r['producers_accuracy']:>9.3f} {r['users_accuracy']:>7.3f} "
+        click.echo(f"{name:<22} {r['fom']:>7.3f} {r['producers_accuracy']:>9.3f} {r['users_accuracy']:>7.3f} "
                    f"{r['quantity_disagreement']:>9.4f} {r['allocation_disagreement']:>11.4f}")
     click.echo(f"FoM over {res['runs']} runs: {res['fom_mean']:.3f} +/- {res['fom_sd']:.3f}")
     click.echo(f"\nResults: {folder}")
