@@ -28,6 +28,12 @@ from .stack import Stack
 log = logging.getLogger(__name__)
 
 
+# The files of a run folder (DESIGN.md section 5, plus risk_planned.tif); .qml styles sit beside the .tifs.
+RUN_FILES = ("index.html", "suitability.html", "risk.html", "expansion.html", "demand.csv", "summary.json",
+             "suitability.tif", "risk.tif", "risk_planned.tif", "urbanization_year.tif",
+             "urbanization_year_planned.tif", "urbanization_probability.tif", "plan.gpkg", "run.json")
+
+
 def slug(text: str) -> str:
     """A folder-safe name: lower case letters, digits and dashes."""
     s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")

@@ -36,9 +36,6 @@ runs = {runs}
 seed = 11
 """
 
-RUN_FILES = ["index.html", "suitability.html", "risk.html", "expansion.html", "demand.csv", "summary.json",
-             "suitability.tif", "risk.tif", "risk_planned.tif", "urbanization_year.tif",
-             "urbanization_year_planned.tif", "urbanization_probability.tif", "plan.gpkg", "run.json"]
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +86,7 @@ def test_results_table(batch):
 def test_good_run_complete_and_broken_wrote_nothing(batch):
     folder, _ = batch
     out = folder / "out"
-    for name in RUN_FILES:
+    for name in pipeline.RUN_FILES:
         assert (out / "good" / name).is_file(), name
     assert not (out / "broken").exists()
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no half-written folder
@@ -99,7 +96,7 @@ def test_same_bytes_as_run_alone(batch):
     folder, _ = batch
     alone = folder / "alone"
     pipeline.run(folder / "good.toml", out=alone)
-    for name in RUN_FILES:
+    for name in pipeline.RUN_FILES:
         if name == "run.json":  # timings and the output folder differ
             continue
         assert (alone / name).read_bytes() == (folder / "out" / "good" / name).read_bytes(), name

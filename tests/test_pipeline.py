@@ -38,9 +38,6 @@ runs = 3
 seed = 7
 """
 
-RUN_FILES = ["index.html", "suitability.html", "risk.html", "expansion.html", "demand.csv", "summary.json",
-             "suitability.tif", "risk.tif", "urbanization_year.tif", "urbanization_year_planned.tif",
-             "urbanization_probability.tif", "plan.gpkg", "run.json"]
 
 
 def scenario(folder: Path, name: str, migration: int = 500, base: int = 2020, horizon: int = 2050,
@@ -68,7 +65,7 @@ def run(region):
 def test_run_folder_has_every_file(run):
     result, out = run
     assert result.out == out
-    for name in RUN_FILES:
+    for name in pipeline.RUN_FILES:
         assert (out / name).is_file(), name
     assert not list(out.parent.glob(".out-medium.partial-*"))
 
