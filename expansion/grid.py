@@ -124,6 +124,19 @@ class Grid:
                    res=float(res), width=width, height=height)
 
 
+def distance_m(mask: np.ndarray, res: float) -> np.ndarray:
+    """Euclidean distance in metres (float32) from each cell to the nearest True cell of ``mask``.
+
+    ``res`` is the cell size in metres. Where ``mask`` has no True cell at all,
+    every cell gets the grid's diagonal (the stack convention: no ``inf``).
+    """
+    from scipy import ndimage
+
+    if not mask.any():
+        return np.full(mask.shape, math.hypot(mask.shape[0] * res, mask.shape[1] * res), np.float32)
+    return ndimage.distance_transform_edt(~mask, sampling=res).astype(np.float32)
+
+
 def utm_crs_for(lon: float, lat: float) -> str:
     """The WGS 84 UTM zone CRS (``"EPSG:326NN"`` or ``"EPSG:327NN"``) for a point.
 

@@ -95,6 +95,7 @@ import numpy as np
 from scipy import ndimage
 
 from .errors import DataError
+from .grid import distance_m
 from .stack import Stack
 
 log = logging.getLogger(__name__)
@@ -212,12 +213,6 @@ def _window(radius_m: float, res: float) -> int:
     return max(3, 2 * int(round(radius_m / res)) + 1)
 
 
-def _distance(mask: np.ndarray, res: float) -> np.ndarray:
-    if not mask.any():
-        return np.full(mask.shape, float(np.hypot(*mask.shape) * res), np.float32)
-    return ndimage.distance_transform_edt(~mask, sampling=res).astype(np.float32)
-
-
 def _feature_names(stack: Stack, radii=RADII_M) -> tuple[str, ...]:
     names = ["log_dist_builtup", "dist_builtup_km"] + [f"share_{int(r)}m" for r in radii]
     if stack.has_roads:
@@ -232,7 +227,7 @@ def _feature_names(stack: Stack, radii=RADII_M) -> tuple[str, ...]:
 
 
 def _dynamic_features(built: np.ndarray, res: float, radii) -> dict[str, np.ndarray]:
-    d = _distance(built, res)
+    d = distance_m(built, res)
     f = {"log_dist_builtup": np.log1p(d), "dist_builtup_km": d / np.float32(1000.0)}
     b = built.astype(np.float32)
     for r in radii:

@@ -47,7 +47,7 @@ from shapely.geometry import box
 
 from .config import Catalog, CatalogLayer
 from .errors import DataError
-from .grid import Grid, require_crs, utm_crs_for
+from .grid import Grid, distance_m, require_crs, utm_crs_for
 from .stack import ARTERIAL_HIGHWAYS_WITH_LINKS, Stack
 
 log = logging.getLogger(__name__)
@@ -576,21 +576,6 @@ def rasterize(geoms, grid: Grid) -> np.ndarray:
     return out
 
 
-def distance_m(mask: np.ndarray, grid: Grid) -> np.ndarray:
-    """Distance in metres (float32) from each cell to the nearest True cell of
-    ``mask``; the grid diagonal everywhere when ``mask`` has no True cell."""
-    from scipy.ndimage import distance_transform_edt
-
-    if not mask.any():
-        return np.full(grid.shape, diagonal_m(grid), dtype="float32")
-    return distance_transform_edt(~mask, sampling=grid.res).astype("float32")
-
-
-def diagonal_m(grid: Grid) -> float:
-    """The length of the grid's diagonal in metres."""
-    return float(math.hypot(grid.width * grid.res, grid.height * grid.res))
-
-
 def slope_percent(dem: np.ndarray, res: float) -> np.ndarray:
     """Slope in percent (rise / run × 100) of a DEM in metres on square cells of ``res`` metres.
 
@@ -626,7 +611,7 @@ def water_distance_and_height(water: np.ndarray, dem: np.ndarray | None, grid: G
     """
     from scipy.ndimage import distance_transform_edt
 
-    dist = distance_m(water, grid)
+    dist = distance_m(water, grid.res)
     if dem is None:
         return dist, None
     target = water & ~np.isnan(dem)
@@ -831,8 +816,8 @@ def _build(catalog: Catalog, grid: Grid, progress: Progress) -> Stack:
     water_dist, hand = water_distance_and_height(water, dem, grid)
     return Stack(
         grid=grid, name=catalog.name, synthetic=catalog.synthetic, valid=valid, builtup=builtup,
-        water=water, water_dist_m=water_dist, arterial_dist_m=distance_m(arterial_mask, grid),
-        road_dist_m=distance_m(roads_mask, grid), protected=protected, dem=dem, slope_pct=slope,
+        water=water, water_dist_m=water_dist, arterial_dist_m=distance_m(arterial_mask, grid.res),
+        road_dist_m=distance_m(roads_mask, grid.res), protected=protected, dem=dem, slope_pct=slope,
         height_above_water_m=hand, flood=flood, population=population, vectors=vectors,
         sources=_sources(catalog), has_roads=bool(catalog.by_role("roads")),
         has_water=bool(catalog.by_role("water")) or bool(ldsmt_water.any()),

@@ -36,7 +36,7 @@ from rasterio import features
 from scipy import ndimage
 
 from .config import PlanConfig
-from .grid import Grid
+from .grid import Grid, distance_m
 from .metrics import CAPTURED, FRINGE, SUBURBAN, URBAN, classify_builtup
 from .stack import Stack
 
@@ -165,12 +165,6 @@ def _erode(mask: np.ndarray, r_m: float, res: float) -> np.ndarray:
     else:
         out[box] = ndimage.distance_transform_edt(sub, sampling=res) > r_m + 1e-6
     return out
-
-
-def _distance_m(mask: np.ndarray, grid: Grid) -> np.ndarray:
-    if not mask.any():
-        return np.full(mask.shape, math.hypot(grid.width, grid.height) * grid.res, np.float32)
-    return ndimage.distance_transform_edt(~mask, sampling=grid.res).astype(np.float32)
 
 
 def _polygons(labels: np.ndarray, grid: Grid, tolerance: float) -> list[tuple[int, shapely.Geometry]]:
@@ -657,7 +651,7 @@ def make_plan(stack: Stack, suitability_score: np.ndarray, excluded: np.ndarray,
     row = _rasterize(row_gdf.geometry.values, grid) & stack.valid
     kind = open_space(stack, area, row, cfg, max_slope_pct=max_slope_pct)
     planned = arterials.geometry.values[arterials["kind"].to_numpy() == "planned"]
-    planned_dist = _distance_m(_rasterize(planned, grid, all_touched=True), grid)
+    planned_dist = distance_m(_rasterize(planned, grid, all_touched=True), grid.res)
     existing = stack.arterial_dist_m
     network = np.minimum(planned_dist, existing if existing is not None else planned_dist)
     return Plan(grid=grid, land_need_ha=float(land_need_ha), target_ha=target, new_land_ha=new_ha,

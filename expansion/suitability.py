@@ -41,10 +41,10 @@ import logging
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage
 
 from .config import SuitabilityConfig
 from .errors import ConfigError
+from .grid import distance_m
 from .stack import Stack
 
 log = logging.getLogger(__name__)
@@ -96,16 +96,6 @@ class Suitability:
     weights: dict[str, float]
     classes: np.ndarray
     warnings: list[str] = field(default_factory=list)
-
-
-def distance_to(mask: np.ndarray, res: float) -> np.ndarray:
-    """Euclidean distance in metres to the nearest True cell (float32).
-
-    Where ``mask`` has no True cell, the grid diagonal (the stack convention).
-    """
-    if not mask.any():
-        return np.full(mask.shape, float(np.hypot(*mask.shape) * res), np.float32)
-    return ndimage.distance_transform_edt(~mask, sampling=res).astype(np.float32)
 
 
 def _proximity(dist_m: np.ndarray, half_m: float) -> np.ndarray:
@@ -163,7 +153,7 @@ def score(stack: Stack, cfg: SuitabilityConfig) -> Suitability:
         warnings.append("no water layer: the flood factor is dropped")
 
     latest = stack.builtup[max(stack.builtup)] if stack.builtup else np.zeros(stack.grid.shape, bool)
-    factors["builtup"] = _proximity(distance_to(latest, res), HALF_DISTANCE_M["builtup"])
+    factors["builtup"] = _proximity(distance_m(latest, res), HALF_DISTANCE_M["builtup"])
 
     if stack.has_roads:
         factors["arterials"] = _proximity(stack.arterial_dist_m, HALF_DISTANCE_M["arterials"])

@@ -47,7 +47,8 @@ import numpy as np
 
 from .config import Scenario
 from .errors import DataError
-from .suitability import Suitability, distance_to
+from .grid import distance_m
+from .suitability import Suitability
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ def null_nearest(quantity: int, candidates: np.ndarray, builtup_base: np.ndarray
     q = min(int(quantity), idx.size)
     if q <= 0:
         return out
-    d = distance_to(builtup_base, cell_size_m).ravel()[idx]
+    d = distance_m(builtup_base, cell_size_m).ravel()[idx]
     tie = np.random.default_rng(NEAREST_TIE_SEED).permutation(candidates.size)[idx]
     order = np.lexsort((tie, d))  # by distance, then by the fixed random order
     out.ravel()[idx[order[:q]]] = True

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import ndimage
 
-from expansion.grid import Grid
+from expansion.grid import Grid, distance_m
 from expansion.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,18 +24,13 @@ def make_stack(n: int = 60, res: float = 30.0) -> Stack:
     water = yy >= n - 3
     road = yy == n // 2
 
-    def dist(mask):
-        if not mask.any():
-            return np.full(shape, grid.res * n * 1.5, np.float32)
-        return ndimage.distance_transform_edt(~mask, sampling=res).astype(np.float32)
-
     dem = (100.0 - yy * 0.0).astype(np.float32)
     return Stack(
         grid=grid, name="Test Town", synthetic=True,
         valid=np.ones(shape, bool),
         builtup={2010: built.copy(), 2020: built.copy()},
-        water=water, water_dist_m=dist(water),
-        arterial_dist_m=dist(road), road_dist_m=dist(road),
+        water=water, water_dist_m=distance_m(water, res),
+        arterial_dist_m=distance_m(road, res), road_dist_m=distance_m(road, res),
         protected=np.zeros(shape, bool),
         dem=dem, slope_pct=np.zeros(shape, np.float32),
         height_above_water_m=np.where(water, 0, 10).astype(np.float32),
