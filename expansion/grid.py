@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import shapely
 from affine import Affine
 from pyproj import CRS
 
@@ -135,6 +136,30 @@ def distance_m(mask: np.ndarray, res: float) -> np.ndarray:
     if not mask.any():
         return np.full(mask.shape, math.hypot(mask.shape[0] * res, mask.shape[1] * res), np.float32)
     return ndimage.distance_transform_edt(~mask, sampling=res).astype(np.float32)
+
+
+def rasterize(geoms, grid: Grid) -> np.ndarray:
+    """Burn geometries (in the grid CRS) into a bool array on ``grid``.
+
+    Lines and points burn every cell they touch (``all_touched=True``);
+    polygons burn the cells whose centre is inside them.
+    """
+    from rasterio.features import rasterize as rio_rasterize
+
+    out = np.zeros(grid.shape, dtype=bool)
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 0:
+        return out
+    parts = shapely.get_parts(geoms)
+    parts = parts[~shapely.is_empty(parts)]
+    kinds = shapely.get_type_id(parts)
+    areal = np.isin(kinds, (3, 6))  # Polygon, MultiPolygon
+    for sel, touched in ((~areal, True), (areal, False)):
+        if sel.any():
+            burned = rio_rasterize(((g, 1) for g in parts[sel]), out_shape=grid.shape,
+                                   transform=grid.transform, fill=0, all_touched=touched, dtype="uint8")
+            out |= burned.astype(bool)
+    return out
 
 
 def utm_crs_for(lon: float, lat: float) -> str:

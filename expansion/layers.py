@@ -47,7 +47,7 @@ from shapely.geometry import box
 
 from .config import Catalog, CatalogLayer
 from .errors import DataError
-from .grid import Grid, distance_m, require_crs, utm_crs_for
+from .grid import Grid, distance_m, rasterize, require_crs, utm_crs_for
 from .stack import ARTERIAL_HIGHWAYS_WITH_LINKS, Stack
 
 log = logging.getLogger(__name__)
@@ -550,30 +550,6 @@ def _geometry_only(gdf):
     import geopandas as gpd
 
     return gpd.GeoDataFrame(geometry=gdf.geometry.values, crs=gdf.crs)
-
-
-def rasterize(geoms, grid: Grid) -> np.ndarray:
-    """Burn geometries (in the grid CRS) into a bool array on ``grid``.
-
-    Lines and points burn every cell they touch (``all_touched=True``);
-    polygons burn the cells whose centre is inside them.
-    """
-    from rasterio.features import rasterize as rio_rasterize
-
-    out = np.zeros(grid.shape, dtype=bool)
-    geoms = np.asarray(geoms, dtype=object)
-    if len(geoms) == 0:
-        return out
-    parts = shapely.get_parts(geoms)
-    parts = parts[~shapely.is_empty(parts)]
-    kinds = shapely.get_type_id(parts)
-    areal = np.isin(kinds, (3, 6))  # Polygon, MultiPolygon
-    for sel, touched in ((~areal, True), (areal, False)):
-        if sel.any():
-            burned = rio_rasterize(((g, 1) for g in parts[sel]), out_shape=grid.shape,
-                                   transform=grid.transform, fill=0, all_touched=touched, dtype="uint8")
-            out |= burned.astype(bool)
-    return out
 
 
 def slope_percent(dem: np.ndarray, res: float) -> np.ndarray:

@@ -36,7 +36,7 @@ from rasterio import features
 from scipy import ndimage
 
 from .config import PlanConfig
-from .grid import Grid, distance_m
+from .grid import Grid, distance_m, rasterize
 from .metrics import CAPTURED, FRINGE, SUBURBAN, URBAN, classify_builtup
 from .stack import Stack
 
@@ -178,14 +178,6 @@ def _polygons(labels: np.ndarray, grid: Grid, tolerance: float) -> list[tuple[in
         if not poly.is_empty:
             out.append((int(value), poly))
     return out
-
-
-def _rasterize(geoms, grid: Grid, all_touched: bool = False) -> np.ndarray:
-    geoms = [g for g in geoms if g is not None and not g.is_empty]
-    if not geoms:
-        return np.zeros(grid.shape, dtype=bool)
-    return features.rasterize(((g, 1) for g in geoms), out_shape=grid.shape, transform=grid.transform,
-                              fill=0, all_touched=all_touched, dtype="uint8").astype(bool)
 
 
 def _cells_of(xs, ys, grid: Grid):
@@ -485,7 +477,7 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
         offset = _offset(pos, w, spacing, fallback=float(centroid @ normal) + spacing / 2)
         fam_passable = passable
         if par.any():
-            band = _dilate(_rasterize([shapely.LineString(s) for s in seg[par]], grid, all_touched=True),
+            band = _dilate(rasterize([shapely.LineString(s) for s in seg[par]], grid),
                            spacing / 4, res)
             fam_passable = passable & ~band
         runs = _trace(normal, along, offset, spacing, cell_xy, fam_passable, grid, step, min_fragment_m)
@@ -648,10 +640,10 @@ def make_plan(stack: Stack, suitability_score: np.ndarray, excluded: np.ndarray,
                                      geometry=[g for g, _ in expansion], crs=grid.crs)
     arterials, bearing = arterial_grid(stack, area, cfg, max_slope_pct=max_slope_pct)
     row_gdf = right_of_way(arterials)
-    row = _rasterize(row_gdf.geometry.values, grid) & stack.valid
+    row = rasterize(row_gdf.geometry.values, grid) & stack.valid
     kind = open_space(stack, area, row, cfg, max_slope_pct=max_slope_pct)
     planned = arterials.geometry.values[arterials["kind"].to_numpy() == "planned"]
-    planned_dist = distance_m(_rasterize(planned, grid, all_touched=True), grid.res)
+    planned_dist = distance_m(rasterize(planned, grid), grid.res)
     existing = stack.arterial_dist_m
     network = np.minimum(planned_dist, existing if existing is not None else planned_dist)
     return Plan(grid=grid, land_need_ha=float(land_need_ha), target_ha=target, new_land_ha=new_ha,
