@@ -95,15 +95,15 @@ def run_one(scenario: str, out: str | None, overwrite: bool, runs_per_task: int 
     from .pipeline import run
 
     t0 = time.perf_counter()
+    target = {"out": Path(out) if out else None, "overwrite": overwrite}
     try:
         if runs_per_task:
             from dask.distributed import worker_client
 
             with worker_client() as client:
-                result = run(Path(scenario), out=Path(out) if out else None, overwrite=overwrite,
-                             start_simulation=DaskRuns(client, runs_per_task))
+                result = run(Path(scenario), **target, start_simulation=DaskRuns(client, runs_per_task))
         else:
-            result = run(Path(scenario), out=Path(out) if out else None, overwrite=overwrite)
+            result = run(Path(scenario), **target)
         return BatchResult(scenario, True, time.perf_counter() - t0, str(result.out), "", result.summary)
     except ExpansionError as exc:
         return BatchResult(scenario, False, time.perf_counter() - t0, message=str(exc))

@@ -111,9 +111,8 @@ def default_out(catalog: Catalog, scenario: Scenario) -> Path:
     return Path("outputs") / slug(catalog.name) / slug(scenario.name)
 
 
-def prepare(scenario_path: Path, runs: int | None = None, seed: int | None = None,
-            progress=None) -> tuple[Scenario, Catalog, Stack]:
-    """Load the scenario and catalog and build (or load) the aligned stack."""
+def load(scenario_path: Path, runs: int | None = None, seed: int | None = None) -> tuple[Scenario, Catalog]:
+    """The scenario (with ``runs`` and ``seed`` overriding its own) and its catalog."""
     sc = load_scenario(scenario_path)
     growth_cfg = sc.growth
     if runs is not None:
@@ -121,7 +120,18 @@ def prepare(scenario_path: Path, runs: int | None = None, seed: int | None = Non
     if seed is not None:
         growth_cfg = dataclasses.replace(growth_cfg, seed=seed)
     sc = sc.replace(growth=growth_cfg)
-    catalog = load_catalog(sc.layers)
+    return sc, load_catalog(sc.layers)
+
+
+def prepare(scenario_path: Path, runs: int | None = None, seed: int | None = None,
+            progress=None) -> tuple[Scenario, Catalog, Stack]:
+    """Load the scenario and catalog and build (or load) the aligned stack."""
+    sc, catalog = load(scenario_path, runs, seed)
+    return sc, catalog, stack_for(sc, catalog, progress)
+
+
+def stack_for(sc: Scenario, catalog: Catalog, progress=None) -> Stack:
+    """Build (or load from the cache) the scenario's aligned stack and check its years."""
     grid = layers.grid_for(catalog, sc.resolution_m, sc.crs, sc.margin_m)
     log.info("grid: %d x %d cells of %g m in %s", grid.width, grid.height, grid.res, grid.crs)
     stack = layers.build_stack(catalog, grid, progress=progress)
@@ -132,7 +142,7 @@ def prepare(scenario_path: Path, runs: int | None = None, seed: int | None = Non
                 f"observed years are {', '.join(map(str, stack.years))}: use one of them, or add "
                 f"a built-up layer of {year} to the catalog"
             )
-    return sc, catalog, stack
+    return stack
 
 
 def check_plan_fits(sc: Scenario, stack: Stack) -> None:
@@ -353,11 +363,10 @@ def run(scenario_path: Path, out: Path | None = None, overwrite: bool = False, r
     start_simulation : how the Monte-Carlo runs are made (see :func:`compute`).
     """
     timer = Timer()
-    sc = load_scenario(scenario_path)
-    catalog = load_catalog(sc.layers)
+    sc, catalog = load(scenario_path, runs, seed)
     out = Path(out) if out is not None else default_out(catalog, sc)
     check_target(out, overwrite)  # fail before the work, not after
-    sc, catalog, stack = prepare(scenario_path, runs=runs, seed=seed, progress=progress)
+    stack = stack_for(sc, catalog, progress)
     check_plan_fits(sc, stack)
     timer.mark("layers")
     m = compute(sc, catalog, stack, timer, start_simulation)
@@ -382,12 +391,11 @@ def backtest(scenario_path: Path, observed_year: int, quantity: str | None = Non
     from . import validation
 
     timer = Timer()
-    sc = load_scenario(scenario_path)
-    catalog = load_catalog(sc.layers)
+    sc, catalog = load(scenario_path, runs, seed)
     out = Path(out) if out is not None else (
         Path("outputs") / slug(catalog.name) / f"{slug(sc.name)}-backtest-{observed_year}")
     check_target(out, overwrite)
-    sc, catalog, stack = prepare(scenario_path, runs=runs, seed=seed)
+    stack = stack_for(sc, catalog)
     if observed_year not in stack.builtup:
         raise ConfigError(f"--observed-year {observed_year} has no built-up layer in {catalog.path}; "
                           f"observed years are {', '.join(map(str, stack.years))}")
