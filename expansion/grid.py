@@ -130,12 +130,16 @@ def distance_m(mask: np.ndarray, res: float) -> np.ndarray:
 
     ``res`` is the cell size in metres. Where ``mask`` has no True cell at all,
     every cell gets the grid's diagonal (the stack convention: no ``inf``).
+
+    Computed with the ``edt`` package (exact, separable, float32 throughout):
+    about 5 bytes a cell and a tenth of the time of ``scipy.ndimage``'s
+    transform, which needs about 30 bytes a cell (index arrays and float64).
     """
-    from scipy import ndimage
+    import edt
 
     if not mask.any():
         return np.full(mask.shape, math.hypot(mask.shape[0] * res, mask.shape[1] * res), np.float32)
-    return ndimage.distance_transform_edt(~mask, sampling=res).astype(np.float32)
+    return edt.edt(np.logical_not(mask), anisotropy=(res, res), black_border=False, parallel=1)
 
 
 def rasterize(geoms, grid: Grid) -> np.ndarray:
