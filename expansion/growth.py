@@ -101,6 +101,9 @@ from .stack import Stack
 log = logging.getLogger(__name__)
 
 RADII_M = (30.0, 90.0, 270.0, 810.0)
+# Features read from the stack (constant while growth runs), in their order in the logit.
+STATIC_FEATURES = ("log_dist_arterial", "log_dist_road", "slope_pct", "log_dist_water",
+                   "height_above_water_m")
 HAND_CLIP_M = 30.0
 MAX_POSITIVES = 20_000
 MAX_SAMPLE = 40_000
@@ -114,6 +117,8 @@ SURVIVAL_PRIOR = 0.5
 # feature only adds leverage to a linear fit.
 SURVIVAL_CLIP = -9.2
 DEFAULT_SUBSTEPS = 1
+# Cells per block for the cell-wise passes (a few MB of temporaries a block).
+BLOCK_CELLS = 1 << 20
 
 # Used when only one built-up epoch exists. Raw units (per log-metre, per share,
 # per percent slope, per metre). Signs and rough sizes are those of logistic
@@ -193,7 +198,7 @@ class GrowthResult:
     allocated_cells : int64 array (runs, steps), cells allocated per step per run.
     demanded_cells : the cells asked for per step.
     warnings : e.g. demand that could not be met.
-    built_runs : int32, in how many of the runs made each cell is built by the
+    built_runs : uint8 (uint16 beyond 255 runs), in how many of the runs made each cell is built by the
         horizon (what :func:`merge_runs` adds up); only for a part of the runs
         (``run_ids``), None otherwise, so that a whole result holds no extra grid.
     """
@@ -226,37 +231,66 @@ def _feature_names(stack: Stack, radii=RADII_M) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _dynamic_features(built: np.ndarray, res: float, radii) -> dict[str, np.ndarray]:
-    d = distance_m(built, res)
-    f = {"log_dist_builtup": np.log1p(d), "dist_builtup_km": d / np.float32(1000.0)}
-    b = built.astype(np.float32)
-    for r in radii:
-        f[f"share_{int(r)}m"] = ndimage.uniform_filter(b, _window(r, res), mode="constant")
+def _row_blocks(shape: tuple[int, int], cells: int = BLOCK_CELLS):
+    """Row slices of about ``cells`` cells each, covering a grid of ``shape``."""
+    h, w = shape
+    rows = max(1, cells // max(w, 1))
+    for r0 in range(0, h, rows):
+        yield slice(r0, min(h, r0 + rows))
+
+
+def _share(built: np.ndarray, radius_m: float, res: float, out: np.ndarray | None = None) -> np.ndarray:
+    """Built-up share of the square window of half-width ``radius_m`` (float32).
+
+    The bool grid is filtered as it is (scipy reads it into float64 lines), which
+    gives the bytes of filtering a float32 copy without making one."""
+    if out is None:
+        out = np.empty(built.shape, np.float32)
+    ndimage.uniform_filter(built, _window(radius_m, res), output=out, mode="constant")
+    return out
+
+
+def _static_feature(name: str, stack: Stack, take, arterial_dist_m=None, road_dist_m=None) -> np.ndarray:
+    """One static feature (float32) on the cells ``take`` picks from a grid (a row block, or
+    sample cells): ``take(a)`` returns those cells of the grid ``a``.
+
+    ``arterial_dist_m`` / ``road_dist_m`` replace the stack's distances (metres); the
+    distance to any road is then the nearer of the two (planned arterials are roads too).
+    """
+    if name == "log_dist_arterial":
+        art = stack.arterial_dist_m if arterial_dist_m is None else arterial_dist_m
+        return np.log1p(np.asarray(take(art), np.float32))
+    if name == "log_dist_road":
+        road = stack.road_dist_m if road_dist_m is None else road_dist_m
+        x = np.asarray(take(road), np.float32)
+        if arterial_dist_m is not None:
+            x = np.minimum(x, take(arterial_dist_m))
+        return np.log1p(x)
+    if name == "slope_pct":
+        return np.array(take(stack.slope_pct), np.float32)  # a copy: callers fill it in place
+    if name == "log_dist_water":
+        return np.log1p(np.asarray(take(stack.water_dist_m), np.float32))
+    if name == "height_above_water_m":
+        return np.minimum(take(stack.height_above_water_m), HAND_CLIP_M).astype(np.float32)
+    raise KeyError(name)
+
+
+def _sample_features(stack: Stack, names, built: np.ndarray, sample: np.ndarray) -> dict[str, np.ndarray]:
+    """Every feature of ``names`` at the flat cell indices ``sample`` (float32), with the
+    neighbourhood features of ``built``. One grid-sized array at a time."""
+    res = stack.grid.res
+    f: dict[str, np.ndarray] = {}
+    d = distance_m(built, res).ravel()[sample]
+    f["log_dist_builtup"] = np.log1p(d)
+    f["dist_builtup_km"] = d / np.float32(1000.0)
+    buf = np.empty(built.shape, np.float32)
+    for r in RADII_M:
+        f[f"share_{int(r)}m"] = _share(built, r, res, out=buf).ravel()[sample]
+    del buf
+    for n in names:
+        if n in STATIC_FEATURES:
+            f[n] = _static_feature(n, stack, lambda a: np.asarray(a).ravel()[sample])
     return f
-
-
-def _static_features(stack: Stack, names, arterial_dist_m=None, road_dist_m=None) -> dict[str, np.ndarray]:
-    art = stack.arterial_dist_m if arterial_dist_m is None else arterial_dist_m
-    road = stack.road_dist_m if road_dist_m is None else road_dist_m
-    f = {}
-    if "log_dist_arterial" in names:
-        f["log_dist_arterial"] = np.log1p(np.asarray(art, np.float32))
-    if "log_dist_road" in names:
-        f["log_dist_road"] = np.log1p(np.asarray(road, np.float32))
-    if "slope_pct" in names:
-        f["slope_pct"] = stack.slope_pct.astype(np.float32)
-    if "log_dist_water" in names:
-        f["log_dist_water"] = np.log1p(stack.water_dist_m.astype(np.float32))
-    if "height_above_water_m" in names:
-        f["height_above_water_m"] = np.minimum(stack.height_above_water_m, HAND_CLIP_M).astype(np.float32)
-    return f
-
-
-def _planned_overrides(arterial_dist_m, road_dist_m):
-    """Planned arterials are roads too: the distance to any road is the nearer of the two."""
-    if arterial_dist_m is not None:
-        road_dist_m = arterial_dist_m if road_dist_m is None else np.minimum(road_dist_m, arterial_dist_m)
-    return arterial_dist_m, road_dist_m
 
 
 # ---------------------------------------------------------------- calibration
@@ -304,8 +338,8 @@ def _fit(stack: Stack, from_year: int, to_year: int, excluded: np.ndarray,
     target = np.concatenate([np.ones(len(pos_s), bool), np.zeros(len(neg_s), bool)])
 
     names = _feature_names(stack)
-    feats = {**_dynamic_features(before, stack.grid.res, RADII_M), **_static_features(stack, names)}
-    cols = [feats[n].ravel()[sample] for n in names]
+    feats = _sample_features(stack, names, before, sample)
+    cols = [feats[n] for n in names]
     if extra is not None:
         cols.append(extra.ravel()[sample])
     X = np.column_stack(cols).astype(np.float64)
@@ -402,21 +436,46 @@ def calibrate(stack: Stack, from_year: int | None, to_year: int, excluded: np.nd
 
 
 def _static_logit(model: GrowthModel, stack: Stack, arterial_dist_m=None, road_dist_m=None) -> np.ndarray:
-    arterial_dist_m, road_dist_m = _planned_overrides(arterial_dist_m, road_dist_m)
-    static = _static_features(stack, model.features, arterial_dist_m, road_dist_m)
-    z = np.full(stack.grid.shape, model.intercept, np.float32)
-    for n, x in static.items():
-        x = np.where(np.isfinite(x), x, np.float32(model.fill.get(n, 0.0)))
-        z += x * np.float32(model.coefficients[n])
+    """Intercept plus the static features' terms (float32), one row block at a time."""
+    z = np.empty(stack.grid.shape, np.float32)
+    names = [n for n in model.features if n in STATIC_FEATURES]
+    for sl in _row_blocks(stack.grid.shape):
+        zb = z[sl]
+        zb.fill(np.float32(model.intercept))
+        for n in names:
+            x = _static_feature(n, stack, lambda a, sl=sl: a[sl], arterial_dist_m, road_dist_m)
+            x[~np.isfinite(x)] = np.float32(model.fill.get(n, 0.0))
+            x *= np.float32(model.coefficients[n])
+            zb += x
     return z
 
 
-def _dynamic_logit(model: GrowthModel, built: np.ndarray, res: float) -> np.ndarray:
-    dyn = _dynamic_features(built, res, model.radii_m)
-    z = np.zeros(built.shape, np.float32)
-    for n, x in dyn.items():
-        if n in model.coefficients:
-            z += x * np.float32(model.coefficients[n])
+def _dynamic_logit(model: GrowthModel, built: np.ndarray, res: float, out: np.ndarray | None = None,
+                   buf: np.ndarray | None = None) -> np.ndarray:
+    """The neighbourhood features' terms (float32), summed in the features' order.
+
+    ``out`` (the result) and ``buf`` (a scratch grid) may be float32 grids to reuse."""
+    coef = model.coefficients
+    d = distance_m(built, res)
+    z = np.empty(built.shape, np.float32) if out is None else out
+    for sl in _row_blocks(built.shape):
+        zb = z[sl]
+        zb.fill(0)
+        if "log_dist_builtup" in coef:
+            x = np.log1p(d[sl])
+            x *= np.float32(coef["log_dist_builtup"])
+            zb += x
+        if "dist_builtup_km" in coef:
+            x = d[sl] / np.float32(1000.0)
+            x *= np.float32(coef["dist_builtup_km"])
+            zb += x
+    del d
+    for r in model.radii_m:
+        n = f"share_{int(r)}m"
+        if n in coef:
+            buf = _share(built, r, res, out=buf)
+            buf *= np.float32(coef[n])
+            z += buf
     return z
 
 
@@ -425,14 +484,20 @@ def _window_logp(model: GrowthModel, stack: Stack) -> np.ndarray:
     ``from_year`` built-up (without the model's own survival term: the discount at the
     base year reflects the calibration window alone)."""
     before = stack.builtup[model.from_year] & stack.valid
-    return _log_sigmoid(_static_logit(model, stack) + _dynamic_logit(model, before, stack.grid.res))
+    z = _static_logit(model, stack)
+    z += _dynamic_logit(model, before, stack.grid.res)
+    return _log_sigmoid(z, out=z)
 
 
 def _survival_feature(model: GrowthModel, stack: Stack) -> np.ndarray:
     """``log(1 − p_cal)``, clipped at :data:`SURVIVAL_CLIP`: ``p_cal`` is the model's
     probability that a cell developed during its calibration window."""
-    p = np.exp(_window_logp(model, stack))
-    return np.maximum(np.log1p(-np.minimum(p, np.float32(1 - 1e-6))), np.float32(SURVIVAL_CLIP))
+    p = _window_logp(model, stack)
+    np.exp(p, out=p)
+    np.minimum(p, np.float32(1 - 1e-6), out=p)
+    np.negative(p, out=p)
+    np.log1p(p, out=p)
+    return np.maximum(p, np.float32(SURVIVAL_CLIP), out=p)
 
 
 def _survival_log(model: GrowthModel, stack: Stack) -> np.ndarray | None:
@@ -440,7 +505,9 @@ def _survival_log(model: GrowthModel, stack: Stack) -> np.ndarray | None:
     that the model expected to develop in the calibration window but that stayed open."""
     if model.survival <= 0 or model.from_year is None or model.from_year not in stack.builtup:
         return None
-    return (np.float32(model.survival) * _survival_feature(model, stack)).astype(np.float32)
+    f = _survival_feature(model, stack)
+    f *= np.float32(model.survival)
+    return f
 
 
 def potential(model: GrowthModel, stack: Stack, builtup: np.ndarray, arterial_dist_m=None,
@@ -460,13 +527,14 @@ def potential(model: GrowthModel, stack: Stack, builtup: np.ndarray, arterial_di
     -------
     float32 array, NaN outside ``stack.valid``.
     """
-    z = _static_logit(model, stack, arterial_dist_m, road_dist_m) + _dynamic_logit(
-        model, builtup, stack.grid.res)
-    logp = _log_sigmoid(z)
+    z = _static_logit(model, stack, arterial_dist_m, road_dist_m)
+    z += _dynamic_logit(model, builtup, stack.grid.res)
+    logp = _log_sigmoid(z, out=z)
     surv = _survival_log(model, stack)
     if surv is not None:
-        logp = logp + surv
-    p = np.exp(logp).astype(np.float32)
+        logp += surv
+        del surv
+    p = np.exp(logp, out=logp)
     p[~stack.valid] = np.nan
     return p
 
@@ -474,8 +542,68 @@ def potential(model: GrowthModel, stack: Stack, builtup: np.ndarray, arterial_di
 # ---------------------------------------------------------------- allocation
 
 
-def _log_sigmoid(z: np.ndarray) -> np.ndarray:
-    return -np.logaddexp(np.float32(0), -z)
+def _log_sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``log σ(z) = −log(1 + e^−z)`` (float32); ``out=z`` works in place."""
+    out = np.negative(z, out=out)
+    np.logaddexp(np.float32(0), out, out=out)
+    return np.negative(out, out=out)
+
+
+def _count_dtype(runs: int):
+    """The smallest unsigned integer type that counts to ``runs``."""
+    return np.uint8 if runs <= 0xFF else np.uint16 if runs <= 0xFFFF else np.uint32
+
+
+def _top(keys: np.ndarray, idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best of (``keys``, ``idx``): highest key first, then lowest index (a total
+    order, so the choice does not depend on how the cells were split into blocks)."""
+    if keys.size <= k:
+        return keys, idx
+    t = np.partition(keys, keys.size - k)[keys.size - k]  # the k-th highest key
+    keep = keys > t
+    ties = np.flatnonzero(keys == t)
+    need = k - int(np.count_nonzero(keep))
+    keep[ties[np.argsort(idx[ties], kind="stable")[:need]]] = True
+    return keys[keep], idx[keep]
+
+
+def _select(static: np.ndarray, dyn: np.ndarray, surv: np.ndarray | None, open_flat: np.ndarray,
+            k: int, noise: float, rng: np.random.Generator, block: int) -> np.ndarray:
+    """Flat indices of the ``k`` open cells with the highest ``log σ(static + dyn) + surv +
+    noise · G`` (``G`` standard Gumbel, one draw per open cell in flat order).
+
+    Works through blocks of ``block`` cells and keeps only the best ``k`` so far (with a
+    lazily raised threshold), so no array as long as the open cells is made."""
+    best_k = np.empty(0, np.float32)
+    best_i = np.empty(0, np.int64)
+    t = -np.inf  # a key must beat this to be among the best k (the k-th best so far)
+    n = open_flat.size
+    for a in range(0, n, block):
+        b = min(n, a + block)
+        o = np.flatnonzero(open_flat[a:b])
+        if o.size == 0:
+            continue
+        key = static[a:b][o]
+        key += dyn[a:b][o]
+        _log_sigmoid(key, out=key)
+        if surv is not None:
+            key += surv[a:b][o]
+        if noise > 0:
+            g = rng.gumbel(size=o.size).astype(np.float32)
+            g *= np.float32(noise)
+            key += g
+            del g
+        if best_k.size >= k:  # later cells lose ties: only a higher key can enter
+            sel = key > t
+            key, o = key[sel], o[sel]
+        best_k = np.concatenate([best_k, key])
+        best_i = np.concatenate([best_i, o + a])
+        if best_k.size >= 2 * k + block // 8:
+            best_k, best_i = _top(best_k, best_i, k)
+            t = best_k.min() if best_k.size else -np.inf
+    if best_k.size > k:
+        best_k, best_i = _top(best_k, best_i, k)
+    return best_i
 
 
 def simulate(
@@ -539,21 +667,24 @@ def simulate(
     static = _static_logit(model, stack, arterial_dist_m, road_dist_m).ravel()
     surv = _survival_log(model, stack)
     surv = None if surv is None else surv.ravel()
-    count = np.zeros(stack.grid.shape, np.int32)
     children = np.random.SeedSequence(seed).spawn(runs)
     ids = list(range(runs)) if run_ids is None else [int(r) for r in run_ids]
     if not ids or ids != sorted(set(ids)) or ids[0] < 0 or ids[-1] >= runs:
         raise ValueError(f"run_ids must be distinct ascending runs in 0..{runs - 1}, got {run_ids}")
+    count = np.zeros(stack.grid.shape, _count_dtype(len(ids)))
     allocated = np.zeros((len(ids), len(new_cells)), np.int64)
     warnings: list[str] = []
-    year0 = np.zeros(stack.grid.shape, np.int16)
-    year0[base] = years[0]
     first_year = None
+    # scratch grids reused by every step of every run (float32: the neighbourhood
+    # logit and one neighbourhood share)
+    dyn = np.empty(stack.grid.shape, np.float32)
+    buf = np.empty(stack.grid.shape, np.float32)
     for j, run in enumerate(ids):
         rng = np.random.default_rng(children[run])
         built = base.copy()
         open_flat = open0.ravel().copy()
-        uyear = year0.copy()
+        uyear = np.zeros(stack.grid.shape, np.int16)
+        uyear[base] = years[0]
         uflat = uyear.ravel()
         for i, want in enumerate(new_cells):
             want = int(want)
@@ -569,31 +700,31 @@ def simulate(
             for k in batches:
                 if k <= 0:
                     continue
-                cand = np.flatnonzero(open_flat)
-                z = static[cand] + _dynamic_logit(model, built, res).ravel()[cand]
-                key = _log_sigmoid(z)
-                if surv is not None:
-                    key = key + surv[cand]
-                if noise > 0:
-                    key = key + np.float32(noise) * rng.gumbel(size=cand.size).astype(np.float32)
-                if k < cand.size:
-                    pick = cand[np.argpartition(-key, k - 1)[:k]]
-                else:
-                    pick = cand
+                _dynamic_logit(model, built, res, out=dyn, buf=buf)
+                pick = _select(static, dyn.ravel(), surv, open_flat, int(k), noise, rng, BLOCK_CELLS)
                 open_flat[pick] = False
                 built.ravel()[pick] = True
                 uflat[pick] = years[i + 1]
                 allocated[j, i] += pick.size
         count += built
+        del built, open_flat
         if run == 0:
             first_year = uyear
         if on_run is not None:
             on_run(run, uyear)
-    probability = (count / np.float32(len(ids))).astype(np.float32)
-    probability[~stack.valid] = np.nan
+        del uyear, uflat
+    del dyn, buf, static, surv
+    probability = _share_of_runs(count, len(ids), stack.valid)
     return GrowthResult(urbanization_year=first_year, probability=probability, allocated_cells=allocated,
                         demanded_cells=[int(n) for n in new_cells], warnings=warnings,
                         built_runs=None if run_ids is None else count)
+
+
+def _share_of_runs(count: np.ndarray, runs: int, valid: np.ndarray) -> np.ndarray:
+    """``count / runs`` as float32 (exact division, no float64 grid), NaN outside ``valid``."""
+    probability = np.divide(count, np.float32(runs), dtype=np.float32)
+    probability[~valid] = np.nan
+    return probability
 
 
 def merge_runs(parts: list[GrowthResult], valid: np.ndarray) -> GrowthResult:
@@ -603,12 +734,12 @@ def merge_runs(parts: list[GrowthResult], valid: np.ndarray) -> GrowthResult:
     first holds run 0. The result is the one a single call with all the runs
     gives, byte for byte. ``valid`` is the stack's study-area mask.
     """
-    count = np.zeros(valid.shape, np.int32)
+    runs = sum(len(p.allocated_cells) for p in parts)
+    count = np.zeros(valid.shape, _count_dtype(runs))
     for p in parts:
         count += p.built_runs
-    runs = sum(len(p.allocated_cells) for p in parts)
-    probability = (count / np.float32(runs)).astype(np.float32)
-    probability[~valid] = np.nan
+    probability = _share_of_runs(count, runs, valid)
+    del count
     first = parts[0]
     return GrowthResult(urbanization_year=first.urbanization_year, probability=probability,
                         allocated_cells=np.concatenate([p.allocated_cells for p in parts]),
