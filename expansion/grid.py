@@ -8,7 +8,8 @@ CRS (a local UTM zone unless the scenario names another CRS).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 import numpy as np
 import shapely
@@ -16,6 +17,9 @@ from affine import Affine
 from pyproj import CRS
 
 from .errors import ConfigError, DataError
+
+#: Cells in one row strip of :meth:`Grid.strips` (4 Mi cells: 16 MB as float32).
+STRIP_CELLS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,13 @@ class Grid:
         ys = self.top - (np.arange(self.height) + 0.5) * self.res
         return xs, ys
 
+    def strips(self, max_cells: int | None = None) -> Iterator[tuple[int, int, Grid]]:
+        """Blocks of whole rows of at most ``max_cells`` cells (at least one row):
+        ``(row0, row1, sub_grid)``, north to south. Large rasters are read, warped
+        and derived strip by strip so that no stage holds a whole-grid temporary."""
+        for r0, r1 in row_blocks(self.shape, max_cells):
+            yield r0, r1, replace(self, top=self.top - r0 * self.res, height=r1 - r0)
+
     def key(self) -> str:
         """A short stable text that identifies the grid (for cache keys)."""
         return (
@@ -123,6 +134,15 @@ class Grid:
         height = max(1, int(round((top - bottom) / res)))
         return cls(crs=CRS.from_user_input(crs).to_string(), left=left, top=top,
                    res=float(res), width=width, height=height)
+
+
+def row_blocks(shape: tuple[int, int], max_cells: int | None = None) -> Iterator[tuple[int, int]]:
+    """``(row0, row1)`` blocks of whole rows of an array of ``shape``, each of at
+    most ``max_cells`` cells (default :data:`STRIP_CELLS`; at least one row)."""
+    height, width = shape
+    rows = max(1, (STRIP_CELLS if max_cells is None else max_cells) // max(width, 1))
+    for r0 in range(0, height, rows):
+        yield r0, min(height, r0 + rows)
 
 
 def distance_m(mask: np.ndarray, res: float) -> np.ndarray:

@@ -47,14 +47,15 @@ from shapely.geometry import box
 
 from .config import Catalog, CatalogLayer
 from .errors import DataError
-from .grid import Grid, distance_m, rasterize, require_crs, utm_crs_for
+from .grid import Grid, distance_m, rasterize, require_crs, row_blocks, utm_crs_for
 from .stack import ARTERIAL_HIGHWAYS_WITH_LINKS, Stack
 
 log = logging.getLogger(__name__)
 
 # Bump when the arrays or their meaning change: old cache files are then ignored.
 # 2: a folder of .npy files, opened memory-mapped (was one .npz read whole).
-CACHE_VERSION = 2
+# 3: built strip by strip straight into the folder.
+CACHE_VERSION = 3
 
 # GHSL LDSMT class codes (see DESIGN.md section 3).
 LDSMT_EPOCHS = {1975: (6,), 1990: (5, 6), 2000: (4, 5, 6), 2014: (3, 4, 5, 6)}
@@ -313,16 +314,18 @@ def _warp_into(dest: np.ndarray, source: np.ndarray, win: _Window, grid: Grid, r
     np.copyto(dest, tmp, where=empty)
 
 
-def _builtup_codes(entry: CatalogLayer, win: _Window) -> np.ndarray:
-    """0 not built / 1 built / 255 no data, at source resolution (uint8)."""
+def _builtup_codes(entry: CatalogLayer, win: _Window, percent: bool = False) -> np.ndarray:
+    """0 not built / 1 built / 255 no data, at source resolution (uint8).
+
+    ``percent``: a "fraction" layer holds 0–100 rather than 0–1 (see :func:`_is_percent`).
+    """
     enc = entry.encoding or "binary"
     data, present = win.data, win.present
     if enc == "binary":
         built = data != 0
     elif enc == "fraction":
         vals = data.astype("float32", copy=False)
-        top = float(np.nanmax(np.where(present, vals, np.nan))) if present.any() else 1.0
-        share = vals / 100.0 if top > 1.0 + 1e-6 else vals  # 0–100 data are percent
+        share = vals / 100.0 if percent else vals
         built = share >= _threshold(entry)
     elif enc == "ghs-built-s":
         area = _pixel_area_m2(win.crs, win.transform, *data.shape)
@@ -341,95 +344,121 @@ def _threshold(entry: CatalogLayer) -> float:
     return t / 100.0 if t > 1.0 else t
 
 
-def _opened_windows(entries: list[CatalogLayer], grid: Grid, study: shapely.Geometry, dtype=None):
-    """(entry, window) for each entry, after the checks every raster gets."""
-    out = []
-    for entry in entries:
-        with open_raster(entry) as ds:
-            require_crs(ds.crs, _where(entry))
-            fp = footprint(tuple(ds.bounds), ds.crs, grid.crs)
-            if not fp.intersects(study):
-                raise DataError(
-                    f"{_where(entry)}: does not overlap the study area (raster extent "
-                    f"{_fmt_bounds(ds.bounds)} in {ds.crs}); check the file and the boundary's CRS"
-                )
-            win = _read_window(entry, ds, grid, dtype=dtype)
-        if win is None or not win.present.any():
+def _raster_strips(entry: CatalogLayer, grid: Grid, study: shapely.Geometry, dtype=None):
+    """Check a raster, then read it strip by strip of the grid (:meth:`Grid.strips`):
+    yields ``(row0, row1, strip_grid, window)`` for each strip it has data in.
+
+    Only the source block under one strip is in memory at a time, so a raster
+    much larger than memory can be warped onto a large grid. Raises DataError
+    when the raster misses the study area or has only nodata over the grid.
+    """
+    with open_raster(entry) as ds:
+        require_crs(ds.crs, _where(entry))
+        fp = footprint(tuple(ds.bounds), ds.crs, grid.crs)
+        if not fp.intersects(study):
             raise DataError(
-                f"{_where(entry)}: has only nodata over the study area; check its nodata value "
-                "(or the catalog's 'nodata') and that it covers the boundary"
+                f"{_where(entry)}: does not overlap the study area (raster extent "
+                f"{_fmt_bounds(ds.bounds)} in {ds.crs}); check the file and the boundary's CRS"
             )
-        out.append((entry, win))
-    return out
+        found = False
+        for r0, r1, strip in grid.strips():
+            win = _read_window(entry, ds, strip, dtype=dtype)
+            if win is None or not win.present.any():
+                continue
+            found = True
+            yield r0, r1, strip, win
+    if not found:
+        raise DataError(
+            f"{_where(entry)}: has only nodata over the study area; check its nodata value "
+            "(or the catalog's 'nodata') and that it covers the boundary"
+        )
+
+
+def _is_percent(entry: CatalogLayer, grid: Grid, study: shapely.Geometry) -> bool:
+    """Whether a "fraction" built-up layer holds percent (its largest value over the grid is above 1)."""
+    top = 0.0
+    for _, _, _, win in _raster_strips(entry, grid, study, dtype="float32"):
+        top = max(top, float(np.max(win.data, where=win.present, initial=0.0)))
+    return top > 1.0 + 1e-6
 
 
 def _fmt_bounds(b) -> str:
     return "(" + ", ".join(f"{v:.6g}" for v in tuple(b)) + ")"
 
 
-def _warp_builtup(entries, grid, study, progress) -> tuple[dict[int, np.ndarray], np.ndarray, np.ndarray]:
+def _warp_builtup(entries, grid, study, progress, sink: _Sink) -> tuple[dict[int, np.ndarray], np.ndarray,
+                                                                         np.ndarray]:
     """Built-up per year (bool), data-present mask (bool) and LDSMT water (bool) on the grid."""
-    years: dict[int, np.ndarray] = {}  # year -> uint8 codes on the grid
+    years: dict[int, np.ndarray] = {}  # year -> uint8 codes on the grid (_NODATA8 until filled)
+
+    def codes_of(year: int) -> np.ndarray:
+        if year not in years:
+            years[year] = np.full(grid.shape, _NODATA8, dtype="uint8")
+        return years[year]
+
     ldsmt_water = np.zeros(grid.shape, dtype=bool)
-    present_all = np.ones(grid.shape, dtype=bool)
     for entry in entries:
         _step(progress, f"built-up {_where(entry)}")
-        ((_, win),) = _opened_windows([entry], grid, study)
         if entry.encoding == "ghsl-ldsmt":
-            codes = win.data.astype("uint8")
-            codes[~win.present] = LDSMT_NODATA
-            grid_codes = np.zeros(grid.shape, dtype="uint8")
-            # nearest: see the module docstring
-            _warp_into(grid_codes, codes, win, grid, Resampling.nearest, LDSMT_NODATA)
-            present_all &= grid_codes != LDSMT_NODATA
-            ldsmt_water |= grid_codes == LDSMT_WATER
-            for year, built_codes in LDSMT_EPOCHS.items():
-                code = np.where(np.isin(grid_codes, built_codes), _BUILT, _NOT_BUILT).astype("uint8")
-                code[grid_codes == LDSMT_NODATA] = _NODATA8
-                if year in years:
-                    np.copyto(years[year], code, where=years[year] == _NODATA8)
-                else:
-                    years[year] = code
+            for r0, r1, strip, win in _raster_strips(entry, grid, study):
+                codes = win.data.astype("uint8")
+                codes[~win.present] = LDSMT_NODATA
+                grid_codes = np.zeros(strip.shape, dtype="uint8")
+                # nearest: see the module docstring
+                _warp_into(grid_codes, codes, win, strip, Resampling.nearest, LDSMT_NODATA)
+                ldsmt_water[r0:r1] |= grid_codes == LDSMT_WATER
+                for year, built_codes in LDSMT_EPOCHS.items():
+                    code = np.where(np.isin(grid_codes, built_codes), _BUILT, _NOT_BUILT).astype("uint8")
+                    code[grid_codes == LDSMT_NODATA] = _NODATA8
+                    dest = codes_of(year)[r0:r1]
+                    np.copyto(dest, code, where=dest == _NODATA8)
         else:
-            codes = _builtup_codes(entry, win)
-            if entry.year not in years:
-                years[entry.year] = np.full(grid.shape, _NODATA8, dtype="uint8")
-            # Thresholded at source resolution above; nearest keeps built-up area faithful.
-            _warp_into(years[entry.year], codes, win, grid, Resampling.nearest, _NODATA8)
+            percent = entry.encoding == "fraction" and _is_percent(entry, grid, study)
+            dest = codes_of(entry.year)
+            for r0, r1, strip, win in _raster_strips(entry, grid, study):
+                # Thresholded at source resolution; nearest keeps built-up area faithful.
+                _warp_into(dest[r0:r1], _builtup_codes(entry, win, percent), win, strip,
+                           Resampling.nearest, _NODATA8)
+    present_all = np.ones(grid.shape, dtype=bool)
     builtup = {}
     for year in sorted(years):
-        present_all &= years[year] != _NODATA8
-        builtup[year] = years[year] == _BUILT
+        codes = years.pop(year)
+        present_all &= codes != _NODATA8
+        builtup[year] = sink.put(f"builtup_{year}", codes == _BUILT)
     return builtup, present_all, ldsmt_water
 
 
-def _warp_dem(entries, grid, study, progress) -> np.ndarray:
-    dem = np.full(grid.shape, np.nan, dtype="float32")
-    for entry, win in _opened_windows(entries, grid, study, dtype="float32"):
+def _warp_dem(entries, grid, study, progress, sink: _Sink) -> np.ndarray:
+    dem = sink.new("dem", "float32", np.nan)
+    for entry in entries:
         _step(progress, f"dem {_where(entry)}")
-        src = np.where(win.present, win.data, np.nan).astype("float32")
-        _warp_into(dem, src, win, grid, Resampling.bilinear, np.nan)
+        for r0, r1, strip, win in _raster_strips(entry, grid, study, dtype="float32"):
+            src = np.where(win.present, win.data, np.nan).astype("float32")
+            _warp_into(dem[r0:r1], src, win, strip, Resampling.bilinear, np.nan)
     return dem
 
 
-def _warp_population(entries, grid, study, progress) -> np.ndarray:
-    pop = np.full(grid.shape, np.nan, dtype="float32")
-    for entry, win in _opened_windows(entries, grid, study, dtype="float64"):
+def _warp_population(entries, grid, study, progress, sink: _Sink) -> np.ndarray:
+    pop = sink.new("population", "float32", np.nan)
+    for entry in entries:
         _step(progress, f"population {_where(entry)}")
-        area = _pixel_area_m2(win.crs, win.transform, *win.data.shape)
-        density = np.where(win.present, win.data / area, np.nan).astype("float32")  # persons per m²
-        dens_grid = np.full(grid.shape, np.nan, dtype="float32")
-        _warp_into(dens_grid, density, win, grid, Resampling.average, np.nan)
-        # Average ignores nodata, so a grid cell half over nodata gets the density of its
-        # data half: scale by the share of the cell that has data, or edges over-count.
-        # The coverage source is padded with one ring of 0 so that the raster's own edge
-        # counts as "no data" too.
-        padded = _Window(np.pad(win.present.astype("float32"), 1), win.present,
-                         _shift(win.transform, -1, -1), win.crs)
-        cover = np.full(grid.shape, np.nan, dtype="float32")
-        _warp_into(cover, padded.data, padded, grid, Resampling.average, np.nan)
-        persons = dens_grid * np.float32(grid.cell_area_m2) * np.nan_to_num(cover, nan=0.0)
-        np.copyto(pop, persons.astype("float32"), where=np.isnan(pop))
+        for r0, r1, strip, win in _raster_strips(entry, grid, study, dtype="float64"):
+            area = _pixel_area_m2(win.crs, win.transform, *win.data.shape)
+            density = np.where(win.present, win.data / area, np.nan).astype("float32")  # persons per m²
+            dens_grid = np.full(strip.shape, np.nan, dtype="float32")
+            _warp_into(dens_grid, density, win, strip, Resampling.average, np.nan)
+            # Average ignores nodata, so a grid cell half over nodata gets the density of its
+            # data half: scale by the share of the cell that has data, or edges over-count.
+            # The coverage source is padded with one ring of 0 so that the raster's own edge
+            # counts as "no data" too (inside the raster, the ring lies beyond the two cells
+            # read around the strip, outside every cell of the strip).
+            padded = _Window(np.pad(win.present.astype("float32"), 1), win.present,
+                             _shift(win.transform, -1, -1), win.crs)
+            cover = np.full(strip.shape, np.nan, dtype="float32")
+            _warp_into(cover, padded.data, padded, strip, Resampling.average, np.nan)
+            persons = dens_grid * np.float32(strip.cell_area_m2) * np.nan_to_num(cover, nan=0.0)
+            block = pop[r0:r1]
+            np.copyto(block, persons.astype("float32"), where=np.isnan(block))
     return pop
 
 
@@ -552,16 +581,23 @@ def _geometry_only(gdf):
     return gpd.GeoDataFrame(geometry=gdf.geometry.values, crs=gdf.crs)
 
 
-def slope_percent(dem: np.ndarray, res: float) -> np.ndarray:
+def slope_percent(dem: np.ndarray, res: float, out: np.ndarray | None = None) -> np.ndarray:
     """Slope in percent (rise / run × 100) of a DEM in metres on square cells of ``res`` metres.
 
     Central differences (as ``np.gradient``); where a neighbour is NaN (no data,
     the edge of the grid) the one-sided difference with the other neighbour is
     used, so the slope is NaN only where the cell or both neighbours on an axis
-    have no elevation.
+    have no elevation. Computed in strips of rows (each with the row above and
+    below), into ``out`` (float32) when given.
     """
-    z = dem.astype("float32", copy=False)
-    return (np.hypot(_nan_gradient(z, res, 1), _nan_gradient(z, res, 0)) * 100.0).astype("float32")
+    h = dem.shape[0]
+    out = np.empty(dem.shape, dtype="float32") if out is None else out
+    for r0, r1 in row_blocks(dem.shape):
+        a0, a1 = max(0, r0 - 1), min(h, r1 + 1)
+        z = np.asarray(dem[a0:a1], dtype="float32")
+        s = np.hypot(_nan_gradient(z, res, 1), _nan_gradient(z, res, 0)) * np.float32(100.0)
+        out[r0:r1] = s[r0 - a0:r1 - a0]
+    return out
 
 
 def _nan_gradient(z: np.ndarray, res: float, axis: int) -> np.ndarray:
@@ -578,27 +614,34 @@ def _nan_gradient(z: np.ndarray, res: float, axis: int) -> np.ndarray:
     return np.where(np.isnan(grad), one_sided, grad)
 
 
-def water_distance_and_height(water: np.ndarray, dem: np.ndarray | None, grid: Grid):
-    """Distance to water (m) and height above the nearest water cell (m, None without DEM).
+def height_above_water(water: np.ndarray, dem: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Height above the nearest water cell (m, float32): the DEM minus the DEM at
+    the nearest water cell that has an elevation (a simple HAND).
 
-    Height above water is DEM minus the DEM at the nearest water cell that has
-    an elevation. Without any such water cell it is the height above the lowest
-    point of the grid (where water would gather), and a warning is logged.
+    Without any such water cell it is the height above the lowest point of the
+    grid (where water would gather), and a warning is logged. The nearest water
+    cell comes from scipy's feature transform (two int32 indices, 8 bytes a
+    cell); the subtraction goes strip by strip into ``out`` when given.
     """
     from scipy.ndimage import distance_transform_edt
 
-    dist = distance_m(water, grid.res)
-    if dem is None:
-        return dist, None
+    out = np.empty(dem.shape, dtype="float32") if out is None else out
     target = water & ~np.isnan(dem)
     if not target.any():
         if np.isnan(dem).all():
-            return dist, np.full(grid.shape, np.nan, dtype="float32")
+            out[...] = np.nan
+            return out
         log.warning("no water cell with an elevation: height above water is measured from the "
                     "lowest point of the grid")
-        return dist, (dem - np.nanmin(dem)).astype("float32")
-    _, (ri, ci) = distance_transform_edt(~target, sampling=grid.res, return_indices=True)
-    return dist, (dem - dem[ri, ci]).astype("float32")
+        low = np.float32(np.nanmin(dem))
+        for r0, r1 in row_blocks(dem.shape):
+            out[r0:r1] = dem[r0:r1] - low
+        return out
+    ri, ci = distance_transform_edt(~target, return_distances=False, return_indices=True)
+    del target
+    for r0, r1 in row_blocks(dem.shape):
+        out[r0:r1] = dem[r0:r1] - dem[ri[r0:r1], ci[r0:r1]]
+    return out
 
 
 # ================================================================ grid and stack
@@ -683,6 +726,42 @@ def cache_path(catalog: Catalog, grid: Grid) -> Path:
     return catalog.folder / ".cache" / f"stack-{digest}"
 
 
+class _Sink:
+    """Where the stack's grid arrays go as they are made.
+
+    With a folder (the cache being written) every array is a ``.npy`` file in
+    it, memory-mapped: :meth:`new` makes one to be filled strip by strip and
+    :meth:`put` saves a finished one and hands back its map, so a large stack
+    is paged out to disk as it is built rather than held in memory whole.
+    Without a folder both give plain arrays.
+    """
+
+    def __init__(self, shape: tuple[int, int], folder: Path | None = None) -> None:
+        self.shape, self.folder = shape, folder
+
+    def new(self, name: str, dtype, fill=None) -> np.ndarray:
+        if self.folder is None:
+            return np.full(self.shape, np.nan if fill is None else fill, dtype=dtype)
+        path = self.folder / f"{name}.npy"
+        arr = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=self.shape)
+        with open(path, "r+b") as f:  # claim the disk now: a full disk is an OSError, not a SIGBUS later
+            os.posix_fallocate(f.fileno(), 0, os.fstat(f.fileno()).st_size)
+        if fill is not None:
+            for r0, r1 in row_blocks(self.shape):
+                arr[r0:r1] = fill
+        return arr
+
+    def put(self, name: str, arr: np.ndarray) -> np.ndarray:
+        if self.folder is None:
+            return arr
+        path = self.folder / f"{name}.npy"
+        if isinstance(arr, np.memmap) and arr.filename is not None and Path(arr.filename) == path:
+            arr.flush()
+            return arr
+        np.save(path, np.ascontiguousarray(arr), allow_pickle=False)
+        return np.load(path, mmap_mode="c", allow_pickle=False)
+
+
 def build_stack(catalog: Catalog, grid: Grid, cache: bool = True, progress: Progress = None) -> Stack:
     """Read every layer of ``catalog`` onto ``grid``: the aligned :class:`Stack`.
 
@@ -713,21 +792,44 @@ def build_stack(catalog: Catalog, grid: Grid, cache: bool = True, progress: Prog
         else:
             log.info("stack: cached (%s)", path.name)
             return stack
-    stack = _build(catalog, grid, progress)
-    log.info("stack: built in %.1f s", time.perf_counter() - t0)
     if path is not None:
-        _step(progress, "stack: caching")
         try:
-            _save_cache(path, stack)
-        except OSError as exc:
-            log.warning("stack: could not write the cache %s (%s)", path, exc.strerror or exc)
+            stack = _build_cached(catalog, grid, progress, path)
+        except OSError as exc:  # a read-only catalog folder, a full disk: build in memory instead
+            log.warning("stack: could not write the cache %s (%s); building the stack in memory",
+                        path, exc.strerror or exc)
         else:
-            # The same stack, paged from the cache: the built arrays can be freed.
-            stack = _load_cache(path, catalog, grid)
+            log.info("stack: built in %.1f s", time.perf_counter() - t0)
+            return stack
+    stack = _build(catalog, grid, progress, _Sink(grid.shape))
+    log.info("stack: built in %.1f s", time.perf_counter() - t0)
     return stack
 
 
-def _build(catalog: Catalog, grid: Grid, progress: Progress) -> Stack:
+def _build_cached(catalog: Catalog, grid: Grid, progress: Progress, path: Path) -> Stack:
+    """Build the stack straight into a temporary cache folder, rename it to ``path``, load it from there."""
+    import shutil
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent))
+    try:
+        stack = _build(catalog, grid, progress, _Sink(grid.shape, tmp))
+        _step(progress, "stack: caching")
+        _save_cache(tmp, stack)
+        del stack
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700 folders
+        if path.exists():  # a damaged or concurrent cache: replace it
+            shutil.rmtree(path, ignore_errors=True)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return _load_cache(path, catalog, grid)
+
+
+def _build(catalog: Catalog, grid: Grid, progress: Progress, sink: _Sink) -> Stack:
     # Every file is checked before any work: a catalog with a missing file fails at once.
     for entry in catalog.layers:
         check_file(entry)
@@ -747,21 +849,24 @@ def _build(catalog: Catalog, grid: Grid, progress: Progress) -> Stack:
         raise DataError(f"{catalog.by_role('boundary')[0].path_as_written}: the study area covers no cell "
                         f"centre of the {grid.res:g} m grid; use a finer 'resolution_m' in the scenario")
 
-    builtup, present, ldsmt_water = _warp_builtup(builtup_entries, grid, study, progress)
-    if not (inside & present).any():
+    builtup, present, ldsmt_water = _warp_builtup(builtup_entries, grid, study, progress, sink)
+    present &= inside
+    del inside
+    if not present.any():
         raise DataError(f"{builtup_entries[0].path_as_written}: the built-up layers have no data inside "
                         "the boundary; check that they cover the study area")
-    valid = inside & present
+    valid = sink.put("valid", present)
+    del present
 
     dem = slope = None
     if catalog.by_role("dem"):
         _step(progress, "dem")
-        dem = _warp_dem(catalog.by_role("dem"), grid, study, progress)
-        slope = slope_percent(dem, grid.res)
+        dem = _warp_dem(catalog.by_role("dem"), grid, study, progress, sink)
+        slope = sink.put("slope_pct", slope_percent(dem, grid.res, out=sink.new("slope_pct", "float32")))
     population = None
     if catalog.by_role("population"):
         _step(progress, "population")
-        population = _warp_population(catalog.by_role("population"), grid, study, progress)
+        population = _warp_population(catalog.by_role("population"), grid, study, progress, sink)
 
     vectors = {"boundary": _geometry_only(boundary)}
     bbox = grid.bounds
@@ -775,7 +880,11 @@ def _build(catalog: Catalog, grid: Grid, progress: Progress) -> Stack:
         vectors["roads"] = roads
         roads_mask = rasterize(roads.geometry.values, grid)
         arterial_mask = rasterize(roads.geometry.values[roads["road_class"].to_numpy() == "arterial"], grid)
-    water = ldsmt_water.copy()
+    road_dist = sink.put("road_dist_m", distance_m(roads_mask, grid.res))
+    arterial_dist = sink.put("arterial_dist_m", distance_m(arterial_mask, grid.res))
+    del roads_mask, arterial_mask
+    has_ldsmt_water = bool(ldsmt_water.any())
+    water = ldsmt_water
     for role in ("water", "protected", "flood"):
         if catalog.by_role(role):
             _step(progress, role)
@@ -784,19 +893,26 @@ def _build(catalog: Catalog, grid: Grid, progress: Progress) -> Stack:
             vectors[role] = _concat(frames, grid)
     if "water" in vectors:
         water |= rasterize(vectors["water"].geometry.values, grid)
-    protected = rasterize(vectors["protected"].geometry.values, grid) if "protected" in vectors \
-        else np.zeros(grid.shape, dtype=bool)
-    flood = rasterize(vectors["flood"].geometry.values, grid) if "flood" in vectors else None
+    protected = sink.put("protected", rasterize(vectors["protected"].geometry.values, grid)
+                         if "protected" in vectors else np.zeros(grid.shape, dtype=bool))
+    flood = None
+    if "flood" in vectors:
+        flood = sink.put("flood", rasterize(vectors["flood"].geometry.values, grid))
 
     _step(progress, "distances")
-    water_dist, hand = water_distance_and_height(water, dem, grid)
+    water_dist = sink.put("water_dist_m", distance_m(water, grid.res))
+    hand = None
+    if dem is not None:
+        hand = sink.put("height_above_water_m",
+                        height_above_water(water, dem, out=sink.new("height_above_water_m", "float32")))
     return Stack(
         grid=grid, name=catalog.name, synthetic=catalog.synthetic, valid=valid, builtup=builtup,
-        water=water, water_dist_m=water_dist, arterial_dist_m=distance_m(arterial_mask, grid.res),
-        road_dist_m=distance_m(roads_mask, grid.res), protected=protected, dem=dem, slope_pct=slope,
-        height_above_water_m=hand, flood=flood, population=population, vectors=vectors,
-        sources=_sources(catalog), has_roads=bool(catalog.by_role("roads")),
-        has_water=bool(catalog.by_role("water")) or bool(ldsmt_water.any()),
+        water=sink.put("water", water), water_dist_m=water_dist, arterial_dist_m=arterial_dist,
+        road_dist_m=road_dist, protected=protected, dem=sink.put("dem", dem) if dem is not None else None,
+        slope_pct=slope, height_above_water_m=hand, flood=flood,
+        population=sink.put("population", population) if population is not None else None,
+        vectors=vectors, sources=_sources(catalog), has_roads=bool(catalog.by_role("roads")),
+        has_water=bool(catalog.by_role("water")) or has_ldsmt_water,
     )
 
 
@@ -822,15 +938,13 @@ _ARRAYS = ("valid", "water", "water_dist_m", "arterial_dist_m", "road_dist_m", "
 _OPTIONAL = ("dem", "slope_pct", "height_above_water_m", "flood", "population")
 
 
-def _save_cache(path: Path, stack: Stack) -> None:
-    """Write the stack to the folder ``path``: one ``.npy`` per array and ``meta.json``
-    (written into a temporary folder, then renamed into place).
+def _save_cache(folder: Path, stack: Stack) -> None:
+    """Complete the cache folder ``folder`` (being written; renamed into place by
+    the caller): one ``.npy`` per array not yet there, the vectors, and ``meta.json`` last.
 
     Vectors are stored as WKB (concatenated bytes and offsets) with their text
     columns, so the cache loads without pickle.
     """
-    import shutil
-
     arrays = {name: getattr(stack, name) for name in _ARRAYS}
     arrays.update({name: getattr(stack, name) for name in _OPTIONAL if getattr(stack, name) is not None})
     for year, arr in stack.builtup.items():
@@ -847,21 +961,10 @@ def _save_cache(path: Path, stack: Stack) -> None:
         vec_meta[role] = cols
     meta = {"version": CACHE_VERSION, "years": sorted(stack.builtup), "vectors": vec_meta,
             "has_roads": stack.has_roads, "has_water": stack.has_water, "arrays": sorted(arrays)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent))
-    try:
-        for name, arr in arrays.items():
-            np.save(tmp / f"{name}.npy", np.ascontiguousarray(arr), allow_pickle=False)
-        (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")  # last: marks it complete
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700 folders
-        if path.exists():  # a damaged or concurrent cache: replace it
-            shutil.rmtree(path, ignore_errors=True)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    for name, arr in arrays.items():
+        if not (folder / f"{name}.npy").exists():
+            np.save(folder / f"{name}.npy", np.ascontiguousarray(arr), allow_pickle=False)
+    (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")  # last: marks it complete
 
 
 def _load_cache(path: Path, catalog: Catalog, grid: Grid) -> Stack:

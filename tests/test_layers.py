@@ -280,6 +280,59 @@ def test_population_sum_is_preserved(town):
     assert np.nansum(s.population) == pytest.approx(pop.sum(), rel=0.01)
 
 
+def test_strip_by_strip_build_equals_whole_grid(town, monkeypatch):
+    """Large grids are read, warped and derived in row strips (grid.STRIP_CELLS):
+    on sources aligned with the grid the stack is the same, cell for cell, as
+    built in one piece; the percent test of a "fraction" layer looks at the
+    whole raster (its first strips hold only 0 and 1)."""
+    import expansion.grid as grid_mod
+
+    g = grid30()
+    xs, ys = g.cell_centres()
+    xx, yy = np.meshgrid(xs - X0, ys - Y0)
+    write_raster(town / "dem.tif", (100 + 0.06 * xx + 0.002 * (yy - 1500) ** 2 / 30).astype("float32"),
+                 UTM, utm_transform(RES))
+    write_raster(town / "pop.tif", (xx / 100).astype("float32"), UTM, utm_transform(RES), nodata=-1.0)
+    frac = np.zeros((N, N), "float32")
+    frac[50:, :] = 60.0  # percent, only in the southern half
+    frac[:20, :30] = 1.0  # 1 % in the north: not built
+    write_raster(town / "frac.tif", frac, UTM, utm_transform(RES))
+    river = LineString([(X0 - 50, Y0 + 105), (X0 + SIDE + 50, Y0 + 105)])
+    gpd.GeoDataFrame(geometry=[river], crs=UTM).to_file(town / "water.gpkg", engine="pyogrio")
+    write_roads(town / "roads.gpkg")
+    extra = [{"role": "dem", "path": "dem.tif"}, {"role": "population", "path": "pop.tif"},
+             {"role": "builtup", "path": "frac.tif", "year": 2015, "encoding": "fraction"},
+             {"role": "water", "path": "water.gpkg"}, {"role": "roads", "path": "roads.gpkg"}]
+    whole = stack_of(town, extra)
+    monkeypatch.setattr(grid_mod, "STRIP_CELLS", 7 * N)  # 15 strips of 7 rows
+    assert len(list(g.strips())) == 15
+    strips = stack_of(town, extra)
+    for name in ("valid", "water", "water_dist_m", "road_dist_m", "dem", "slope_pct", "height_above_water_m",
+                 "population"):
+        assert np.array_equal(getattr(whole, name), getattr(strips, name), equal_nan=True), name
+    assert np.array_equal(strips.builtup[2015], frac >= 50)
+    assert np.array_equal(whole.builtup[2010], strips.builtup[2010])
+
+
+def test_cached_build_is_written_strip_by_strip_and_loads_memory_mapped(town):
+    write_raster(town / "dem.tif", np.full((N, N), 50, "float32"), UTM, utm_transform(RES))
+    cat = load_catalog(write_catalog(town, BASE + [{"role": "dem", "path": "dem.tif"}]))
+    s = build_stack(cat, grid30())
+    assert isinstance(s.dem, np.memmap) and isinstance(s.valid, np.memmap)
+    assert np.array_equal(s.dem, build_stack(cat, grid30(), cache=False).dem)
+    folders = list((town / ".cache").iterdir())
+    assert len(folders) == 1 and not folders[0].name.endswith(".tmp")
+
+
+def test_unwritable_cache_folder_builds_in_memory(town, caplog):
+    cat = load_catalog(write_catalog(town, BASE))
+    (town / ".cache").write_text("not a folder")  # the cache cannot be made
+    with caplog.at_level(logging.WARNING, logger="expansion.layers"):
+        s = build_stack(cat, grid30())
+    assert "could not write the cache" in caplog.text
+    assert np.array_equal(s.builtup[2010], blob(N))
+
+
 # ================================================================ vectors
 
 
