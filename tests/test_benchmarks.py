@@ -1,0 +1,33 @@
+"""The benchmark harness (benchmarks/run.py) runs and reports what DESIGN.md section 5 promises."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
+
+
+@pytest.mark.slow
+def test_benchmark_on_a_small_region(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, str(RUN), "--sizes", "200", "--json", str(out),
+                           "--regions", str(tmp_path / "regions")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    (r,) = json.loads(out.read_text())
+    rows, cols = r["grid"]
+    assert r["size"] == 200 and r["cells"] == rows * cols > 0
+    assert list(r["stages"]) == ["layers", "demand", "suitability", "growth", "plan", "growth_planned",
+                                 "risk", "metrics", "write", "maps"]
+    assert set(r["stage_peak_mb"]) == set(r["stages"]) == set(r["stage_peak_anon_mb"])
+    assert 0 < r["peak_anon_mb"] <= r["peak_mb"]
+    assert r["us_per_cell"] == pytest.approx(r["total_s"] / r["cells"] * 1e6, rel=0.01)
+    assert "us/cell" in proc.stdout and "200" in proc.stdout
+    # the region is kept for the next run, its stack cache is not
+    assert (tmp_path / "regions" / "demo-200" / "layers.toml").is_file()
+    assert not (tmp_path / "regions" / "demo-200" / ".cache").exists()
