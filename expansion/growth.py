@@ -118,7 +118,7 @@ SURVIVAL_PRIOR = 0.5
 SURVIVAL_CLIP = -9.2
 DEFAULT_SUBSTEPS = 1
 # Cells per block for the cell-wise passes (a few MB of temporaries a block).
-BLOCK_CELLS = 1 << 20
+BLOCK_CELLS = 1 << 18
 
 # Used when only one built-up epoch exists. Raw units (per log-metre, per share,
 # per percent slope, per metre). Signs and rough sizes are those of logistic
@@ -231,10 +231,10 @@ def _feature_names(stack: Stack, radii=RADII_M) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _row_blocks(shape: tuple[int, int], cells: int = BLOCK_CELLS):
-    """Row slices of about ``cells`` cells each, covering a grid of ``shape``."""
+def _row_blocks(shape: tuple[int, int]):
+    """Row slices of about :data:`BLOCK_CELLS` cells each, covering a grid of ``shape``."""
     h, w = shape
-    rows = max(1, cells // max(w, 1))
+    rows = max(1, BLOCK_CELLS // max(w, 1))
     for r0 in range(0, h, rows):
         yield slice(r0, min(h, r0 + rows))
 

@@ -73,6 +73,7 @@ FLOOD_DISTANCE_M = 500.0  # beyond this distance from water, no flood exposure
 FLOOD_HEIGHT_M = 10.0  # beyond this height above the nearest water, no flood exposure
 HALF_DISTANCE_M = {"builtup": 300.0, "arterials": 1000.0, "roads": 300.0}
 CLASS_BREAKS = (0.4, 0.6, 0.8)
+BLOCK_CELLS = 1 << 18  # cells per row block (about 10 MB of temporaries a block)
 CLASS_NAMES = {0: "no data", 1: "excluded", 2: "low", 3: "moderate", 4: "high", 5: "very high"}
 
 
@@ -84,7 +85,8 @@ class Suitability:
     ----------
     score : float32 in [0, 1], NaN outside ``stack.valid``; 0 on excluded land.
     excluded : bool, hard constraints OR outside ``stack.valid``.
-    factors : name → float32 factor score in [0, 1] (NaN where its data are missing).
+    factors : name → float32 factor score in [0, 1] (NaN where its data are missing);
+        empty unless :func:`score` was asked to keep them.
     weights : name → weight actually used (renormalized to sum to 1).
     classes : uint8, see the module docstring (0 no data ... 5 very high).
     warnings : what was dropped and why.
@@ -110,7 +112,7 @@ def check_weights(weights: dict[str, float]) -> None:
                           f"{', '.join(FACTORS)}")
 
 
-def score(stack: Stack, cfg: SuitabilityConfig) -> Suitability:
+def score(stack: Stack, cfg: SuitabilityConfig, *, keep_factors: bool = False) -> Suitability:
     """Score every cell's suitability for urban growth.
 
     Parameters
@@ -118,6 +120,9 @@ def score(stack: Stack, cfg: SuitabilityConfig) -> Suitability:
     stack : the layer stack (distances in metres on the stack's grid).
     cfg : weights by factor name (merged over :data:`DEFAULT_WEIGHTS`; a weight
         of 0 drops a factor) and ``max_slope_pct``, the slope limit in percent.
+    keep_factors : also return each factor's grid (float32, 4 bytes a cell each;
+        only tests and diagnostics need them). Without, the score is made one row
+        block at a time and ``factors`` is empty.
 
     Returns
     -------
@@ -132,64 +137,96 @@ def score(stack: Stack, cfg: SuitabilityConfig) -> Suitability:
     weights = {**DEFAULT_WEIGHTS, **cfg.weights}
     res = stack.grid.res
     warnings: list[str] = []
-    factors: dict[str, np.ndarray] = {}
-
-    if stack.slope_pct is not None:
-        factors["slope"] = np.clip(1.0 - stack.slope_pct / np.float32(cfg.max_slope_pct), 0, 1)
+    has_dem = stack.slope_pct is not None
+    has_water = stack.has_water or bool(stack.water.any())
+    present = ["builtup"]
+    if has_dem:
+        present.append("slope")
     else:
         warnings.append("no DEM: the slope factor is dropped and flood exposure uses distance to water only")
-
-    has_water = stack.has_water or bool(stack.water.any())
     if has_water:
-        s_d = np.clip(stack.water_dist_m / np.float32(FLOOD_DISTANCE_M), 0, 1)
-        if stack.height_above_water_m is not None:
-            s_h = np.clip(stack.height_above_water_m / np.float32(FLOOD_HEIGHT_M), 0, 1)
-            flood = 1.0 - (1.0 - s_d) * (1.0 - s_h)
-            flood = np.where(np.isnan(flood), s_d, flood)  # DEM gap: distance only
-        else:
-            flood = s_d
-        factors["flood"] = flood.astype(np.float32)
+        present.append("flood")
     else:
         warnings.append("no water layer: the flood factor is dropped")
-
-    latest = stack.builtup[max(stack.builtup)] if stack.builtup else np.zeros(stack.grid.shape, bool)
-    factors["builtup"] = _proximity(distance_m(latest, res), HALF_DISTANCE_M["builtup"])
-
     if stack.has_roads:
-        factors["arterials"] = _proximity(stack.arterial_dist_m, HALF_DISTANCE_M["arterials"])
-        factors["roads"] = _proximity(stack.road_dist_m, HALF_DISTANCE_M["roads"])
+        present += ["arterials", "roads"]
     else:
         warnings.append("no roads layer: the arterials and roads factors are dropped")
+    present = [k for k in FACTORS if k in present]
 
-    used = {k: float(weights[k]) for k in FACTORS if k in factors and weights[k] > 0}
+    used = {k: float(weights[k]) for k in present if weights[k] > 0}
     total = sum(used.values())
     if total <= 0:
         raise ConfigError("[suitability] no factor with a positive weight has data; "
-                          f"available factors: {', '.join(factors) or 'none'}")
+                          f"available factors: {', '.join(present) or 'none'}")
     used = {k: w / total for k, w in used.items()}
     for w in warnings:
         log.warning("suitability: %s", w)
 
-    num = np.zeros(stack.grid.shape, np.float32)
-    den = np.zeros(stack.grid.shape, np.float32)
-    for k, w in used.items():
-        f = factors[k]
-        ok = ~np.isnan(f)
-        num += np.where(ok, f, 0).astype(np.float32) * np.float32(w)
-        den += ok.astype(np.float32) * np.float32(w)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s = np.clip(num / den, 0, 1).astype(np.float32)
+    latest = stack.builtup[max(stack.builtup)] if stack.builtup else np.zeros(stack.grid.shape, bool)
+    builtup_dist = distance_m(latest, res)
+    shape = stack.grid.shape
+    s = np.empty(shape, np.float32)
+    excluded = np.empty(shape, bool)
+    classes = np.zeros(shape, np.uint8)
+    factors = {k: np.empty(shape, np.float32) for k in present} if keep_factors else {}
+    # Everything but the distance to built-up is cell by cell: one row block at a time.
+    for sl in _row_blocks(shape):
+        f = _factors(stack, cfg, sl, builtup_dist[sl], has_dem, has_water)
+        for k in factors:
+            factors[k][sl] = f[k]
+        num = np.zeros(f["builtup"].shape, np.float32)
+        den = np.zeros(f["builtup"].shape, np.float32)
+        for k, w in used.items():
+            ok = ~np.isnan(f[k])
+            num += np.where(ok, f[k], 0).astype(np.float32) * np.float32(w)
+            den += ok.astype(np.float32) * np.float32(w)
+        del f
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sb = np.clip(num / den, 0, 1).astype(np.float32)
+        valid = stack.valid[sl]
+        ex = ~valid | stack.water[sl] | stack.protected[sl]
+        if has_dem:
+            ex |= np.nan_to_num(stack.slope_pct[sl], nan=0.0) > cfg.max_slope_pct
+        if stack.flood is not None:
+            ex |= stack.flood[sl]
+        sb[ex] = 0.0
+        sb[~valid] = np.nan
+        cb = classes[sl]
+        cb[valid] = 2 + np.digitize(np.nan_to_num(sb[valid]), CLASS_BREAKS).astype(np.uint8)
+        cb[ex & valid] = 1
+        s[sl] = sb
+        excluded[sl] = ex
+    return Suitability(score=s, excluded=excluded, factors=factors, weights=used, classes=classes,
+                       warnings=warnings)
 
-    excluded = ~stack.valid | stack.water | stack.protected
-    if stack.slope_pct is not None:
-        excluded |= np.nan_to_num(stack.slope_pct, nan=0.0) > cfg.max_slope_pct
-    if stack.flood is not None:
-        excluded |= stack.flood
-    s[excluded] = 0.0
-    s[~stack.valid] = np.nan
 
-    classes = np.zeros(stack.grid.shape, np.uint8)
-    classes[stack.valid] = 2 + np.digitize(np.nan_to_num(s[stack.valid]), CLASS_BREAKS).astype(np.uint8)
-    classes[excluded & stack.valid] = 1
-    return Suitability(score=s, excluded=excluded, factors={k: factors[k] for k in factors},
-                       weights=used, classes=classes, warnings=warnings)
+def _row_blocks(shape: tuple[int, int]):
+    """Row slices of about :data:`BLOCK_CELLS` cells each, covering a grid of ``shape``."""
+    h, w = shape
+    rows = max(1, BLOCK_CELLS // max(w, 1))
+    for r0 in range(0, h, rows):
+        yield slice(r0, min(h, r0 + rows))
+
+
+def _factors(stack: Stack, cfg: SuitabilityConfig, sl: slice, builtup_dist: np.ndarray, has_dem: bool,
+             has_water: bool) -> dict[str, np.ndarray]:
+    """The factor scores (float32) of the rows ``sl``; ``builtup_dist`` is the distance to
+    built-up land (m) on those rows."""
+    f: dict[str, np.ndarray] = {}
+    if has_dem:
+        f["slope"] = np.clip(1.0 - stack.slope_pct[sl] / np.float32(cfg.max_slope_pct), 0, 1)
+    if has_water:
+        s_d = np.clip(stack.water_dist_m[sl] / np.float32(FLOOD_DISTANCE_M), 0, 1)
+        if stack.height_above_water_m is not None:
+            s_h = np.clip(stack.height_above_water_m[sl] / np.float32(FLOOD_HEIGHT_M), 0, 1)
+            flood = 1.0 - (1.0 - s_d) * (1.0 - s_h)
+            flood = np.where(np.isnan(flood), s_d, flood)  # DEM gap: distance only
+        else:
+            flood = s_d
+        f["flood"] = flood.astype(np.float32)
+    f["builtup"] = _proximity(builtup_dist, HALF_DISTANCE_M["builtup"])
+    if stack.has_roads:
+        f["arterials"] = _proximity(stack.arterial_dist_m[sl], HALF_DISTANCE_M["arterials"])
+        f["roads"] = _proximity(stack.road_dist_m[sl], HALF_DISTANCE_M["roads"])
+    return f
