@@ -52,6 +52,7 @@ class Timer:
     def mark(self, stage: str) -> None:
         now = time.perf_counter()
         self.stages[stage] = self.stages.get(stage, 0.0) + now - self._last
+        log.info("%s: done in %.1f s", stage.replace("_", " "), now - self._last)
         self._last = now
         if self.on_mark:
             self.on_mark(stage)
