@@ -59,6 +59,7 @@ CLASS_NAMES = ("none", "low", "moderate", "high", "very high")
 HIGH_RISK = 0.3
 HAZARD_LAND = 0.5  # a cell with hazard >= this is "hazard land"
 MIN_HOTSPOT_HA = 1.0
+BLOCK_CELLS = 1 << 18  # cells per row block for the cell-wise passes
 
 
 @dataclass
@@ -69,8 +70,16 @@ class Risk:
     score: np.ndarray  # float32 [0, 1], NaN outside the study area
     classes: np.ndarray  # uint8, CLASS_NAMES, 255 outside the study area
     hazard: np.ndarray  # float32 [0, 1]
-    unserviced: np.ndarray  # float32 [0, 1]
-    pressure: np.ndarray  # float32 [0, 1]
+    unserviced: np.ndarray | None = None  # float32 [0, 1]; only with keep_factors=True
+    pressure: np.ndarray | None = None  # float32 [0, 1]; only with keep_factors=True
+
+
+def _row_blocks(shape: tuple[int, int]):
+    """Row slices of about :data:`BLOCK_CELLS` cells each, covering a grid of ``shape``."""
+    h, w = shape
+    rows = max(1, BLOCK_CELLS // max(w, 1))
+    for r0 in range(0, h, rows):
+        yield slice(r0, min(h, r0 + rows))
 
 
 def weights_for(cfg: RiskConfig) -> dict[str, float]:
@@ -89,20 +98,28 @@ def weights_for(cfg: RiskConfig) -> dict[str, float]:
 
 def hazard_score(stack: Stack) -> np.ndarray:
     """Hazard in [0, 1]: the larger of flood and slope hazard (float32)."""
-    flood = np.zeros(stack.grid.shape, np.float32)
+    out = np.empty(stack.grid.shape, np.float32)
+    for sl in _row_blocks(stack.grid.shape):
+        out[sl] = _hazard_block(stack, sl)
+    return out
+
+
+def _hazard_block(stack: Stack, sl: slice) -> np.ndarray:
+    shape = stack.valid[sl].shape
+    flood = np.zeros(shape, np.float32)
     if stack.has_water:
-        d = stack.water_dist_m
+        d = stack.water_dist_m[sl]
         if stack.height_above_water_m is not None:
-            h = np.nan_to_num(stack.height_above_water_m, nan=1e6)
+            h = np.nan_to_num(stack.height_above_water_m[sl], nan=1e6)
             low = np.clip((5.0 - h) / 4.0, 0.0, 1.0) * (d <= 500)
         else:
             low = np.clip((300.0 - d) / 200.0, 0.0, 1.0)
         flood = np.maximum(low, (d <= 100).astype(np.float32)).astype(np.float32)
     if stack.flood is not None:
-        flood[stack.flood] = 1.0
-    slope = np.zeros(stack.grid.shape, np.float32)
+        flood[stack.flood[sl]] = 1.0
+    slope = np.zeros(shape, np.float32)
     if stack.slope_pct is not None:
-        slope = np.clip((np.nan_to_num(stack.slope_pct) - 15.0) / 15.0, 0.0, 1.0).astype(np.float32)
+        slope = np.clip((np.nan_to_num(stack.slope_pct[sl]) - 15.0) / 15.0, 0.0, 1.0).astype(np.float32)
     return np.maximum(flood, slope)
 
 
@@ -111,12 +128,26 @@ def unserviced_score(road_dist_m: np.ndarray) -> np.ndarray:
     return np.clip((road_dist_m - 250.0) / 1750.0, 0.0, 1.0).astype(np.float32)
 
 
+def _builtup_share(stack: Stack, builtup: np.ndarray) -> np.ndarray:
+    """Share of built-up land in the 1 km window around each cell (float32)."""
+    size = max(1, int(round(1000.0 / stack.grid.res)) | 1)
+    share = np.empty(stack.grid.shape, np.float32)
+    # the bool grid as it is: scipy reads it into float64 lines, as it would a float32 copy
+    ndimage.uniform_filter(np.asarray(builtup, bool), size=size, output=share, mode="constant")
+    return share
+
+
+def _pressure(share: np.ndarray, arterial_dist_m: np.ndarray) -> np.ndarray:
+    corridor = np.exp(-arterial_dist_m / 1000.0)
+    return (0.5 * np.clip(share, 0, 1) + 0.5 * corridor).astype(np.float32)
+
+
 def pressure_score(stack: Stack, builtup: np.ndarray) -> np.ndarray:
     """Mean of built-up share in a 1 km window and exp(-d/1 km) from arterials."""
-    size = max(1, int(round(1000.0 / stack.grid.res)) | 1)
-    share = ndimage.uniform_filter(builtup.astype(np.float32), size=size, mode="constant")
-    corridor = np.exp(-stack.arterial_dist_m / 1000.0)
-    return (0.5 * np.clip(share, 0, 1) + 0.5 * corridor).astype(np.float32)
+    share = _builtup_share(stack, builtup)
+    for sl in _row_blocks(stack.grid.shape):
+        share[sl] = _pressure(share[sl], stack.arterial_dist_m[sl])
+    return share
 
 
 def classify(score: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -135,6 +166,8 @@ def risk_for_policy(
     cfg: RiskConfig,
     road_dist_m: np.ndarray | None = None,
     hazard: np.ndarray | None = None,
+    *,
+    keep_factors: bool = False,
 ) -> Risk:
     """Risk per cell under one policy.
 
@@ -148,18 +181,35 @@ def risk_for_policy(
     road_dist_m : float32 metres to the nearest road for this policy (existing
         roads, and planned arterials under the plan); defaults to the stack's.
     hazard : precomputed :func:`hazard_score`, to share between policies.
+    keep_factors : also keep the unserviced and pressure grids (float32, for
+        diagnostics and tests); without, the score is made one row block at a time.
     """
     w = weights_for(cfg)
     if hazard is None:
         hazard = hazard_score(stack)
-    unserviced = unserviced_score(stack.road_dist_m if road_dist_m is None else road_dist_m)
-    pressure = pressure_score(stack, base_builtup)
-    vulnerability = w["hazard"] * hazard + w["unserviced"] * unserviced + w["pressure"] * pressure
-    like = np.nan_to_num(likelihood).astype(np.float32)
-    like[cannot_urbanize | base_builtup | ~stack.valid] = 0.0
-    score = np.clip(like * vulnerability, 0.0, 1.0).astype(np.float32)
-    score[~stack.valid] = np.nan
-    return Risk(policy, score, classify(score, stack.valid), hazard, unserviced, pressure)
+    road = stack.road_dist_m if road_dist_m is None else road_dist_m
+    shape = stack.grid.shape
+    pressure = _builtup_share(stack, base_builtup)  # turned into the pressure block by block
+    unserviced = np.empty(shape, np.float32) if keep_factors else None
+    score = np.empty(shape, np.float32)
+    classes = np.empty(shape, np.uint8)
+    for sl in _row_blocks(shape):
+        uns = unserviced_score(road[sl])
+        pre = _pressure(pressure[sl], stack.arterial_dist_m[sl])
+        vulnerability = w["hazard"] * hazard[sl] + w["unserviced"] * uns + w["pressure"] * pre
+        if keep_factors:
+            unserviced[sl] = uns
+            pressure[sl] = pre
+        valid = stack.valid[sl]
+        like = np.nan_to_num(likelihood[sl]).astype(np.float32)
+        like[cannot_urbanize[sl] | base_builtup[sl] | ~valid] = 0.0
+        sc = np.clip(like * vulnerability, 0.0, 1.0).astype(np.float32)
+        sc[~valid] = np.nan
+        score[sl] = sc
+        classes[sl] = classify(sc, valid)
+    if not keep_factors:
+        pressure = None
+    return Risk(policy, score, classes, hazard, unserviced, pressure)
 
 
 def risk_summary(risk: Risk, likelihood: np.ndarray, base_builtup: np.ndarray, valid: np.ndarray,
@@ -170,14 +220,20 @@ def risk_summary(risk: Risk, likelihood: np.ndarray, base_builtup: np.ndarray, v
     likelihood x cell hectares x the horizon's density (persons per hectare).
     ``hazard_share`` is the share of expected new built-up land (sum of
     likelihoods on cells not built at the base) that lies on hazard land.
+    Sums are taken one row block at a time, in float64.
     """
-    high = np.nan_to_num(risk.score) >= HIGH_RISK
-    like = np.where(valid & ~base_builtup, np.nan_to_num(likelihood), 0.0)
-    growth = float(like.sum())
-    on_hazard = float(like[risk.hazard >= HAZARD_LAND].sum())
+    high_cells = 0
+    people = growth = on_hazard = 0.0
+    for sl in _row_blocks(valid.shape):
+        high = np.nan_to_num(risk.score[sl]) >= HIGH_RISK
+        like = np.where(valid[sl] & ~base_builtup[sl], np.nan_to_num(likelihood[sl]), 0.0)
+        high_cells += int(np.count_nonzero(high))
+        growth += float(like.sum(dtype=np.float64))
+        on_hazard += float(like[risk.hazard[sl] >= HAZARD_LAND].sum(dtype=np.float64))
+        people += float(like[high].sum(dtype=np.float64))
     return {
-        "high_risk_ha": float(high.sum()) * cell_ha,
-        "high_risk_people": float(like[high].sum()) * cell_ha * density_pph,
+        "high_risk_ha": float(high_cells) * cell_ha,
+        "high_risk_people": people * cell_ha * density_pph,
         "hazard_share": on_hazard / growth if growth > 0 else 0.0,
         "growth_on_hazard_ha": on_hazard * cell_ha,
         "expected_growth_ha": growth * cell_ha,
@@ -194,20 +250,32 @@ def hotspots(risk: Risk, likelihood: np.ndarray, stack: Stack, density_pph: floa
     smaller than ``min_ha`` are dropped.
     """
     grid = stack.grid
-    high = np.nan_to_num(risk.score) >= HIGH_RISK
+    high = np.empty(grid.shape, bool)
+    for sl in _row_blocks(grid.shape):
+        high[sl] = np.nan_to_num(risk.score[sl]) >= HIGH_RISK
     labels, n = ndimage.label(high, structure=np.ones((3, 3), bool))
     columns = ["policy", "hectares", "people", "hazard_share", "mean_risk"]
     if n == 0:
         return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=grid.crs)
     index = np.arange(1, n + 1)
-    cells = ndimage.sum_labels(high, labels, index)
-    like = np.nan_to_num(likelihood)
-    people = ndimage.sum_labels(like, labels, index) * grid.cell_area_ha * density_pph
-    on_hazard = ndimage.sum_labels(risk.hazard >= HAZARD_LAND, labels, index)
-    mean_risk = ndimage.mean(np.nan_to_num(risk.score), labels, index)
+    # Per-hotspot sums over the high cells only (the labelled ones; bincount adds in the
+    # order scipy's sum_labels does, so the same values without float64 grids).
+    at = np.flatnonzero(high)
+    lab = labels.ravel()[at]
+
+    def per_label(weights=None, lab=lab):
+        return np.bincount(lab, weights=weights, minlength=n + 1)[1:].astype(np.float64)
+
+    cells = per_label()
+    people = per_label(np.nan_to_num(likelihood.ravel()[at]).astype(np.float64)) \
+        * grid.cell_area_ha * density_pph
+    on_hazard = per_label((risk.hazard.ravel()[at] >= HAZARD_LAND).astype(np.float64))
+    mean_risk = per_label(np.nan_to_num(risk.score.ravel()[at]).astype(np.float64)) / cells
+    del at, lab
     keep = cells * grid.cell_area_ha >= min_ha
     geoms: dict[int, list] = {}
-    for geom, value in features.shapes(labels.astype(np.int32), mask=high, transform=grid.transform):
+    shapes = features.shapes(labels.astype(np.int32, copy=False), mask=high, transform=grid.transform)
+    for geom, value in shapes:
         geoms.setdefault(int(value), []).append(shapely.geometry.shape(geom))
     rows = []
     for i in index[keep]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from expansion import risk
 from expansion.config import RiskConfig
 from expansion.errors import ConfigError
 from expansion.risk import (
@@ -12,6 +13,7 @@ from expansion.risk import (
     classify,
     hazard_score,
     hotspots,
+    pressure_score,
     risk_for_policy,
     risk_summary,
     weights_for,
@@ -45,10 +47,10 @@ def test_planned_arterial_nearby_lowers_risk(stack):
     like = np.full(stack.grid.shape, 0.8, np.float32)
     far_cell = (5, 55)
     stack.road_dist_m[:] = 3000.0
-    bau = _risk(stack, like)
+    bau = _risk(stack, like, keep_factors=True)
     planned_roads = stack.road_dist_m.copy()
     planned_roads[far_cell] = 0.0
-    planned = _risk(stack, like, road_dist_m=planned_roads)
+    planned = _risk(stack, like, road_dist_m=planned_roads, keep_factors=True)
     assert bau.unserviced[far_cell] == 1.0 and planned.unserviced[far_cell] == 0.0
     assert planned.score[far_cell] < bau.score[far_cell]
 
@@ -63,6 +65,22 @@ def test_cell_that_cannot_urbanize_has_zero_risk(stack):
     assert r.score[50, 5] > 0
     zero = _risk(stack, np.zeros(stack.grid.shape, np.float32))
     assert np.nanmax(zero.score) == 0
+
+
+def test_row_blocks_and_factors_give_the_same_bytes(stack, monkeypatch):
+    like = np.linspace(0, 1, stack.grid.width * stack.grid.height, dtype=np.float32).reshape(stack.grid.shape)
+    whole = _risk(stack, like, keep_factors=True)
+    lean = _risk(stack, like)
+    assert lean.unserviced is None and lean.pressure is None
+    assert np.array_equal(whole.pressure, pressure_score(stack, stack.builtup[2020]))
+    monkeypatch.setattr(risk, "BLOCK_CELLS", stack.grid.width * 3 + 1)  # 3 rows a block
+    blocks = _risk(stack, like, keep_factors=True)
+    for r in (lean, blocks):
+        assert r.score.tobytes() == whole.score.tobytes() and r.classes.tobytes() == whole.classes.tobytes()
+    for name in ("hazard", "unserviced", "pressure"):
+        assert getattr(blocks, name).tobytes() == getattr(whole, name).tobytes()
+    args = (like, stack.builtup[2020], stack.valid, stack.grid.cell_area_ha, 100.0)
+    assert risk_summary(blocks, *args) == pytest.approx(risk_summary(whole, *args), rel=1e-12)
 
 
 def test_outside_study_area_is_nodata(stack):
