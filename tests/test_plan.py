@@ -224,3 +224,53 @@ def test_a_planned_line_may_cross_water_next_to_an_existing_bridge():
     assert abs(shapely.get_coordinates(crossing_line)[0, 1] - line_y) < 1.0
     # The other east-west lines stop at the river.
     assert east_west.sum() > wet.sum()
+
+
+# ------------------------------------------------------------ O(n) helpers
+
+
+@pytest.mark.parametrize("spread", ["ties", "wide"])
+def test_cheapest_cells_equal_a_stable_argsort(spread):
+    from expansion.plan import _Cheapest
+
+    rng = np.random.default_rng(3)
+    shape = (70, 90)
+    cand = rng.random(shape) < 0.7
+    if spread == "ties":  # few distinct costs: many ties, broken by cell index
+        cost = rng.integers(1, 6, shape).astype(np.float64) * 30.0
+    else:  # eight orders of magnitude and near-equal values in one 16-bit bucket
+        cost = 10.0 ** rng.uniform(0, 8, shape) * (1 + 1e-12 * rng.integers(0, 3, shape))
+    ranking = _Cheapest(cand, lambda r0, r1: cost[r0:r1], lambda flat: cost.reshape(-1)[flat])
+    idx = np.flatnonzero(cand)
+    order = idx[np.argsort(cost.reshape(-1)[idx], kind="stable")]
+    assert ranking.n == len(idx)
+    for k in (0, 1, 2, 17, 1000, len(idx) // 2, len(idx) - 1, len(idx), len(idx) + 5):
+        want = np.zeros(cand.size, bool)
+        want[order[:k]] = True
+        assert np.array_equal(ranking.first(k).reshape(-1), want), k
+
+
+def test_cheapest_cells_without_candidates():
+    from expansion.plan import _Cheapest
+
+    cand = np.zeros((5, 4), bool)
+    ranking = _Cheapest(cand, lambda r0, r1: np.ones((r1 - r0, 4)), lambda flat: np.ones(len(flat)))
+    assert ranking.n == 0 and not ranking.first(3).any()
+
+
+@pytest.mark.parametrize("r_m", [0.0, 29.0, 30.0, 42.43, 90.0, 150.0, 250.0])
+def test_dilate_and_erode_equal_scipys_distance_transform(r_m):
+    from scipy import ndimage
+
+    from expansion.plan import _dilate, _erode
+
+    rng = np.random.default_rng(int(r_m))
+    res = 30.0
+    mask = ndimage.binary_opening(rng.random((60, 80)) < 0.55)
+    mask[:, :3] = True  # touches the raster edge, which neither grows nor erodes
+    dil = ndimage.distance_transform_edt(~mask, sampling=res) <= r_m + 1e-6
+    ero = ndimage.distance_transform_edt(mask, sampling=res) > r_m + 1e-6
+    assert np.array_equal(_dilate(mask, r_m, res), dil)
+    assert np.array_equal(_erode(mask, r_m, res), ero)
+    assert not _dilate(np.zeros_like(mask), r_m, res).any()
+    assert _erode(np.ones_like(mask), r_m, res).all()
