@@ -45,6 +45,8 @@ import math
 import numpy as np
 from scipy import ndimage
 
+BLOCK_CELLS = 1 << 18  # cells per row block of the circle sums (at least 8 disk radii of rows)
+
 WALKING_RADIUS_M = 564.0  # radius of a 1 km² circle: sqrt(1e6 / pi) = 564.19 m
 FRINGE_M = 100.0
 CAPTURED_MAX_HA = 200.0
@@ -88,7 +90,9 @@ def disk_sum(a: np.ndarray, radius_m: float, res_m: float) -> np.ndarray:
     """Sum of ``a`` over the grid disk of ``radius_m`` around every cell.
 
     Cells beyond the raster edge count as 0. ``a`` is bool or integer; the
-    result is int32 (int64 for non-bool input) and exact. Cost: cells × rows of the disk.
+    result is exact: uint16 for bool input when the disk has at most 65,535
+    cells (int32 beyond), int64 for integer input. Cost: cells × rows of the disk;
+    memory: the result plus a few row blocks.
 
     Parameters
     ----------
@@ -96,37 +100,64 @@ def disk_sum(a: np.ndarray, radius_m: float, res_m: float) -> np.ndarray:
     radius_m, res_m : disk radius and cell size, metres.
     """
     a = np.asarray(a)
+    out = np.empty(a.shape, dtype=_sum_dtype(a, radius_m, res_m))
+    for rows, block in _disk_sum_blocks(a, radius_m, res_m):
+        out[rows] = block
+    return out
+
+
+def _sum_dtype(a: np.ndarray, radius_m: float, res_m: float):
+    if a.dtype != bool:
+        return np.int64
+    return np.uint16 if disk_cells(radius_m, res_m) <= 0xFFFF else np.int32
+
+
+def _disk_sum_blocks(a: np.ndarray, radius_m: float, res_m: float):
+    """:func:`disk_sum` one row block at a time: yields (row slice, sums of those rows).
+
+    The row-wise prefix sums and box sums are made for the block and the disk's rows
+    above and below it only. Bool counts are added in uint16 when the disk holds at
+    most 65,535 cells: the prefix sums wrap around, but every box sum and disk sum is
+    below 2^16, so the differences and totals modulo 2^16 are exact.
+    """
     h, w = a.shape
-    dtype = np.int32 if a.dtype == bool else np.int64  # bool counts fit int32, half the memory
+    dtype = _sum_dtype(a, radius_m, res_m)
     by_half: dict[int, list[int]] = {}
     for dy, half in disk_spans(radius_m, res_m):
         if abs(dy) < h:
             by_half.setdefault(half, []).append(dy)
-    # Row-wise prefix sums padded with the first/last value, so that every box
-    # sum is a difference of two slices (no fancy indexing); one box array at a
-    # time (keeping one per distinct width cost ~20 grid-sized arrays).
+    rmax = max((abs(dy) for dys in by_half.values() for dy in dys), default=0)
+    # Prefix sums padded with the first/last value, so that every box sum is a
+    # difference of two slices (no fancy indexing); one box array at a time.
     pad = max(by_half, default=0) + 1
-    prefix = np.zeros((h, w + 2 * pad), dtype=dtype)
-    np.cumsum(a, axis=1, dtype=dtype, out=prefix[:, pad:pad + w])
-    prefix[:, pad + w:] = prefix[:, pad + w - 1:pad + w]
-    out = np.zeros((h, w), dtype=dtype)
-    box = np.empty((h, w), dtype=dtype)
-    for half, dys in by_half.items():
-        # box[:, j] = sum of a[:, j - half .. j + half] = P[j + half] - P[j - half - 1]
-        np.subtract(prefix[:, pad + half:pad + half + w], prefix[:, pad - half - 1:pad - half - 1 + w],
-                    out=box)
-        for dy in dys:  # out[i] += box[i + dy]
-            if dy >= 0:
-                out[: h - dy] += box[dy:]
-            else:
-                out[-dy:] += box[: h + dy]
-    return out
+    step = max(1, BLOCK_CELLS // max(w, 1), 8 * rmax)
+    for r0 in range(0, h, step):
+        r1 = min(h, r0 + step)
+        i0, i1 = max(0, r0 - rmax), min(h, r1 + rmax)
+        prefix = np.zeros((i1 - i0, w + 2 * pad), dtype=dtype)
+        np.cumsum(a[i0:i1], axis=1, dtype=dtype, out=prefix[:, pad:pad + w])
+        prefix[:, pad + w:] = prefix[:, pad + w - 1:pad + w]
+        out = np.zeros((r1 - r0, w), dtype=dtype)
+        box = np.empty((i1 - i0, w), dtype=dtype)
+        for half, dys in by_half.items():
+            # box[:, j] = sum of a[:, j - half .. j + half] = P[j + half] - P[j - half - 1]
+            np.subtract(prefix[:, pad + half:pad + half + w], prefix[:, pad - half - 1:pad - half - 1 + w],
+                        out=box)
+            for dy in dys:  # out[r] += box[r + dy] for the rows r + dy inside the raster
+                lo, hi = max(r0, -dy), min(r1, h - dy)
+                if lo < hi:
+                    out[lo - r0:hi - r0] += box[lo + dy - i0:hi + dy - i0]
+        yield slice(r0, r1), out
 
 
 def within_distance(mask: np.ndarray, distance_m: float, res_m: float) -> np.ndarray:
     """Cells whose centre lies within ``distance_m`` (metres, centre to centre)
     of a cell of ``mask``; exact on the grid."""
-    return disk_sum(mask, distance_m, res_m) > 0
+    mask = np.asarray(mask)
+    out = np.empty(mask.shape, dtype=bool)
+    for rows, block in _disk_sum_blocks(mask, distance_m, res_m):
+        np.greater(block, 0, out=out[rows])
+    return out
 
 
 def _check(built, valid, water, res_m):
@@ -141,38 +172,64 @@ def _check(built, valid, water, res_m):
     return built, valid, water
 
 
-def _classes(built, valid, water, res_m, radius_m, fringe_m, captured_max_ha):
-    """Class raster plus the circle counts (built, land) for the openness index."""
+def _classes(built, valid, water, res_m, radius_m, fringe_m, captured_max_ha, openness=False):
+    """Class raster, the openness index (when asked for; None without built-up) and the
+    built-up land inside ``valid``.
+
+    The circle counts are made and used one row block at a time (uint16 counts); the
+    openness values are gathered in the cells' order, so their mean is that of one pass.
+    """
     built, valid, water = _check(built, valid, water, res_m)
     built = built & valid
     land = valid & (~water | built)
-    n_built = disk_sum(built, radius_m, res_m)
-    n_land = disk_sum(land, radius_m, res_m)
-    urban = built & (2 * n_built >= n_land)
-    suburban = built & ~urban & (4 * n_built >= n_land)
-    rural = built & ~urban & ~suburban
-    open_land = land & ~built
-    fringe = open_land & within_distance(urban | suburban, fringe_m, res_m)
+    classes = np.zeros(built.shape, dtype=np.uint8)
+    dense = np.zeros(built.shape, dtype=bool)  # urban or suburban
+    values = np.empty(int(np.count_nonzero(built)) if openness else 0, dtype=np.float64)
+    at = 0
+    for (rows, n_built), (_, n_land) in zip(_disk_sum_blocks(built, radius_m, res_m),
+                                            _disk_sum_blocks(land, radius_m, res_m)):
+        b = built[rows]
+        nb = n_built.astype(np.int32)
+        nl = n_land.astype(np.int32)
+        urban = b & (2 * nb >= nl)
+        suburban = b & ~urban & (4 * nb >= nl)
+        cb = classes[rows]
+        cb[b] = RURAL
+        cb[suburban] = SUBURBAN
+        cb[urban] = URBAN
+        dense[rows] = urban | suburban
+        if openness:
+            nbb = nb[b].astype(np.float64)
+            nlb = nl[b].astype(np.float64)
+            values[at:at + nbb.size] = (nlb - nbb) / nlb
+            at += nbb.size
+    open_land = land
+    open_land &= ~built
+    del land
+    fringe = within_distance(dense, fringe_m, res_m)
+    fringe &= open_land
+    classes[fringe] = FRINGE
 
-    barrier = urban | suburban | fringe
+    barrier = dense
+    barrier |= fringe
+    del dense
     holes, n = ndimage.label(~barrier)  # 4-connected, the holes of an 8-connected barrier
-    captured = np.zeros_like(built)
+    del barrier
     if n:
         touching = np.zeros(n + 1, dtype=bool)
         edge = np.concatenate([holes[0], holes[-1], holes[:, 0], holes[:, -1], holes[~valid]])
         touching[edge] = True
+        del edge
         sizes = np.bincount(holes.ravel(), minlength=n + 1) * (res_m * res_m / 10_000.0)
         keep = ~touching & (sizes < captured_max_ha)
         keep[0] = False
-        captured = open_land & keep[holes] & ~fringe
-
-    classes = np.zeros(built.shape, dtype=np.uint8)
-    classes[urban] = URBAN
-    classes[suburban] = SUBURBAN
-    classes[rural] = RURAL
-    classes[fringe] = FRINGE
-    classes[captured] = CAPTURED
-    return classes, n_built, n_land, built
+        captured = keep[holes]
+        del holes
+        captured &= open_land
+        captured &= ~fringe
+        classes[captured] = CAPTURED
+    index = float(np.mean(values)) if openness and values.size else None
+    return classes, index, built
 
 
 def classify_builtup(
@@ -229,19 +286,16 @@ def atlas_metrics(
     ``extent_density_pph`` (persons per hectare; None without a population or
     with no area).
     """
-    classes, n_built, n_land, built = _classes(
-        built, valid, water, res_m, radius_m, fringe_m, captured_max_ha)
+    classes, openness, built = _classes(
+        built, valid, water, res_m, radius_m, fringe_m, captured_max_ha, openness=True)
     cell_ha = res_m * res_m / 10_000.0
-    counts = np.bincount(classes.ravel(), minlength=6)
+    counts = np.zeros(6, dtype=np.int64)
+    for r0 in range(0, classes.shape[0], max(1, BLOCK_CELLS // max(classes.shape[1], 1))):
+        counts += np.bincount(classes[r0:r0 + BLOCK_CELLS // max(classes.shape[1], 1) or 1].ravel(),
+                              minlength=6)[:6]
     ha = {k: float(counts[k]) * cell_ha for k in range(6)}
     builtup_ha = float(np.count_nonzero(built)) * cell_ha
     extent_ha = ha[URBAN] + ha[SUBURBAN] + ha[FRINGE] + ha[CAPTURED]
-    if built.any():
-        nb = n_built[built].astype(np.float64)
-        nl = n_land[built].astype(np.float64)
-        openness = float(np.mean((nl - nb) / nl))
-    else:
-        openness = None
 
     def density(area):
         if population is None or area <= 0:

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import ndimage
 
+from expansion import metrics
 from expansion.metrics import (
     CAPTURED,
     FRINGE,
@@ -18,6 +20,7 @@ from expansion.metrics import (
     disk_cells,
     disk_spans,
     disk_sum,
+    within_distance,
 )
 
 
@@ -65,6 +68,29 @@ def test_disk_cells_known_counts():
 def test_disk_sum_matches_brute_force(seed, h, w, radius_cells):
     a = np.random.default_rng(seed).random((h, w)) < 0.4
     assert np.array_equal(disk_sum(a, radius_cells * 10, 10), _brute_disk_sum(a, radius_cells * 10, 10))
+
+
+def _disk_footprint(radius_cells):
+    r = int(np.floor(radius_cells + 1e-9))
+    dy, dx = np.mgrid[-r:r + 1, -r:r + 1]
+    return (dx * dx + dy * dy <= radius_cells**2 + 1e-9).astype(np.int64)
+
+
+def test_disk_sum_in_row_blocks_matches_a_correlation(monkeypatch):
+    monkeypatch.setattr(metrics, "BLOCK_CELLS", 1)  # blocks of 8 disk radii of rows
+    a = np.random.default_rng(3).random((61, 37)) < 0.5
+    for radius_cells in (1, 2.5, 3):
+        expect = ndimage.correlate(a.astype(np.int64), _disk_footprint(radius_cells), mode="constant")
+        got = disk_sum(a, radius_cells * 10, 10)
+        assert got.dtype == np.uint16 and np.array_equal(got, expect)
+        assert np.array_equal(within_distance(a, radius_cells * 10, 10), expect > 0)
+
+
+def test_disk_sum_uint16_prefix_wraps_exactly():
+    a = np.ones((3, 70_000), bool)  # row prefix sums pass 65,535
+    a[1, 40_000] = False
+    expect = ndimage.correlate(a.astype(np.int64), _disk_footprint(2), mode="constant")
+    assert np.array_equal(disk_sum(a, 20, 10), expect)
 
 
 def test_fully_built_block_is_all_urban():
