@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stack_fixtures import synthetic_stack
 
+from expansion import growth
 from expansion.config import SuitabilityConfig
 from expansion.errors import DataError
 from expansion.growth import FALLBACK_COEFFICIENTS, SURVIVAL_PRIOR, calibrate, potential, simulate
@@ -118,6 +119,33 @@ def test_zero_noise_is_deterministic_ranking(city):
     a = _run(city, [40], seed=1, noise=0.0)
     b = _run(city, [40], seed=2, noise=0.0)
     assert np.array_equal(a.urbanization_year, b.urbanization_year)
+
+
+@pytest.mark.parametrize("noise", [0.1, 0.0])
+def test_blocks_do_not_change_the_allocation(city, monkeypatch, noise):
+    whole = _run(city, [40, 60, 25], seed=5, noise=noise)
+    monkeypatch.setattr(growth, "BLOCK_CELLS", 97)  # many blocks: the best k kept across them
+    blocks = _run(city, [40, 60, 25], seed=5, noise=noise)
+    assert whole.urbanization_year.tobytes() == blocks.urbanization_year.tobytes()
+    assert whole.probability.tobytes() == blocks.probability.tobytes()
+
+
+def test_runs_made_in_parts_merge_to_the_same_bytes(city):
+    s, _, _ = city
+    whole = _run(city, [40, 60], seed=9, runs=5)
+    parts = [_run(city, [40, 60], seed=9, runs=5, run_ids=ids) for ids in ([0, 1], [2], [3, 4])]
+    assert parts[1].urbanization_year is None and parts[0].built_runs is not None
+    merged = growth.merge_runs(parts, s.valid)
+    assert merged.probability.tobytes() == whole.probability.tobytes()
+    assert merged.urbanization_year.tobytes() == whole.urbanization_year.tobytes()
+    assert np.array_equal(merged.allocated_cells, whole.allocated_cells)
+
+
+def test_ties_go_to_the_lower_cell_index():
+    keys = np.array([1, 3, 2, 3, 3, 0, 3], np.float32)
+    idx = np.array([10, 60, 20, 40, 50, 0, 30])
+    _, best = growth._top(keys, idx, 3)
+    assert sorted(best) == [30, 40, 50]
 
 
 def test_survival_discount_applies_only_to_calibrated_models(city):
