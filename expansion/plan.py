@@ -197,6 +197,34 @@ def _erode(mask: np.ndarray, r_m: float, res: float) -> np.ndarray:
     return out
 
 
+def _steep(slope_pct: np.ndarray, max_slope_pct: float) -> np.ndarray:
+    """Slope above ``max_slope_pct`` (percent); NaN counts as flat (0 %)."""
+    steep = slope_pct > max_slope_pct
+    if max_slope_pct < 0:
+        steep |= np.isnan(slope_pct)
+    return steep
+
+
+def _deepest(depth: np.ndarray, lab: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(row, col) for each of ``labels``: a cell where ``depth`` reaches its
+    maximum over the cells of that label in ``lab``; among several such cells
+    (a ridge), the one nearest their mean position, then the first in index order.
+
+    Like ``ndimage.maximum_position(depth, lab, labels)``, which sorts every cell
+    and leaves ties to the sort (so its choice differs between machines), but
+    searched in each label's bounding box: O(cells).
+    """
+    objects = ndimage.find_objects(lab)
+    out = np.zeros((len(labels), 2), np.int64)
+    for i, label in enumerate(labels):
+        sl = objects[label - 1]
+        d = np.where(lab[sl] == label, depth[sl], -np.inf)
+        rr, cc = np.nonzero(d == d.max())
+        k = int(np.argmin((rr - rr.mean()) ** 2 + (cc - cc.mean()) ** 2)) if len(rr) > 1 else 0
+        out[i] = sl[0].start + rr[k], sl[1].start + cc[k]
+    return out
+
+
 def _polygons(labels: np.ndarray, grid: Grid, tolerance: float) -> list[tuple[int, shapely.Geometry]]:
     """(value, polygon) for every 4-connected patch of nonzero ``labels``."""
     out = []
@@ -542,7 +570,7 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
         water_block &= ~_dilate(crossing, crossing_m, res)
     blocked = water_block | stack.protected
     if stack.slope_pct is not None:
-        blocked |= np.nan_to_num(stack.slope_pct, nan=0.0) > max_slope_pct
+        blocked |= _steep(stack.slope_pct, max_slope_pct)
     passable = expansion_area & ~blocked
 
     rr, cc = np.nonzero(expansion_area)
@@ -655,46 +683,56 @@ def open_space(stack: Stack, expansion_area: np.ndarray, row: np.ndarray, cfg: P
     ``min_open_ha`` are dropped. Then a park of ``cfg.park_ha`` in every
     superblock (expansion land between rights-of-way, at least a quarter of a
     spacing squared) that touches less than ``park_ha`` of open space, centred
-    at the point farthest from the superblock's edge.
+    at the point farthest from the superblock's edge (the middle one where
+    several are, see :func:`_deepest`).
     """
     grid = stack.grid
     res, cell_ha = grid.res, grid.cell_area_ha
     kind = np.zeros(grid.shape, np.uint8)
-    zone = _dilate(expansion_area, margin_m, res) & stack.valid & ~stack.water
+    zone = _dilate(expansion_area, margin_m, res)
+    zone &= stack.valid
+    zone &= ~stack.water
     if zone.any():
         flood = stack.water_dist_m <= FLOOD_BUFFER_M
-        if stack.height_above_water_m is not None:
-            hand = np.nan_to_num(stack.height_above_water_m, nan=np.inf)
-            flood |= (hand < LOW_HAND_M) & (stack.water_dist_m <= LOW_HAND_WITHIN_M)
+        if stack.height_above_water_m is not None:  # NaN: unknown height, not low
+            flood |= (stack.height_above_water_m < LOW_HAND_M) & (stack.water_dist_m <= LOW_HAND_WITHIN_M)
         if stack.flood is not None:
             flood |= stack.flood
         if not stack.water.any() and stack.flood is None:
             flood = np.zeros_like(zone)
         layers = [(1, flood)]
         if stack.slope_pct is not None:
-            layers.append((2, np.nan_to_num(stack.slope_pct, nan=0.0) > max_slope_pct))
+            layers.append((2, _steep(stack.slope_pct, max_slope_pct)))
         layers.append((3, stack.protected))
         for code, m in layers:  # later layers win
             kind[m & zone] = code
+        del layers, flood, zone
         lab, n = ndimage.label(kind > 0, structure=np.ones((3, 3), bool))
         if n:
             small = np.bincount(lab.ravel(), minlength=n + 1) * cell_ha < min_open_ha
             small[0] = False
             kind[small[lab]] = 0
+        del lab
 
-    if cfg.park_ha > 0 and expansion_area.any():
+    box = _crop(expansion_area, 0.0, res)  # superblocks lie in it, with two cells of margin
+    if cfg.park_ha > 0 and box is not None:
         blocks = expansion_area & ~row & (kind == 0) & ~stack.water
         lab, n = ndimage.label(blocks)
+        del blocks
         if n:
             sizes = np.bincount(lab.ravel(), minlength=n + 1) * cell_ha
-            near = ndimage.maximum_filter(lab, size=3)
-            has_open = np.bincount(near[kind > 0].ravel(), minlength=n + 1) * cell_ha >= cfg.park_ha
+            near = ndimage.maximum_filter(lab[box], size=3)  # zero on the margin, as on the whole grid
+            has_open = np.bincount(near[kind[box] > 0], minlength=n + 1) * cell_ha >= cfg.park_ha
+            del near
             min_block = max(0.25 * cfg.arterial_spacing_m ** 2 / 10_000.0, 4 * cfg.park_ha)
             want = np.flatnonzero((sizes >= min_block) & ~has_open)
             want = want[want > 0]
             if len(want):
-                depth = ndimage.distance_transform_edt(lab > 0)
-                centres = ndimage.maximum_position(depth, lab, want)
+                # Depth: squared distance in cells to the nearest cell outside every
+                # superblock (the same maxima as the distance itself).
+                depth = _sq_cells(lab[box] > 0)
+                centres = _deepest(depth, lab[box], want) + [box[0].start, box[1].start]
+                del depth
                 r_cells = math.sqrt(cfg.park_ha * 10_000.0 / math.pi) / res
                 rc = int(math.ceil(r_cells))
                 dy, dx = np.mgrid[-rc:rc + 1, -rc:rc + 1]

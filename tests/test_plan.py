@@ -274,3 +274,30 @@ def test_dilate_and_erode_equal_scipys_distance_transform(r_m):
     assert np.array_equal(_erode(mask, r_m, res), ero)
     assert not _dilate(np.zeros_like(mask), r_m, res).any()
     assert _erode(np.ones_like(mask), r_m, res).all()
+
+
+def test_deepest_cells_equal_maximum_position_and_take_the_middle_of_a_ridge():
+    from scipy import ndimage
+
+    from expansion.plan import _deepest
+
+    rng = np.random.default_rng(5)
+    lab, n = ndimage.label(rng.random((80, 90)) < 0.6)
+    depth = rng.random(lab.shape).astype(np.float32)  # no ties: scipy's answer is definite
+    labels = np.arange(1, n + 1)[::-3]
+    expected = np.array(ndimage.maximum_position(depth, lab, labels))
+    assert np.array_equal(_deepest(depth, lab, labels), expected)
+    # A 3 x 7 block: the deepest cells are the middle row's five inner cells; the middle one is taken.
+    lab = np.zeros((9, 13), np.int32)
+    lab[2:5, 3:10] = 1
+    lab[6:8, 0:2] = 2
+    depth = ndimage.distance_transform_edt(lab > 0)
+    assert _deepest(depth, lab, np.array([1, 2])).tolist() == [[3, 6], [6, 0]]
+
+
+def test_steep_counts_nan_as_flat():
+    from expansion.plan import _steep
+
+    slope = np.array([np.nan, 10.0, 31.0, np.inf], np.float32)
+    assert _steep(slope, 30.0).tolist() == [False, False, True, True]
+    assert _steep(slope, -1.0).tolist() == [True, True, True, True]
