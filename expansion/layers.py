@@ -759,7 +759,7 @@ class _Sink:
             arr.flush()
             return arr
         np.save(path, np.ascontiguousarray(arr), allow_pickle=False)
-        return np.load(path, mmap_mode="c", allow_pickle=False)
+        return np.load(path, mmap_mode="r", allow_pickle=False)
 
 
 def build_stack(catalog: Catalog, grid: Grid, cache: bool = True, progress: Progress = None) -> Stack:
@@ -786,7 +786,7 @@ def build_stack(catalog: Catalog, grid: Grid, cache: bool = True, progress: Prog
     if path is not None and path.exists():
         _step(progress, "stack: cached")
         try:
-            stack = _load_cache(path, catalog, grid)
+            stack = load_cached_stack(path, grid, catalog.name, catalog.synthetic, _sources(catalog))
         except Exception as exc:  # a damaged cache is rebuilt, never trusted
             log.warning("stack cache %s unreadable (%s); rebuilding", path, _short(exc))
         else:
@@ -826,7 +826,7 @@ def _build_cached(catalog: Catalog, grid: Grid, progress: Progress, path: Path) 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return _load_cache(path, catalog, grid)
+    return load_cached_stack(path, grid, catalog.name, catalog.synthetic, _sources(catalog))
 
 
 def _build(catalog: Catalog, grid: Grid, progress: Progress, sink: _Sink) -> Stack:
@@ -967,8 +967,9 @@ def _save_cache(folder: Path, stack: Stack) -> None:
     (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")  # last: marks it complete
 
 
-def _load_cache(path: Path, catalog: Catalog, grid: Grid) -> Stack:
-    """The cached stack; grid arrays are copy-on-write memory maps of the .npy files."""
+def load_cached_stack(path: Path, grid: Grid, name: str, synthetic: bool, sources: dict) -> Stack:
+    """The stack cached in the folder ``path``; its grid arrays are read-only
+    memory maps of the .npy files (pickled as their paths: see :class:`Stack`)."""
     import geopandas as gpd
 
     meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
@@ -976,7 +977,7 @@ def _load_cache(path: Path, catalog: Catalog, grid: Grid) -> Stack:
         raise ValueError("old cache format")
 
     def load(name: str, mmap: bool = True) -> np.ndarray:
-        return np.load(path / f"{name}.npy", mmap_mode="c" if mmap else None, allow_pickle=False)
+        return np.load(path / f"{name}.npy", mmap_mode="r" if mmap else None, allow_pickle=False)
 
     names = set(meta["arrays"])
     fields = {name: load(name) for name in _ARRAYS}
@@ -994,9 +995,8 @@ def _load_cache(path: Path, catalog: Catalog, grid: Grid) -> Stack:
     for arr in (*fields.values(), *builtup.values()):
         if arr.shape != grid.shape:
             raise ValueError("cached arrays do not match the grid")
-    return Stack(grid=grid, name=catalog.name, synthetic=catalog.synthetic, builtup=builtup,
-                 vectors=vectors, sources=_sources(catalog), has_roads=meta["has_roads"],
-                 has_water=meta["has_water"], **fields)
+    return Stack(grid=grid, name=name, synthetic=synthetic, builtup=builtup, vectors=vectors,
+                 sources=sources, has_roads=meta["has_roads"], has_water=meta["has_water"], **fields)
 
 
 # Checking and importing live in their own module; re-exported here for the CLI.

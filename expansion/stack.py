@@ -16,7 +16,8 @@ Conventions for every array in a stack:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import mmap
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -58,6 +59,11 @@ class Stack:
         "arterial" / "local"), "water", "protected", "flood".
     sources : the files each role was read from (for provenance).
     has_roads, has_water : whether those layers were present in the catalog.
+
+    A grid array memory-mapped read-only from a ``.npy`` file (a cached
+    stack's: stages never write into the stack) is pickled as that file's
+    path, and mapped again when unpickled: a stack sent to Dask workers
+    carries no copy of its grids, and workers on one machine share the pages.
     """
 
     grid: Grid
@@ -80,6 +86,10 @@ class Stack:
     has_roads: bool = False
     has_water: bool = False
 
+    def __reduce_ex__(self, protocol):
+        state = {f.name: _by_path(getattr(self, f.name)) for f in fields(self)}
+        return _unpickle_stack, (state,)
+
     @property
     def years(self) -> list[int]:
         """Observed built-up years, ascending."""
@@ -92,3 +102,30 @@ class Stack:
     def builtup_ha(self, year: int) -> float:
         """Built-up hectares inside the study area at an observed year."""
         return float(np.count_nonzero(self.builtup[year] & self.valid)) * self.grid.cell_area_ha
+
+
+@dataclass(frozen=True)
+class _MappedFile:
+    """A memory-mapped ``.npy`` array, pickled as its path."""
+
+    path: str
+
+
+def _by_path(value):
+    if isinstance(value, dict):
+        return {k: _by_path(v) for k, v in value.items()}
+    if isinstance(value, np.memmap) and isinstance(value.base, mmap.mmap) and value.mode == "r":
+        return _MappedFile(str(value.filename))
+    return value
+
+
+def _mapped(value):
+    if isinstance(value, dict):
+        return {k: _mapped(v) for k, v in value.items()}
+    if isinstance(value, _MappedFile):
+        return np.load(value.path, mmap_mode="r", allow_pickle=False)
+    return value
+
+
+def _unpickle_stack(state: dict) -> Stack:
+    return Stack(**{k: _mapped(v) for k, v in state.items()})

@@ -324,6 +324,27 @@ def test_cached_build_is_written_strip_by_strip_and_loads_memory_mapped(town):
     assert len(folders) == 1 and not folders[0].name.endswith(".tmp")
 
 
+def test_cached_stack_pickles_its_grids_as_paths(town):
+    """Dask workers get a cached stack as file paths and map the same read-only files."""
+    import dataclasses
+    import pickle
+
+    write_raster(town / "dem.tif", np.full((N, N), 50, "float32"), UTM, utm_transform(RES))
+    cat = load_catalog(write_catalog(town, BASE + [{"role": "dem", "path": "dem.tif"}]))
+    s = build_stack(cat, grid30())
+    with pytest.raises(ValueError, match="read-only"):
+        s.dem[0, 0] = 1.0  # stages never write into the stack
+    data = pickle.dumps(s)
+    assert len(data) < N * N  # no grid in it
+    back = pickle.loads(data)
+    assert isinstance(back.dem, np.memmap) and np.array_equal(back.dem, s.dem)
+    assert np.array_equal(back.builtup[2010], s.builtup[2010]) and back.grid == s.grid
+    assert back.vectors["boundary"].geom_equals(s.vectors["boundary"]).all()
+    # an array replaced in memory travels by value
+    changed = dataclasses.replace(s, dem=np.zeros((N, N), "float32"))
+    assert pickle.loads(pickle.dumps(changed)).dem.max() == 0.0
+
+
 def test_unwritable_cache_folder_builds_in_memory(town, caplog):
     cat = load_catalog(write_catalog(town, BASE))
     (town / ".cache").write_text("not a folder")  # the cache cannot be made
