@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
+import os
 import re
 import sys
 import time
@@ -131,10 +133,41 @@ def prepare(scenario_path: Path, runs: int | None = None, seed: int | None = Non
     return sc, catalog, stack_for(sc, catalog, progress)
 
 
+# Memory a run needs: anonymous (non file-backed) memory at its peak, measured by
+# benchmarks/run.py on large grids (README "Large regions"), plus the program.
+RUN_BYTES_PER_CELL = 60
+RUN_BASE_BYTES = 400e6
+
+
+def physical_memory() -> float:
+    """Bytes of RAM on this machine."""
+    return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def check_grid_fits(sc: Scenario, grid) -> None:
+    """Raise ConfigError when a run on ``grid`` would need more memory than this machine has.
+
+    The estimate is the measured peak per cell (:data:`RUN_BYTES_PER_CELL`);
+    the message gives the coarsest-needed resolution that fits.
+    """
+    need = grid.cells * RUN_BYTES_PER_CELL + RUN_BASE_BYTES
+    have = physical_memory()
+    if need <= have:
+        return
+    fits = (have - RUN_BASE_BYTES) / RUN_BYTES_PER_CELL
+    res = math.ceil(grid.res * math.sqrt(grid.cells / max(fits, 1.0)) / 5.0) * 5.0
+    raise ConfigError(
+        f"{sc.path}: a grid of {grid.width:,} x {grid.height:,} cells of {grid.res:g} m needs about "
+        f"{need / 1e9:,.0f} GB of memory and this machine has {have / 1e9:.0f} GB, so the run would run out "
+        f"of memory; use a coarser resolution_m ({res:g} m or more) or a smaller study area"
+    )
+
+
 def stack_for(sc: Scenario, catalog: Catalog, progress=None) -> Stack:
     """Build (or load from the cache) the scenario's aligned stack and check its years."""
     grid = layers.grid_for(catalog, sc.resolution_m, sc.crs, sc.margin_m)
     log.info("grid: %d x %d cells of %g m in %s", grid.width, grid.height, grid.res, grid.crs)
+    check_grid_fits(sc, grid)
     stack = layers.build_stack(catalog, grid, progress=progress)
     for year, what in ((sc.base_year, "base_year"), (sc.growth.calibrate_from, "[growth] calibrate_from")):
         if year is not None and year not in stack.builtup:

@@ -173,3 +173,23 @@ def test_compare_and_backtest_commands(run, region):
         assert key in res["null_models"]["nearest_builtup"]
     assert res["quantity"]["predicted_cells"] == res["quantity"]["observed_cells"]
     assert (region / "bt" / "backtest.html").is_file()
+
+
+def test_a_grid_too_large_for_this_machine_is_refused_before_any_work(monkeypatch, tmp_path):
+    from expansion.errors import ConfigError
+    from expansion.grid import Grid
+
+    sc = type("Sc", (), {"path": tmp_path / "city.toml"})()
+    grid = Grid(crs="EPSG:32637", left=0.0, top=0.0, res=10.0, width=20_000, height=15_000)
+    monkeypatch.setattr(pipeline, "physical_memory", lambda: 16e9)
+    with pytest.raises(ConfigError) as err:
+        pipeline.check_grid_fits(sc, grid)
+    msg = str(err.value)
+    assert "20,000 x 15,000 cells of 10 m" in msg and "this machine has 16 GB" in msg
+    # the resolution it suggests fits
+    res = float(msg.split("resolution_m (")[1].split(" m")[0])
+    assert res > 10 and res % 5 == 0
+    coarser = Grid(crs="EPSG:32637", left=0.0, top=0.0, res=res, width=int(200_000 / res),
+                   height=int(150_000 / res))
+    pipeline.check_grid_fits(sc, coarser)
+    pipeline.check_grid_fits(sc, Grid(crs="EPSG:32637", left=0.0, top=0.0, res=30.0, width=5000, height=5000))
