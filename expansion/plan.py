@@ -228,8 +228,12 @@ def _deepest(depth: np.ndarray, lab: np.ndarray, labels: np.ndarray) -> np.ndarr
 def _polygons(labels: np.ndarray, grid: Grid, tolerance: float) -> list[tuple[int, shapely.Geometry]]:
     """(value, polygon) for every 4-connected patch of nonzero ``labels``."""
     out = []
-    arr = labels.astype(np.int32)
-    for geom, value in features.shapes(arr, mask=arr > 0, transform=grid.transform):
+    if labels.dtype == bool:
+        arr, mask = labels.view(np.uint8), labels
+    else:  # uint8 and int32 as they are: an int32 copy of a bool or uint8 raster costs 4 bytes a cell
+        arr = labels if labels.dtype in (np.uint8, np.int32) else labels.astype(np.int32)
+        mask = arr > 0
+    for geom, value in features.shapes(arr, mask=mask, transform=grid.transform):
         poly = shapely.geometry.shape(geom)
         if tolerance > 0:
             poly = poly.simplify(tolerance, preserve_topology=True)
@@ -526,6 +530,34 @@ def _nearest_connector(point, network: list, exclude: int | None, max_m: float, 
     return None
 
 
+def _outline_cells(mask: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+    """Centres (x, y) of the first and last True cell of every row of ``mask``, and
+    the centroid of all its True cells, metres.
+
+    The extremes of a linear function of the cell centres over ``mask`` (what
+    :func:`_trace` needs) are among these cells, so that every cell's coordinates
+    (32 bytes a cell) need not be held.
+    """
+    h, w = mask.shape
+    n, sum_r, sum_c = 0, 0, 0
+    first = np.zeros(h, np.int64)
+    last = np.zeros(h, np.int64)
+    for r0, r1 in row_blocks(mask.shape, _STRIP_CELLS):
+        strip = mask[r0:r1]
+        rr, cc = np.nonzero(strip)
+        n += len(rr)
+        sum_r += int(rr.sum()) + r0 * len(rr)
+        sum_c += int(cc.sum())
+        first[r0:r1] = np.argmax(strip, axis=1)
+        last[r0:r1] = w - 1 - np.argmax(strip[:, ::-1], axis=1)
+    rows = np.flatnonzero(mask.any(axis=1))
+    xs, ys = grid.cell_centres()
+    rr = np.concatenate([rows, rows])
+    cc = np.concatenate([first[rows], last[rows]])
+    centroid = np.array([grid.left + (sum_c / n + 0.5) * grid.res, grid.top - (sum_r / n + 0.5) * grid.res])
+    return np.column_stack([xs[cc], ys[rr]]), centroid
+
+
 def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
                   max_slope_pct: float = MAX_SLOPE_PCT, min_fragment_m: float = MIN_FRAGMENT_M,
                   crossing_m: float = CROSSING_M) -> tuple[gpd.GeoDataFrame, float]:
@@ -573,10 +605,7 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
         blocked |= _steep(stack.slope_pct, max_slope_pct)
     passable = expansion_area & ~blocked
 
-    rr, cc = np.nonzero(expansion_area)
-    xs, ys = grid.cell_centres()
-    cell_xy = np.column_stack([xs[cc], ys[rr]])
-    centroid = cell_xy.mean(axis=0)
+    cell_xy, centroid = _outline_cells(expansion_area, grid)
 
     # Existing arterials near and inside the area.
     area_poly = shapely.union_all([g for _, g in _polygons(expansion_area, grid, 0.0)])

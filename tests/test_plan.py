@@ -301,3 +301,20 @@ def test_steep_counts_nan_as_flat():
     slope = np.array([np.nan, 10.0, 31.0, np.inf], np.float32)
     assert _steep(slope, 30.0).tolist() == [False, False, True, True]
     assert _steep(slope, -1.0).tolist() == [True, True, True, True]
+
+
+def test_outline_cells_hold_the_extremes_and_the_centroid():
+    from expansion.plan import _outline_cells
+
+    g = plan_stack(size=60).grid
+    rng = np.random.default_rng(9)
+    mask = np.zeros(g.shape, bool)
+    mask[10:50, 5:40] = rng.random((40, 35)) < 0.4
+    rr, cc = np.nonzero(mask)
+    xs, ys = g.cell_centres()
+    every = np.column_stack([xs[cc], ys[rr]])
+    outline, centroid = _outline_cells(mask, g)
+    assert len(outline) <= 2 * 40
+    for v in (np.array([0.3, -0.95]), np.array([1.0, 0.0]), np.array([-0.7, -0.7])):
+        assert (outline @ v).min() == (every @ v).min() and (outline @ v).max() == (every @ v).max()
+    assert centroid == pytest.approx(every.mean(axis=0), abs=1e-6)
