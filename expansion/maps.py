@@ -135,6 +135,11 @@ class Overlay:
         return png_paletted(self.indices, self.palette)
 
     def data_uri(self) -> str:
+        """The image as a PNG data URI (encoded once: a run draws its terrain on three maps)."""
+        return self._data_uri
+
+    @functools.cached_property
+    def _data_uri(self) -> str:
         return "data:image/png;base64," + base64.b64encode(self.png()).decode("ascii")
 
 
@@ -155,27 +160,101 @@ def hillshade(dem: np.ndarray, res_m: float, azimuth: float = 315.0, altitude: f
     -------
     uint8 array of ``dem.shape``: 1 (full shadow) to 255 (facing the light);
     0 means no data.
+
+    Computed a strip of rows at a time (each with one row of its neighbours
+    above and below, so the slopes are those of the whole DEM): besides the
+    result, it needs about 70 bytes for each cell of a strip of
+    ``_STRIP_CELLS`` cells, whatever the DEM's size. No-data cells take the
+    DEM's mean elevation for the slopes of their neighbours.
     """
-    z = np.asarray(dem, dtype="float64")
-    nodata = ~np.isfinite(z)
-    if nodata.all():
-        return np.zeros(z.shape, dtype="uint8")
-    if nodata.any():
-        z = np.where(nodata, np.nanmean(z), z)
-    if min(z.shape) < 2:
-        dz_east = np.zeros_like(z)
-        dz_north = np.zeros_like(z)
-    else:
-        dz_row, dz_east = np.gradient(z, res_m)
-        dz_north = -dz_row  # rows run southwards
-    # unit normal of the surface and unit vector towards the light
-    norm = np.sqrt(dz_east**2 + dz_north**2 + 1.0)
+    z = np.asarray(dem)
+    height, width = z.shape
+    out = np.zeros(z.shape, dtype="uint8")
+    fill = _nanmean(z)
+    if fill is None:
+        return out
     az, alt = math.radians(azimuth), math.radians(altitude)
     lx, ly, lz = math.sin(az) * math.cos(alt), math.cos(az) * math.cos(alt), math.sin(alt)
-    shade = (-dz_east * lx - dz_north * ly + lz) / norm
-    out = 1 + np.rint(np.clip(shade, 0.0, 1.0) * 254.0)
-    out[nodata] = 0
-    return out.astype("uint8")
+    for r0, r1 in _strips(height, width):
+        a, b = max(0, r0 - 1), min(height, r1 + 1)  # one row of context on each side
+        zb = np.asarray(z[a:b], dtype="float64")
+        nodata = ~np.isfinite(zb)
+        if nodata.any():
+            zb = np.where(nodata, fill, zb)
+        if min(z.shape) < 2:
+            dz_east = np.zeros_like(zb)
+            dz_north = np.zeros_like(zb)
+        else:
+            dz_row, dz_east = np.gradient(zb, res_m)
+            dz_north = -dz_row  # rows run southwards
+        # unit normal of the surface and unit vector towards the light
+        norm = np.sqrt(dz_east**2 + dz_north**2 + 1.0)
+        shade = (-dz_east * lx - dz_north * ly + lz) / norm
+        block = 1 + np.rint(np.clip(shade, 0.0, 1.0) * 254.0)
+        block[nodata] = 0
+        out[r0:r1] = block[r0 - a : r1 - a]
+    return out
+
+
+#: Cells handled at once by the strip-wise computations (hillshade, block
+#: means, value ranges): their temporaries stay a few tens of MB on any grid.
+_STRIP_CELLS = 1 << 18
+
+
+def _strips(height: int, width: int, rows_per: int = 1) -> list[tuple[int, int]]:
+    """``(first, end)`` row ranges of about ``_STRIP_CELLS`` cells, in multiples of ``rows_per`` rows."""
+    step = max(1, _STRIP_CELLS // max(1, width * rows_per)) * rows_per
+    return [(r0, min(height, r0 + step)) for r0 in range(0, height, step)]
+
+
+def _nanmean(values: np.ndarray) -> float | None:
+    """Mean of the finite values (float64 sums, a strip at a time); None when there are none."""
+    total, count = 0.0, 0
+    for r0, r1 in _strips(*values.shape):
+        strip = np.asarray(values[r0:r1], dtype="float64")
+        finite = np.isfinite(strip)
+        total += float(strip.sum(where=finite))
+        count += int(finite.sum())
+    return total / count if count else None
+
+
+def _finite_range(values: np.ndarray) -> tuple[float, float] | None:
+    """NaN-aware (minimum, maximum) of an array, a strip at a time; None when nothing is finite."""
+    lo = hi = None
+    for r0, r1 in _strips(*values.shape):
+        strip = np.asarray(values[r0:r1])
+        if strip.dtype.kind == "f":
+            strip = strip[np.isfinite(strip)]
+        if strip.size:
+            a, b = float(strip.min()), float(strip.max())
+            lo = a if lo is None else min(lo, a)
+            hi = b if hi is None else max(hi, b)
+    return None if lo is None else (lo, hi)
+
+
+def _block_mean(values: np.ndarray, k: int, nodata: float | None = None) -> np.ndarray:
+    """Means of the finite values in ``k`` x ``k`` blocks of cells, as float32 (NaN where none).
+
+    Block ``(i, j)`` covers rows ``i*k`` to ``i*k + k - 1`` and columns
+    ``j*k`` to ``j*k + k - 1``; the blocks on the last row and column may be
+    partial. Cells equal to ``nodata`` count as missing, like NaN. Computed a
+    strip of blocks at a time, so the only full-size array is the result.
+    """
+    height, width = values.shape
+    out_h, out_w = -(-height // k), -(-width // k)
+    out = np.empty((out_h, out_w), dtype="float32")
+    for r0, r1 in _strips(height, width, rows_per=k):
+        strip = np.full((r1 - r0 + (-(r1 - r0)) % k, out_w * k), np.nan)
+        strip[: r1 - r0, :width] = values[r0:r1]
+        if nodata is not None:
+            strip[strip == nodata] = np.nan
+        blocks = strip.reshape(strip.shape[0] // k, k, out_w, k)
+        finite = np.isfinite(blocks)
+        count = finite.sum(axis=(1, 3))
+        total = blocks.sum(axis=(1, 3), where=finite)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[r0 // k : r0 // k + blocks.shape[0]] = np.where(count > 0, total / count, np.nan)
+    return out
 
 
 # ---------------------------------------------------------------- PNG
@@ -293,14 +372,38 @@ def _latlon_bounds(bounds_3857: tuple[float, float, float, float]) -> list[list[
     return [[south, west], [north, east]]
 
 
-def warp_to_mercator(values: np.ndarray, grid: Grid, categorical: bool,
-                     max_px: int = MAX_OVERLAY_PX) -> tuple[np.ndarray, tuple[float, float, float, float]]:
-    """Warp a float array from the grid to Web Mercator; NaN stays no data.
+def overlay_factor(grid: Grid, max_px: int = MAX_OVERLAY_PX) -> int:
+    """Cells per side of the blocks a grid is reduced to before it is warped into an overlay.
 
-    Nearest-neighbour for categorical data, bilinear for continuous data.
-    Returns the warped float32 array and its (left, bottom, right, top)
-    bounds in EPSG:3857 metres.
+    The overlay image (see :func:`mercator_frame`) has at most ``max_px``
+    pixels a side, so on a large grid one pixel covers several cells. The
+    rasters are first reduced on the grid by the largest whole number of cells
+    per pixel (block means for continuous data, one cell of each block for
+    categories) and only the reduced grid is warped: the image looks the same
+    and no full-size copy of a layer is made. 1 when a pixel covers less than
+    two cells (the demo's grids), where nothing is reduced.
     """
+    (left, bottom, right, top), width, height = mercator_frame(grid, max_px)
+    cell = min((right - left) / grid.width, (top - bottom) / grid.height)
+    pixel = min((right - left) / width, (top - bottom) / height)
+    return max(1, int(math.floor(pixel / cell + 1e-9)))
+
+
+def _reduced_transform(grid: Grid, k: int):
+    """The transform of the grid reduced to ``k`` x ``k`` blocks (same origin)."""
+    from affine import Affine
+
+    return grid.transform @ Affine.scale(k)
+
+
+def _sample_blocks(values: np.ndarray, k: int) -> np.ndarray:
+    """One cell of each ``k`` x ``k`` block (the one at offset ``k // 2``): a view, no copy."""
+    return values if k == 1 else values[k // 2 :: k, k // 2 :: k]
+
+
+def _warp(values: np.ndarray, src_transform, grid: Grid, categorical: bool,
+          max_px: int) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """Warp float32 values (NaN = no data) lying on ``src_transform`` into the grid's Mercator frame."""
     from affine import Affine
     from rasterio.enums import Resampling
     from rasterio.warp import reproject
@@ -310,7 +413,7 @@ def warp_to_mercator(values: np.ndarray, grid: Grid, categorical: bool,
     reproject(
         source=np.ascontiguousarray(values, dtype="float32"),
         destination=dst,
-        src_transform=grid.transform,
+        src_transform=src_transform,
         src_crs=grid.crs,
         src_nodata=np.nan,
         dst_transform=Affine((bounds[2] - bounds[0]) / width, 0.0, bounds[0],
@@ -322,30 +425,57 @@ def warp_to_mercator(values: np.ndarray, grid: Grid, categorical: bool,
     return dst, bounds
 
 
+def warp_to_mercator(values: np.ndarray, grid: Grid, categorical: bool,
+                     max_px: int = MAX_OVERLAY_PX) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """Warp a float array from the grid to Web Mercator; NaN stays no data.
+
+    Nearest-neighbour for categorical data, bilinear for continuous data,
+    after reducing the array by :func:`overlay_factor` (one cell per block for
+    categorical data, NaN-aware block means for continuous data).
+    Returns the warped float32 array and its (left, bottom, right, top)
+    bounds in EPSG:3857 metres.
+    """
+    k = overlay_factor(grid, max_px)
+    if categorical:
+        reduced = _sample_blocks(values, k)
+    else:
+        reduced = _block_mean(values, k) if k > 1 else values
+    return _warp(reduced, _reduced_transform(grid, k), grid, categorical, max_px)
+
+
 def _check_shape(array: np.ndarray, grid: Grid, name: str) -> None:
     if np.shape(array) != grid.shape:
         raise DataError(f"map layer '{name}': array shape {np.shape(array)} is not the grid's {grid.shape}")
 
 
 def raster_overlay(layer: RasterLayer, max_px: int = MAX_OVERLAY_PX) -> Overlay:
-    """Warp and colour a raster layer: the image drawn on the map."""
+    """Warp and colour a raster layer: the image drawn on the map.
+
+    The layer's array is only read: besides the image, the memory used is
+    that of the grid reduced by :func:`overlay_factor` (about the image's
+    size), so a map of a very large grid costs no full-size copy.
+    """
     _check_shape(layer.array, layer.grid, layer.name)
     arr = np.asarray(layer.array)
+    k = overlay_factor(layer.grid, max_px)
+    transform = _reduced_transform(layer.grid, k)
     if layer.categories is not None:
         cats = list(layer.categories.items())
         if len(cats) > 255:
             raise DataError(f"map layer '{layer.name}': {len(cats)} categories, at most 255 can be drawn")
-        codes = np.full(arr.shape, np.nan, dtype="float32")
+        sample = _sample_blocks(arr, k)
+        codes = np.full(sample.shape, np.nan, dtype="float32")
         for i, (value, _) in enumerate(cats, start=1):
-            codes[arr == value] = i
-        warped, bounds = warp_to_mercator(codes, layer.grid, categorical=True, max_px=max_px)
+            codes[sample == value] = i
+        warped, bounds = _warp(codes, transform, layer.grid, True, max_px)
         indices = np.where(np.isfinite(warped), warped, 0).astype("uint8")
         palette = np.zeros((len(cats) + 1, 3), dtype="uint8")
         for i, (_, (_, colour)) in enumerate(cats, start=1):
             palette[i] = _parse_colour(colour)
     else:
         vmin, vmax = _value_range(layer)
-        warped, bounds = warp_to_mercator(arr.astype("float32"), layer.grid, categorical=False, max_px=max_px)
+        reduced = _block_mean(arr, k) if k > 1 else arr
+        warped, bounds = _warp(reduced, transform, layer.grid, False, max_px)
         finite = np.isfinite(warped)
         span = (vmax - vmin) or 1.0
         scaled = np.clip((np.where(finite, warped, vmin) - vmin) / span, 0.0, 1.0)
@@ -356,18 +486,53 @@ def raster_overlay(layer: RasterLayer, max_px: int = MAX_OVERLAY_PX) -> Overlay:
 
 
 def _value_range(layer: RasterLayer) -> tuple[float, float]:
-    arr = np.asarray(layer.array, dtype="float64")
-    finite = arr[np.isfinite(arr)]
-    lo = layer.vmin if layer.vmin is not None else (float(finite.min()) if finite.size else 0.0)
-    hi = layer.vmax if layer.vmax is not None else (float(finite.max()) if finite.size else 1.0)
+    """(vmin, vmax) of a continuous layer: its own, else the array's finite min / max."""
+    if layer.vmin is not None and layer.vmax is not None:
+        return float(layer.vmin), float(layer.vmax)
+    found = _finite_range(np.asarray(layer.array)) or (0.0, 1.0)
+    lo = layer.vmin if layer.vmin is not None else found[0]
+    hi = layer.vmax if layer.vmax is not None else found[1]
     return float(lo), float(hi)
 
 
 def hillshade_overlay(shade: np.ndarray, grid: Grid, max_px: int = MAX_OVERLAY_PX) -> Overlay:
     """The hillshade (uint8, 0 = no data) as a grey overlay in Web Mercator."""
     _check_shape(shade, grid, "hillshade")
-    values = np.where(shade > 0, shade, np.nan).astype("float32")
-    warped, bounds = warp_to_mercator(values, grid, categorical=False, max_px=max_px)
+    k = overlay_factor(grid, max_px)
+    if k > 1:
+        values = _block_mean(shade, k, nodata=0)
+    else:
+        values = shade.astype("float32")
+        values[shade == 0] = np.nan
+    return _grey_overlay(values, _reduced_transform(grid, k), grid, max_px)
+
+
+def terrain_overlay(dem: np.ndarray, grid: Grid, max_px: int = MAX_OVERLAY_PX) -> Overlay:
+    """The hillshade background of a map, straight from the DEM.
+
+    On a grid larger than the image (see :func:`overlay_factor`) the relief is
+    shaded from the DEM averaged over blocks of about one pixel, not from the
+    full DEM: the same picture at the image's resolution, at a fraction of the
+    time and memory. Otherwise it is ``hillshade_overlay(hillshade(dem))``.
+    Compute it once and pass it to every :func:`make_map` of a run.
+
+    Parameters
+    ----------
+    dem : elevation in metres on ``grid`` (its CRS in metres), NaN for no data.
+    """
+    _check_shape(dem, grid, "dem")
+    k = overlay_factor(grid, max_px)
+    if k == 1:
+        return hillshade_overlay(hillshade(dem, grid.res), grid, max_px)
+    shade = hillshade(_block_mean(dem, k), grid.res * k)
+    values = shade.astype("float32")
+    values[shade == 0] = np.nan
+    return _grey_overlay(values, _reduced_transform(grid, k), grid, max_px)
+
+
+def _grey_overlay(values: np.ndarray, transform, grid: Grid, max_px: int) -> Overlay:
+    """Grey levels (float32 1 to 255, NaN = no data) on ``transform`` as a lightened grey overlay."""
+    warped, bounds = _warp(values, transform, grid, False, max_px)
     indices = np.where(np.isfinite(warped), np.clip(np.rint(warped), 1, 255), 0).astype("uint8")
     palette = np.repeat(np.arange(256, dtype="uint8")[:, None], 3, axis=1)
     # lift the shadows a little, so the coloured layers on top stay readable
@@ -630,7 +795,7 @@ def make_map(
     subtitle: str,
     grid: Grid,
     layers: Sequence[RasterLayer | VectorLayer],
-    hillshade: np.ndarray | None = None,
+    hillshade: np.ndarray | Overlay | None = None,
     synthetic: bool = False,
     osm_tiles: bool = True,
     max_px: int = MAX_OVERLAY_PX,
@@ -644,8 +809,10 @@ def make_map(
     grid : the analysis grid; the map opens fitted to its bounds.
     layers : raster and vector layers, drawn in this order (vectors always
         above rasters); each is listed in the layer control and the legend.
-    hillshade : uint8 shaded relief on the grid (see :func:`hillshade`), the
-        default background; None for a plain background.
+    hillshade : the default background: uint8 shaded relief on the grid (see
+        :func:`hillshade`), or that relief already drawn as an overlay for this
+        grid and ``max_px`` (see :func:`terrain_overlay`, cheaper on large grids
+        and shared by the maps of a run); None for a plain background.
     synthetic : show a "synthetic data" badge under the title.
     osm_tiles : offer OpenStreetMap tiles as a background (not the default: they
         need a connection).
@@ -682,7 +849,7 @@ def make_map(
 
     # backgrounds (radio buttons): hillshade by default, OSM optional, or plain
     if hillshade is not None:
-        shade = hillshade_overlay(hillshade, grid, max_px)
+        shade = hillshade if isinstance(hillshade, Overlay) else hillshade_overlay(hillshade, grid, max_px)
         folium.raster_layers.ImageOverlay(
             shade.data_uri(), bounds=shade.bounds_latlon, name="Terrain (hillshade, offline)",
             overlay=False, show=True, pixelated=False, pane="xp_hillshade", opacity=1.0,

@@ -60,11 +60,12 @@ def period_categories(years: list[int]) -> dict:
 
 def suitability_map(m, shade) -> str:
     grid = m.stack.grid
-    excluded = np.where(m.suitability.excluded & m.stack.valid, 1, 0).astype(np.uint8)
     layers = [
         maps.RasterLayer("Land suitability", m.suitability.score, grid, colormap="RdYlGn", vmin=0, vmax=1,
                          legend="score, 0 = unsuitable to 1 = most suitable", opacity=0.75),
-        maps.RasterLayer("Excluded land", excluded, grid, categories={1: ("never develops", "#3f3f3f")},
+        # suitability class 1 is excluded land inside the study area: drawn without a full-grid mask
+        maps.RasterLayer("Excluded land", m.suitability.classes, grid,
+                         categories={1: ("never develops", "#3f3f3f")},
                          legend="water, protected land, slopes above the limit, flood zones",
                          opacity=0.6, show=False),
         *_context_layers(m.stack),
@@ -79,10 +80,10 @@ def risk_map(m, shade) -> str:
     layers = []
     policies = (("bau", "Risk, business as usual", True), ("planned", "Risk with the plan", False))
     for key, name, show in policies:
-        r = m.risk[key]
-        classes = np.where((r.classes >= 1) & (r.classes < 255), r.classes, 0)
+        # classes 1-4 are drawn; 0 (no risk) and 255 (outside) are not categories, so transparent
         cats = {i + 1: (f"{labels[i]} (risk >= {CLASS_BREAKS[i]:g})", RISK_COLOURS[i + 1]) for i in range(4)}
-        layers.append(maps.RasterLayer(name, classes, grid, categories=cats, show=show, opacity=0.75,
+        layers.append(maps.RasterLayer(name, m.risk[key].classes, grid, categories=cats, show=show,
+                                       opacity=0.75,
                                        legend="informal-settlement risk: likelihood of growth x "
                                               "(hazard, no services, pressure), 0 to 1"))
     spots = m.hotspots
@@ -158,10 +159,15 @@ PAGES = (("expansion.html", "Expansion plan: growth, expansion area, arterials, 
          ("suitability.html", "Land suitability and constraints", suitability_map))
 
 
+def _terrain(stack) -> maps.Overlay | None:
+    """The hillshade background, drawn once for all the maps of a run (None without a DEM)."""
+    return maps.terrain_overlay(stack.dem, stack.grid) if stack.dem is not None else None
+
+
 def render_run(m, folder: Path) -> None:
     """Write index.html and the three maps of a computed run into ``folder``."""
     stack = m.stack
-    shade = maps.hillshade(stack.dem, stack.grid.res) if stack.dem is not None else None
+    shade = _terrain(stack)
     links = []
     for name, label, make in PAGES:
         maps.write_html(folder / name, make(m, shade))
@@ -172,7 +178,7 @@ def render_run(m, folder: Path) -> None:
 
 def backtest_map(stack, sc, res: dict, agreement: np.ndarray) -> str:
     """Hits, misses and false alarms of a backtest on one map."""
-    shade = maps.hillshade(stack.dem, stack.grid.res) if stack.dem is not None else None
+    shade = _terrain(stack)
     cats = {1: ("hit: predicted and observed", "#1a9850"), 2: ("miss: observed, not predicted", "#d73027"),
             3: ("false alarm: predicted, not observed", "#fdae61")}
     n = res["null_models"]["nearest_builtup"]["fom"]

@@ -269,3 +269,94 @@ def test_colormap_names():
     assert tuple(maps.colour_ramp(["#000000", "white"], 3)[1]) == (128, 128, 128)
     with pytest.raises(ValueError, match="unknown colormap"):
         maps.colour_ramp("no-such-map")
+
+
+def test_hillshade_by_strips_is_the_whole_dem_hillshade(monkeypatch):
+    rng = np.random.default_rng(3)
+    z = (2000 + np.cumsum(rng.normal(0, 2, (70, 40)), axis=0)).astype("float32")
+    z[10:13, 5:9] = np.nan
+    whole = maps.hillshade(z, 30.0)
+    monkeypatch.setattr(maps, "_STRIP_CELLS", 3 * 40)  # strips of 3 rows
+    assert np.array_equal(maps.hillshade(z, 30.0), whole)
+    assert (whole[10:13, 5:9] == 0).all() and (np.delete(whole, range(10, 13), axis=0) > 0).all()
+
+
+def test_block_mean_ignores_nodata_and_keeps_partial_blocks(monkeypatch):
+    a = np.arange(7 * 5, dtype="float32").reshape(7, 5)
+    a[0, 0] = np.nan
+    a[6, 4] = -1
+    m = maps._block_mean(a, 3, nodata=-1)
+    assert m.shape == (3, 2) and m.dtype == np.float32
+    assert m[0, 0] == pytest.approx(np.nanmean(a[0:3, 0:3]))
+    assert m[2, 1] == pytest.approx(a[6, 3])  # a 1 x 2 corner block, one cell of it nodata
+    monkeypatch.setattr(maps, "_STRIP_CELLS", 5)
+    assert np.array_equal(maps._block_mean(a, 3, nodata=-1), m)
+
+
+def test_small_grids_are_drawn_cell_for_cell(grid, dem):
+    # the demo's grids are smaller than an overlay: nothing is reduced, and the terrain
+    # overlay is exactly the hillshade's
+    assert maps.overlay_factor(grid) == 1
+    a = maps.terrain_overlay(dem, grid)
+    b = maps.hillshade_overlay(maps.hillshade(dem, grid.res), grid)
+    assert np.array_equal(a.indices, b.indices) and a.bounds_3857 == b.bounds_3857
+    page = maps.make_map("c", "s", grid, [], hillshade=a)
+    assert page == maps.make_map("c", "s", grid, [], hillshade=maps.hillshade(dem, grid.res))
+
+
+def test_reduced_overlays_land_where_the_cells_are(grid):
+    # with an image of 20 pixels a side each pixel covers about 3 cells: the grid is reduced first
+    assert maps.overlay_factor(grid, max_px=20) >= 2
+    arr = np.zeros(grid.shape, dtype="int16")
+    arr[9:21, 39:51] = 1
+    cont = np.where(arr == 1, 1.0, np.nan).astype("float32")
+    for layer in (maps.RasterLayer("b", arr, grid, categories={1: ("block", "#ff0000")}),
+                  maps.RasterLayer("c", cont, grid, ["#000000", "#ffffff"], 0.0, 1.0)):
+        ov = maps.raster_overlay(layer, max_px=20)
+        assert max(ov.indices.shape) == 20
+        x, y = grid.left + 45 * grid.res, grid.top - 15 * grid.res
+        mx, my = Transformer.from_crs(grid.crs, "EPSG:3857", always_xy=True).transform(x, y)
+        h, w = ov.indices.shape
+        row, col = rowcol(from_bounds(*ov.bounds_3857, w, h), mx, my)
+        assert ov.indices[row, col] > 0
+        assert ov.indices[h - 2, 1] == 0  # the south-west stays transparent
+
+
+def test_overlays_of_a_large_grid_make_no_full_size_copy():
+    import tracemalloc
+
+    # the memory needed is bounded by the image and the strips, not by the grid (tracemalloc sees numpy's)
+    n = 3000
+    big = Grid(crs="EPSG:32637", left=500_000.0, top=1_100_000.0, res=30.0, width=n, height=n)
+    rows, cols = np.ogrid[0:n, 0:n]
+    dem = (2000 + 50 * np.sin(cols / 40.0) * np.cos(rows / 30.0)).astype("float32")
+    score = np.broadcast_to((cols / n).astype("float32"), big.shape).copy()
+    year = np.where(rows % 7 == 0, 2030, 0).astype("int16") * np.ones(big.shape, "int16")
+    steps = [
+        lambda: maps.terrain_overlay(dem, big, max_px=400),
+        lambda: maps.raster_overlay(maps.RasterLayer("s", score, big, "viridis"), max_px=400),
+        lambda: maps.raster_overlay(maps.RasterLayer("y", year, big, categories={2030: ("2030", "#ff0000")}),
+                                    max_px=400),
+    ]
+    for step in steps:
+        tracemalloc.start()
+        ov = step()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert max(ov.indices.shape) == 400
+        assert peak < score.nbytes / 2, f"{peak / 1e6:.1f} MB for a {score.nbytes / 1e6:.0f} MB layer"
+
+
+def test_terrain_of_a_large_grid_looks_like_the_full_hillshade():
+    n = 1200
+    big = Grid(crs="EPSG:32637", left=500_000.0, top=1_100_000.0, res=30.0, width=n, height=n)
+    rows, cols = np.mgrid[0:n, 0:n]
+    dem = (2000 + 80 * np.sin(cols / 60.0) * np.cos(rows / 45.0)).astype("float32")
+    full = maps.hillshade_overlay(maps.hillshade(dem, big.res), big, max_px=300)
+    reduced = maps.terrain_overlay(dem, big, max_px=300)
+    assert maps.overlay_factor(big, max_px=300) == 4
+    assert reduced.bounds_3857 == full.bounds_3857 and reduced.indices.shape == full.indices.shape
+    inside = (full.indices > 0) & (reduced.indices > 0)
+    assert inside.mean() > 0.95
+    diff = np.abs(full.indices.astype(int) - reduced.indices.astype(int))[inside]
+    assert diff.mean() < 2 and np.percentile(diff, 99) <= 6
