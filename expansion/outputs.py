@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from rasterio.enums import Resampling
+from rasterio.windows import Window
 
 from .errors import ExpansionError, OutputExistsError
 from .grid import Grid
@@ -130,6 +131,9 @@ def _pid_alive(pid: int) -> bool:
 # ---------------------------------------------------------------- rasters
 
 GTIFF_OPTIONS = {"compress": "deflate", "tiled": True, "blockxsize": 256, "blockysize": 256}
+#: Rows written at once (a multiple of the tile height) and GDAL's block cache in MB while writing.
+WRITE_ROWS = 4 * GTIFF_OPTIONS["blockysize"]
+GDAL_CACHE_MB = 64
 
 
 def write_geotiff(
@@ -147,6 +151,9 @@ def write_geotiff(
     Internal overviews (2, 4, 8, 16 ...) are built so QGIS draws it fast:
     nearest for ``categorical`` data, average otherwise. Same array, same
     bytes: GDAL writes no timestamp into a GeoTIFF.
+
+    Written a band of ``WRITE_ROWS`` rows at a time with a ``GDAL_CACHE_MB``
+    block cache, so the memory it needs does not grow with the grid.
     """
     if array.shape != grid.shape:
         raise ValueError(f"array shape {array.shape} != grid shape {grid.shape}")
@@ -170,8 +177,15 @@ def write_geotiff(
         profile.pop("blockysize")
         profile["tiled"] = False
     _check_space(Path(path), int(array.nbytes * 1.4) + (1 << 20))
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(array, 1)
+    # GDAL's block cache (5 % of RAM by default) would keep every tile written and read for the
+    # overviews; a small one bounds the memory on large grids and gives the same bytes.
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), rasterio.open(path, "w", **profile) as dst:
+        # Whole rows of tiles at a time: rasterio copies what it writes, so this bounds the copy, and
+        # the tiles are complete when written, in the same order, so the file is the same.
+        step = WRITE_ROWS if profile["tiled"] else grid.height
+        for r0 in range(0, grid.height, step):
+            r1 = min(grid.height, r0 + step)
+            dst.write(array[r0:r1], 1, window=Window(0, r0, grid.width, r1 - r0))
         if description:
             dst.set_band_description(1, description)
         if colormap:

@@ -74,3 +74,31 @@ def test_json_is_stable():
     a = json_text({"b": np.float32(0.1), "a": [1, float("nan")], "c": np.int64(3)})
     assert a == json_text({"c": 3, "a": [1, None], "b": np.float32(0.1)})
     assert '"a": [\n    1,\n    null' in a
+
+
+def test_geotiff_written_by_bands_of_rows_is_the_same_file(tmp_path, monkeypatch):
+    from expansion import outputs
+
+    grid = Grid(crs="EPSG:32637", left=500000.0, top=950000.0, res=30.0, width=300, height=700)
+    rng = np.random.default_rng(2)
+    arrays = {"f": rng.random(grid.shape, dtype=np.float32), "y": rng.integers(0, 2050, grid.shape, np.int16)}
+    for name, arr in arrays.items():
+        write_geotiff(tmp_path / f"{name}-whole.tif", arr, grid, nodata=None, categorical=name == "y")
+        monkeypatch.setattr(outputs, "WRITE_ROWS", 256)  # three bands of rows, the last one partial
+        write_geotiff(tmp_path / f"{name}-rows.tif", arr, grid, nodata=None, categorical=name == "y")
+        monkeypatch.undo()
+        assert (tmp_path / f"{name}-whole.tif").read_bytes() == (tmp_path / f"{name}-rows.tif").read_bytes()
+        with rasterio.open(tmp_path / f"{name}-rows.tif") as src:
+            np.testing.assert_array_equal(src.read(1), arr)
+
+
+def test_geotiff_writing_makes_no_full_size_copy(tmp_path):
+    import tracemalloc
+
+    grid = Grid(crs="EPSG:32637", left=500000.0, top=950000.0, res=30.0, width=2000, height=2600)
+    arr = np.random.default_rng(3).random(grid.shape, dtype=np.float32)
+    tracemalloc.start()
+    write_geotiff(tmp_path / "big.tif", arr, grid, nodata=np.nan)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < arr.nbytes / 2, f"{peak / 1e6:.1f} MB to write a {arr.nbytes / 1e6:.0f} MB array"
