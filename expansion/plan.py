@@ -608,7 +608,8 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
     cell_xy, centroid = _outline_cells(expansion_area, grid)
 
     # Existing arterials near and inside the area.
-    area_poly = shapely.union_all([g for _, g in _polygons(expansion_area, grid, 0.0)])
+    area_poly = shapely.MultiPolygon([g for _, g in _polygons(expansion_area, grid, 0.0)])
+    shapely.prepare(area_poly)
     existing_in: list = []
     seg = np.zeros((0, 2, 2))
     seg_len = np.zeros(0)
