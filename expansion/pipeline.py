@@ -235,9 +235,7 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
     rows = demand_mod.project_demand(sc.population, sc.density, sc.years, base_ha)
     timer.mark("demand")
 
-    suit = suitability.score(stack, sc.suitability)
-    # The factor grids (float32 each) are neither written nor drawn: free them (~20 bytes a cell).
-    suit = dataclasses.replace(suit, factors={})
+    suit = suitability.score(stack, sc.suitability)  # without its factor grids (~20 bytes a cell)
     timer.mark("suitability")
 
     log.info("growth: calibrating on %s -> %d", sc.growth.calibrate_from or "defaults", sc.base_year)
