@@ -6,9 +6,10 @@ For each size, `expansion demo --size` writes a region of that many cells per
 side (30 m cells) in a process of its own (into ``--regions DIR/demo-SIZE``,
 kept and reused, or a temporary folder); a scenario scaled to its area is then
 run once in a fresh process with a cold stack cache, and the seconds and peak
-memory of each stage are reported. The analysis grid is the region's boundary
-plus a 1 km margin, so it has fewer cells than the region (``grid`` and
-``cells`` in the results); time per cell is per grid cell.
+memory of each stage are reported. ``cells`` is the region's cells (size²,
+as DESIGN.md section 5 has it); the analysis grid is the region's boundary
+plus a 1 km margin, so it has fewer (``grid``, ``grid_cells``: 63 % of the
+region's on large regions), and time and bytes per cell are per grid cell.
 
 Memory is sampled every 10 ms from /proc/self/status: ``peak_mb`` is the peak
 resident set (VmRSS, which counts the pages of the memory-mapped stack and of
@@ -16,9 +17,10 @@ files being written, both of which the kernel can drop or write out under
 pressure) and ``peak_anon_mb`` the peak of anonymous memory (RssAnon: the
 arrays the program itself holds, which must fit in RAM).
 
-The JSON is a list of ``{"size": 1000, "grid": [rows, cols], "cells": ...,
-"total_s": ..., "peak_mb": ..., "peak_anon_mb": ..., "stages": {...},
-"stage_peak_mb": {...}, "stage_peak_anon_mb": {...}, "us_per_cell": ...}``.
+The JSON is a list of ``{"size": 1000, "cells": 1000000, "grid": [rows, cols],
+"grid_cells": ..., "total_s": ..., "peak_mb": ..., "peak_anon_mb": ...,
+"stages": {...}, "stage_peak_mb": {...}, "stage_peak_anon_mb": {...},
+"us_per_cell": ..., "bytes_per_cell": ..., "anon_bytes_per_cell": ...}``.
 """
 
 from __future__ import annotations
@@ -130,20 +132,22 @@ def measure_one(size: int, runs: int, region: Path, workdir: Path) -> dict:
     pipeline.write_run(model, out, timer)
     total = timer.total
     sampler.running = False
-    cells = stack.grid.cells
+    grid_cells = stack.grid.cells
     shutil.rmtree(region / ".cache", ignore_errors=True)
     return {
         "size": size,
+        "cells": size * size,
         "grid": list(stack.grid.shape),
-        "cells": cells,
+        "grid_cells": grid_cells,
         "total_s": round(total, 2),
         "peak_mb": round(sampler.overall[0], 1),
         "peak_anon_mb": round(sampler.overall[1], 1),
         "stages": {k: round(v, 3) for k, v in timer.stages.items()},
         "stage_peak_mb": stage_peak,
         "stage_peak_anon_mb": stage_anon,
-        "us_per_cell": round(total / cells * 1e6, 3),
-        "bytes_per_cell": round(sampler.overall[0] * 1e6 / cells, 1),
+        "us_per_cell": round(total / grid_cells * 1e6, 3),
+        "bytes_per_cell": round(sampler.overall[0] * 1e6 / grid_cells, 1),
+        "anon_bytes_per_cell": round(sampler.overall[1] * 1e6 / grid_cells, 1),
     }
 
 
@@ -186,12 +190,12 @@ def main() -> None:
 def table(results: list[dict]) -> str:
     """The results as a text table: totals, memory and seconds per stage."""
     stages = list(results[0]["stages"])
-    lines = [f"{'size':>6} {'grid':>11} {'cells':>11} {'total s':>8} {'peak MB':>8} {'anon MB':>8} "
+    lines = [f"{'size':>6} {'grid':>11} {'grid cells':>11} {'total s':>8} {'peak MB':>8} {'anon MB':>8} "
              f"{'us/cell':>8}  " + " ".join(f"{s[:10]:>10}" for s in stages)]
     for r in results:
         grid = "x".join(str(n) for n in r["grid"])
-        lines.append(f"{r['size']:>6} {grid:>11} {r['cells']:>11,} {r['total_s']:>8.1f} {r['peak_mb']:>8.0f} "
-                     f"{r['peak_anon_mb']:>8.0f} {r['us_per_cell']:>8.2f}  "
+        lines.append(f"{r['size']:>6} {grid:>11} {r['grid_cells']:>11,} {r['total_s']:>8.1f} "
+                     f"{r['peak_mb']:>8.0f} {r['peak_anon_mb']:>8.0f} {r['us_per_cell']:>8.2f}  "
                      + " ".join(f"{r['stages'].get(s, 0):>10.2f}" for s in stages))
     return "\n".join(lines)
 

@@ -21,12 +21,12 @@ def test_benchmark_on_a_small_region(tmp_path):
     assert proc.returncode == 0, proc.stderr
     (r,) = json.loads(out.read_text())
     rows, cols = r["grid"]
-    assert r["size"] == 200 and r["cells"] == rows * cols > 0
+    assert r["size"] == 200 and r["cells"] == 200 * 200 and r["grid_cells"] == rows * cols > 0
     assert list(r["stages"]) == ["layers", "demand", "suitability", "growth", "plan", "growth_planned",
                                  "risk", "metrics", "write", "maps"]
     assert set(r["stage_peak_mb"]) == set(r["stages"]) == set(r["stage_peak_anon_mb"])
     assert 0 < r["peak_anon_mb"] <= r["peak_mb"]
-    assert r["us_per_cell"] == pytest.approx(r["total_s"] / r["cells"] * 1e6, rel=0.01)
+    assert r["us_per_cell"] == pytest.approx(r["total_s"] / r["grid_cells"] * 1e6, rel=0.01)
     assert "us/cell" in proc.stdout and "200" in proc.stdout
     # the region is kept for the next run, its stack cache is not
     assert (tmp_path / "regions" / "demo-200" / "layers.toml").is_file()
