@@ -254,7 +254,8 @@ def test_interrupt_and_kill_leave_earlier_results_intact(reference, region, tmp_
     outs = kit.out.parent
 
     # Ctrl-C during the growth stage: exit 1, one line, earlier result untouched, nothing else left.
-    proc = _popen(*args, cwd=tmp_path)
+    # (Many Monte-Carlo runs, so that the run is still growing when the signal lands on a busy machine.)
+    proc = _popen(*args, "--runs", "400", cwd=tmp_path)
     lines: list[str] = []
     _wait_for(proc, "growth:", lines)
     proc.send_signal(signal.SIGINT)
