@@ -8,6 +8,7 @@ half-written folder and earlier results stay intact.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import hashlib
 import json
@@ -27,7 +28,7 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window
 
 from .errors import ExpansionError, OutputExistsError
-from .grid import Grid
+from .grid import STRIP_CELLS, Grid
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,46 @@ def atomic_folder(out: Path, overwrite: bool) -> Iterator[Path]:
             raise ExpansionError(f"cannot write in {out.parent}: {exc.strerror}; choose another --out") \
                 from None
         raise
+
+
+class Spill:
+    """Keeps a run's finished grids in files rather than in memory, on large grids.
+
+    ``spill(x)`` returns ``x`` with every 2-D array of at least ``min_cells``
+    cells in it (``x`` itself, a dataclass's fields or a dict's values) saved
+    to a ``.npy`` file in ``folder`` and opened memory-mapped, read-only. Those
+    pages are then the kernel's to write out, drop and read back, and the
+    run's own memory holds little more than the stage at work. Without a
+    folder, ``spill`` gives ``x`` back unchanged. The values are the same
+    either way, so the outputs are too.
+    """
+
+    def __init__(self, folder: Path | None = None, min_cells: int = STRIP_CELLS) -> None:
+        self.folder, self.min_cells = folder, min_cells
+        self._count = 0
+
+    def __call__(self, x):
+        if self.folder is None:
+            return x
+        if isinstance(x, np.ndarray):
+            if x.ndim != 2 or x.size < self.min_cells or isinstance(x, np.memmap):
+                return x
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path = self.folder / f"{self._count:04d}.npy"
+            self._count += 1
+            np.save(path, x, allow_pickle=False)
+            return np.load(path, mmap_mode="r", allow_pickle=False)
+        if isinstance(x, dict):
+            return {k: self(v) for k, v in x.items()}
+        if dataclasses.is_dataclass(x) and not isinstance(x, type):
+            return dataclasses.replace(x, **{f.name: self(getattr(x, f.name))
+                                             for f in dataclasses.fields(x) if f.init})
+        return x
+
+    def close(self) -> None:
+        """Remove the folder (the maps stay readable until they are dropped)."""
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _disk_full(exc: BaseException) -> bool:

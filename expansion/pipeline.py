@@ -24,7 +24,16 @@ from . import demand as demand_mod
 from . import growth, layers, metrics, plan, risk, suitability
 from .config import Catalog, Scenario, load_catalog, load_scenario
 from .errors import ConfigError, ExpansionError, OutputExistsError
-from .outputs import atomic_folder, check_target, input_files, package_versions, write_geotiff, write_json
+from .grid import STRIP_CELLS
+from .outputs import (
+    Spill,
+    atomic_folder,
+    check_target,
+    input_files,
+    package_versions,
+    write_geotiff,
+    write_json,
+)
 from .stack import Stack
 
 log = logging.getLogger(__name__)
@@ -220,7 +229,8 @@ def simulate_here(*args, **kwargs) -> Callable[[], growth.GrowthResult]:
 
 
 def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
-            start_simulation: Callable[..., Callable[[], growth.GrowthResult]] = simulate_here) -> Model:
+            start_simulation: Callable[..., Callable[[], growth.GrowthResult]] = simulate_here,
+            spill: Spill | None = None) -> Model:
     """Run every stage on a prepared stack (pure: writes nothing).
 
     ``start_simulation`` takes the arguments of :func:`expansion.growth.simulate`,
@@ -228,14 +238,18 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
     it at once, here; :mod:`expansion.batch` passes one that spreads the
     Monte-Carlo runs over Dask workers (same bytes: see ``growth.merge_runs``),
     so that the business-as-usual runs go on while the plan is made.
+
+    ``spill`` (see :class:`expansion.outputs.Spill`) moves each stage's
+    finished grids to files as they are made, for large grids.
     """
+    spill = spill or Spill()
     grid = stack.grid
     base = stack.builtup_at(sc.base_year) & stack.valid
     base_ha = float(base.sum()) * grid.cell_area_ha
     rows = demand_mod.project_demand(sc.population, sc.density, sc.years, base_ha)
     timer.mark("demand")
 
-    suit = suitability.score(stack, sc.suitability)  # without its factor grids (~20 bytes a cell)
+    suit = spill(suitability.score(stack, sc.suitability))  # without its factor grids (~20 bytes a cell)
     timer.mark("suitability")
 
     log.info("growth: calibrating on %s -> %d", sc.growth.calibrate_from or "defaults", sc.base_year)
@@ -249,28 +263,28 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
     timer.mark("growth")
 
     land_need_ha = max(0.0, rows[-1].land_need_ha - base_ha)
-    the_plan = plan.make_plan(stack, suit.score, suit.excluded, land_need_ha, sc.plan, base,
-                              max_slope_pct=sc.suitability.max_slope_pct)
+    the_plan = spill(plan.make_plan(stack, suit.score, suit.excluded, land_need_ha, sc.plan, base,
+                                    max_slope_pct=sc.suitability.max_slope_pct))
     timer.mark("plan")
 
     log.info("growth: %d Monte-Carlo runs, planned", sc.growth.runs)
-    arterial_planned = np.minimum(stack.arterial_dist_m, the_plan.arterial_dist_m)
-    road_planned = np.minimum(stack.road_dist_m, the_plan.arterial_dist_m)
-    planned_excluded = suit.excluded | the_plan.constraints
+    arterial_planned = spill(np.minimum(stack.arterial_dist_m, the_plan.arterial_dist_m))
+    road_planned = spill(np.minimum(stack.road_dist_m, the_plan.arterial_dist_m))
+    planned_excluded = spill(suit.excluded | the_plan.constraints)
     planned_result = start_simulation(stack, model, planned_excluded, new_cells, years,
                                       seed=sc.growth.seed, runs=sc.growth.runs, base_builtup=base,
                                       arterial_dist_m=arterial_planned, road_dist_m=road_planned,
                                       allowed=the_plan.expansion_area | base, noise=sc.growth.noise)
-    bau, planned = bau_result(), planned_result()
+    bau, planned = spill(bau_result()), spill(planned_result())
     timer.mark("growth_planned")
 
     density_h = rows[-1].density_pph
-    hazard = risk.hazard_score(stack)
+    hazard = spill(risk.hazard_score(stack))
     risks = {
-        "bau": risk.risk_for_policy(stack, "business as usual", bau.probability, suit.excluded, base,
-                                    sc.risk, hazard=hazard),
-        "planned": risk.risk_for_policy(stack, "planned", planned.probability, planned_excluded, base,
-                                        sc.risk, road_dist_m=road_planned, hazard=hazard),
+        "bau": spill(risk.risk_for_policy(stack, "business as usual", bau.probability, suit.excluded, base,
+                                          sc.risk, hazard=hazard)),
+        "planned": spill(risk.risk_for_policy(stack, "planned", planned.probability, planned_excluded, base,
+                                              sc.risk, road_dist_m=road_planned, hazard=hazard)),
     }
     probs = {"bau": bau.probability, "planned": planned.probability}
     risk_summary = {k: risk.risk_summary(r, probs[k], base, stack.valid, grid.cell_area_ha, density_h)
@@ -401,12 +415,18 @@ def run(scenario_path: Path, out: Path | None = None, overwrite: bool = False, r
     stack = stack_for(sc, catalog, progress)
     check_plan_fits(sc, stack)
     timer.mark("layers")
-    m = compute(sc, catalog, stack, timer, start_simulation)
     with atomic_folder(out, overwrite) as tmp:
+        # On grids of more than one strip, finished grids wait in files in the hidden
+        # temporary run folder (removed with it if the run fails or is killed).
+        spill = Spill(tmp / ".grids" if stack.grid.cells > STRIP_CELLS else None)
+        m = compute(sc, catalog, stack, timer, start_simulation, spill)
         write_run(m, tmp, timer)
         write_json(tmp / "run.json", provenance(sc, catalog, stack.grid, timer, out))
+        result = RunResult(out=out, summary=m.summary, demand=m.demand)
+        del m  # unmap the spilled grids before their folder goes
+        spill.close()
     log.info("run: %.1f s in all", timer.total)
-    return RunResult(out=out, summary=m.summary, demand=m.demand)
+    return result
 
 
 def backtest(scenario_path: Path, observed_year: int, quantity: str | None = None, out: Path | None = None,

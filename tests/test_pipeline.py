@@ -193,3 +193,32 @@ def test_a_grid_too_large_for_this_machine_is_refused_before_any_work(monkeypatc
                    height=int(150_000 / res))
     pipeline.check_grid_fits(sc, coarser)
     pipeline.check_grid_fits(sc, Grid(crs="EPSG:32637", left=0.0, top=0.0, res=30.0, width=5000, height=5000))
+
+
+def test_spilled_grids_give_the_same_files(run, region, monkeypatch):
+    """On large grids finished grids wait in files (outputs.Spill); the run's files are the same bytes."""
+    import hashlib
+
+    from expansion import outputs
+
+    saved = []
+    real_save = np.save
+
+    def counting_save(path, arr, *a, **kw):
+        saved.append(Path(path))
+        return real_save(path, arr, *a, **kw)
+
+    monkeypatch.setattr(pipeline, "STRIP_CELLS", 1000)  # every grid of this region counts as large
+    monkeypatch.setattr(outputs.Spill.__init__, "__defaults__", (None, 1000))
+    monkeypatch.setattr(outputs.np, "save", counting_save)
+    out = region / "out-spilled"
+    pipeline.run(scenario(region, "medium"), out=out)
+    spilled = [p for p in saved if p.parent.name == ".grids"]
+    assert len(spilled) >= 10
+    assert not (out / ".grids").exists()
+
+    def digests(folder):
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()
+                if p.name != "run.json"}
+
+    assert digests(out) == digests(run[1])
