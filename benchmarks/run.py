@@ -126,10 +126,13 @@ def measure_one(size: int, runs: int, region: Path, workdir: Path) -> dict:
     timer = pipeline.Timer(on_mark=record_peak)
     sc, catalog, stack = pipeline.prepare(scen)
     timer.mark("layers")
-    model = pipeline.compute(sc, catalog, stack, timer)
     out = workdir / "out"
     out.mkdir()
+    spill = pipeline.spill_for(stack.grid, out)  # as `expansion run` does
+    model = pipeline.compute(sc, catalog, stack, timer, spill=spill)
     pipeline.write_run(model, out, timer)
+    del model
+    spill.close()
     total = timer.total
     sampler.running = False
     grid_cells = stack.grid.cells

@@ -331,6 +331,13 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
     return Model(sc, catalog, stack, rows, suit, model, bau, the_plan, planned, risks, summary, hot)
 
 
+def spill_for(grid, folder: Path) -> Spill:
+    """Where a run on ``grid`` keeps its finished grids: on grids of more than one
+    strip, files in ``folder/.grids`` (``folder`` being the hidden temporary run
+    folder, removed with it if the run fails or is killed); else in memory."""
+    return Spill(folder / ".grids" if grid.cells > STRIP_CELLS else None)
+
+
 def write_run(m: Model, folder: Path, timer: Timer) -> None:
     """Write every output of a computed run into ``folder`` (an empty temporary folder)."""
     from . import maps  # noqa: F401  (imported here: maps are the heaviest to import)
@@ -416,9 +423,7 @@ def run(scenario_path: Path, out: Path | None = None, overwrite: bool = False, r
     check_plan_fits(sc, stack)
     timer.mark("layers")
     with atomic_folder(out, overwrite) as tmp:
-        # On grids of more than one strip, finished grids wait in files in the hidden
-        # temporary run folder (removed with it if the run fails or is killed).
-        spill = Spill(tmp / ".grids" if stack.grid.cells > STRIP_CELLS else None)
+        spill = spill_for(stack.grid, tmp)
         m = compute(sc, catalog, stack, timer, start_simulation, spill)
         write_run(m, tmp, timer)
         write_json(tmp / "run.json", provenance(sc, catalog, stack.grid, timer, out))
