@@ -21,6 +21,10 @@ ARTERIAL_COLOURS = {"planned": "#d7301f", "existing": "#252525"}
 OPEN_SPACE_COLOURS = {"floodplain": "#74add1", "steep_slope": "#b2abd2", "protected": "#5aae61",
                       "park": "#a6d96a", "wetland": "#66c2a5"}
 RISK_COLOURS = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
+# Above this many roads a map draws only the arterials: each feature costs about 3 kB
+# of page (and of memory while the page is made), and a local street is below a pixel
+# on a large region's map anyway.
+MAX_MAP_ROADS = 20_000
 
 
 def _context_layers(stack) -> list:
@@ -34,11 +38,17 @@ def _context_layers(stack) -> list:
         out.append(maps.VectorLayer("Water", v["water"], WATER_STYLE, legend="rivers and lakes"))
     if v.get("roads") is not None and len(v["roads"]):
         roads = v["roads"]
+        legend = "existing roads; thick = arterial"
+        if len(roads) > MAX_MAP_ROADS:
+            local = int((roads["road_class"] != "arterial").sum())
+            roads = roads[roads["road_class"] == "arterial"]
+            legend = (f"existing arterial roads ({local:,} local streets are too many for a page that "
+                      "opens on a modest laptop: see the catalog's roads layer in QGIS)")
         out.append(maps.VectorLayer(
             "Roads today", roads,
             lambda p: {**ROADS_STYLE, "weight": 3 if p.get("road_class") == "arterial" else 1},
             tooltip_fields={"highway": "OpenStreetMap class", "road_class": "class"},
-            legend="existing roads; thick = arterial", show=False))
+            legend=legend, show=False))
     out.append(maps.VectorLayer("Study area", v["boundary"], BOUNDARY_STYLE, legend="study area boundary"))
     return out
 

@@ -360,3 +360,22 @@ def test_terrain_of_a_large_grid_looks_like_the_full_hillshade():
     assert inside.mean() > 0.95
     diff = np.abs(full.indices.astype(int) - reduced.indices.astype(int))[inside]
     assert diff.mean() < 2 and np.percentile(diff, 99) <= 6
+
+
+def test_maps_of_regions_with_very_many_roads_draw_the_arterials_only(monkeypatch, grid):
+    from types import SimpleNamespace
+
+    from expansion import render
+
+    left, bottom, right, top = grid.bounds
+    lines = [LineString([(left, bottom + i), (right, bottom + i)]) for i in range(1, 31)]
+    roads = gpd.GeoDataFrame({"highway": ["primary"] * 5 + ["residential"] * 25,
+                              "road_class": ["arterial"] * 5 + ["local"] * 25}, geometry=lines, crs=grid.crs)
+    boundary = gpd.GeoDataFrame(geometry=[box(*grid.bounds)], crs=grid.crs)
+    stack = SimpleNamespace(vectors={"roads": roads, "boundary": boundary})
+    (layer,) = [x for x in render._context_layers(stack) if x.name == "Roads today"]
+    assert len(layer.gdf) == 30 and "thick = arterial" in layer.legend
+    monkeypatch.setattr(render, "MAX_MAP_ROADS", 20)
+    (layer,) = [x for x in render._context_layers(stack) if x.name == "Roads today"]
+    assert len(layer.gdf) == 5 and (layer.gdf["road_class"] == "arterial").all()
+    assert "25 local streets" in layer.legend
