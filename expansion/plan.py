@@ -309,6 +309,22 @@ def dominant_bearing(lines) -> float:
 _NOT_RANKED = 0xFFFF  # bucket of the cells that are not candidates
 
 
+def _next_k(tried: list[tuple[int, float]], want: float, n_cand: int) -> int:
+    """The next number of cheapest cells to take, from the ``(cells taken, new land got)``
+    rounds so far: the secant through the last two rounds (smoothing adds or removes
+    land roughly in proportion, plus a constant), or in proportion after one round."""
+    k1, got1 = tried[-1]
+    k = k1 * want / got1
+    if len(tried) > 1:
+        k0, got0 = tried[-2]
+        if got1 != got0 and k1 != k0 and (got1 - got0) / (k1 - k0) > 0:
+            k = k1 + (want - got1) * (k1 - k0) / (got1 - got0)
+    k = int(min(n_cand, max(1, round(k))))
+    if any(k == t for t, _ in tried):  # no progress: step past the closest round instead
+        k = int(min(n_cand, max(1, round(k1 * want / got1))))
+    return k
+
+
 class _Cheapest:
     """The ``k`` cheapest candidate cells for any ``k``, ties broken by cell index
     (the first ``k`` of a stable argsort of the candidates' costs), in O(cells)
@@ -451,15 +467,18 @@ def grow_expansion_area(stack: Stack, suitability_score: np.ndarray, excluded: n
     n_cand = ranking.n
     k = int(min(n_cand, round(want)))
     best = None
+    tried: list[tuple[int, float]] = []
     for _ in range(8):
         area = smooth(k)
         got = float(np.count_nonzero(area & cand))
+        tried.append((k, got))
         if best is None or abs(got - want) < abs(best[1] - want):
             best = (area, got)
         del area
         if abs(got - want) <= 0.01 * want or (k >= n_cand and got < want) or got == 0:
             break
-        k = int(min(n_cand, max(1, round(k * want / got))))
+        k = _next_k(tried, want, n_cand)
+    log.debug("expansion area: cells taken and new land got per round %s (want %.0f)", tried, want)
     area, got = best
     return area, got * cell_ha
 

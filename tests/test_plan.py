@@ -318,3 +318,25 @@ def test_outline_cells_hold_the_extremes_and_the_centroid():
     for v in (np.array([0.3, -0.95]), np.array([1.0, 0.0]), np.array([-0.7, -0.7])):
         assert (outline @ v).min() == (every @ v).min() and (outline @ v).max() == (every @ v).max()
     assert centroid == pytest.approx(every.mean(axis=0), abs=1e-6)
+
+
+def test_next_k_reaches_the_target_where_the_proportional_step_oscillates():
+    """Smoothing adds land roughly as a·k - b: the secant step lands on the target in
+    one or two rounds, where scaling k by want/got overshoots back and forth."""
+    from expansion.plan import _next_k
+
+    def got(k):
+        return 1.4 * k - 460_000.0  # as on the 8000 region: 8 proportional rounds, 3.7 % off
+
+    want, tried = 1_000_000.0, []
+    k = 1_000_000
+    for _ in range(4):
+        tried.append((k, got(k)))
+        if abs(got(k) - want) <= 0.01 * want:
+            break
+        k = _next_k(tried, want, n_cand=10_000_000)
+    assert abs(got(k) - want) <= 0.01 * want and len(tried) <= 3
+    # a first round, or a response that does not grow with k: scale in proportion
+    assert _next_k([(100, 50.0)], 80.0, 1000) == 160
+    assert _next_k([(100, 50.0), (160, 40.0)], 80.0, 1000) == 320
+    assert _next_k([(100, 50.0)], 80.0, 120) == 120  # never more than the candidates
