@@ -145,6 +145,11 @@ def row_blocks(shape: tuple[int, int], max_cells: int | None = None) -> Iterator
         yield r0, min(height, r0 + rows)
 
 
+def row_slices(shape: tuple[int, int], max_cells: int | None = None) -> Iterator[slice]:
+    """:func:`row_blocks` as slices, for ``array[block]``."""
+    return (slice(r0, r1) for r0, r1 in row_blocks(shape, max_cells))
+
+
 def distance_m(mask: np.ndarray, res: float) -> np.ndarray:
     """Euclidean distance in metres (float32) from each cell to the nearest True cell of ``mask``.
 

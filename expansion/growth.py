@@ -95,7 +95,7 @@ import numpy as np
 from scipy import ndimage
 
 from .errors import DataError
-from .grid import distance_m
+from .grid import distance_m, row_slices
 from .stack import Stack
 
 log = logging.getLogger(__name__)
@@ -229,14 +229,6 @@ def _feature_names(stack: Stack, radii=RADII_M) -> tuple[str, ...]:
         if stack.height_above_water_m is not None:
             names.append("height_above_water_m")
     return tuple(names)
-
-
-def _row_blocks(shape: tuple[int, int]):
-    """Row slices of about :data:`BLOCK_CELLS` cells each, covering a grid of ``shape``."""
-    h, w = shape
-    rows = max(1, BLOCK_CELLS // max(w, 1))
-    for r0 in range(0, h, rows):
-        yield slice(r0, min(h, r0 + rows))
 
 
 def _share(built: np.ndarray, radius_m: float, res: float, out: np.ndarray | None = None) -> np.ndarray:
@@ -439,7 +431,7 @@ def _static_logit(model: GrowthModel, stack: Stack, arterial_dist_m=None, road_d
     """Intercept plus the static features' terms (float32), one row block at a time."""
     z = np.empty(stack.grid.shape, np.float32)
     names = [n for n in model.features if n in STATIC_FEATURES]
-    for sl in _row_blocks(stack.grid.shape):
+    for sl in row_slices(stack.grid.shape, BLOCK_CELLS):
         zb = z[sl]
         zb.fill(np.float32(model.intercept))
         for n in names:
@@ -458,7 +450,7 @@ def _dynamic_logit(model: GrowthModel, built: np.ndarray, res: float, out: np.nd
     coef = model.coefficients
     d = distance_m(built, res)
     z = np.empty(built.shape, np.float32) if out is None else out
-    for sl in _row_blocks(built.shape):
+    for sl in row_slices(built.shape, BLOCK_CELLS):
         zb = z[sl]
         zb.fill(0)
         if "log_dist_builtup" in coef:

@@ -45,6 +45,8 @@ import math
 import numpy as np
 from scipy import ndimage
 
+from .grid import row_slices
+
 BLOCK_CELLS = 1 << 18  # cells per row block of the circle sums (at least 8 disk radii of rows)
 
 WALKING_RADIUS_M = 564.0  # radius of a 1 km² circle: sqrt(1e6 / pi) = 564.19 m
@@ -290,9 +292,8 @@ def atlas_metrics(
         built, valid, water, res_m, radius_m, fringe_m, captured_max_ha, openness=True)
     cell_ha = res_m * res_m / 10_000.0
     counts = np.zeros(6, dtype=np.int64)
-    for r0 in range(0, classes.shape[0], max(1, BLOCK_CELLS // max(classes.shape[1], 1))):
-        counts += np.bincount(classes[r0:r0 + BLOCK_CELLS // max(classes.shape[1], 1) or 1].ravel(),
-                              minlength=6)[:6]
+    for rows in row_slices(classes.shape, BLOCK_CELLS):
+        counts += np.bincount(classes[rows].ravel(), minlength=6)[:6]
     ha = {k: float(counts[k]) * cell_ha for k in range(6)}
     builtup_ha = float(np.count_nonzero(built)) * cell_ha
     extent_ha = ha[URBAN] + ha[SUBURBAN] + ha[FRINGE] + ha[CAPTURED]

@@ -51,6 +51,7 @@ from scipy import ndimage
 
 from .config import RiskConfig
 from .errors import ConfigError
+from .grid import row_slices
 from .stack import Stack
 
 DEFAULT_WEIGHTS = {"hazard": 0.4, "unserviced": 0.35, "pressure": 0.25}
@@ -74,14 +75,6 @@ class Risk:
     pressure: np.ndarray | None = None  # float32 [0, 1]; only with keep_factors=True
 
 
-def _row_blocks(shape: tuple[int, int]):
-    """Row slices of about :data:`BLOCK_CELLS` cells each, covering a grid of ``shape``."""
-    h, w = shape
-    rows = max(1, BLOCK_CELLS // max(w, 1))
-    for r0 in range(0, h, rows):
-        yield slice(r0, min(h, r0 + rows))
-
-
 def weights_for(cfg: RiskConfig) -> dict[str, float]:
     """Default weights overridden by the scenario's, normalized to sum 1."""
     unknown = sorted(set(cfg.weights) - set(DEFAULT_WEIGHTS))
@@ -99,7 +92,7 @@ def weights_for(cfg: RiskConfig) -> dict[str, float]:
 def hazard_score(stack: Stack) -> np.ndarray:
     """Hazard in [0, 1]: the larger of flood and slope hazard (float32)."""
     out = np.empty(stack.grid.shape, np.float32)
-    for sl in _row_blocks(stack.grid.shape):
+    for sl in row_slices(stack.grid.shape, BLOCK_CELLS):
         out[sl] = _hazard_block(stack, sl)
     return out
 
@@ -145,7 +138,7 @@ def _pressure(share: np.ndarray, arterial_dist_m: np.ndarray) -> np.ndarray:
 def pressure_score(stack: Stack, builtup: np.ndarray) -> np.ndarray:
     """Mean of built-up share in a 1 km window and exp(-d/1 km) from arterials."""
     share = _builtup_share(stack, builtup)
-    for sl in _row_blocks(stack.grid.shape):
+    for sl in row_slices(stack.grid.shape, BLOCK_CELLS):
         share[sl] = _pressure(share[sl], stack.arterial_dist_m[sl])
     return share
 
@@ -193,7 +186,7 @@ def risk_for_policy(
     unserviced = np.empty(shape, np.float32) if keep_factors else None
     score = np.empty(shape, np.float32)
     classes = np.empty(shape, np.uint8)
-    for sl in _row_blocks(shape):
+    for sl in row_slices(shape, BLOCK_CELLS):
         uns = unserviced_score(road[sl])
         pre = _pressure(pressure[sl], stack.arterial_dist_m[sl])
         vulnerability = w["hazard"] * hazard[sl] + w["unserviced"] * uns + w["pressure"] * pre
@@ -224,7 +217,7 @@ def risk_summary(risk: Risk, likelihood: np.ndarray, base_builtup: np.ndarray, v
     """
     high_cells = 0
     people = growth = on_hazard = 0.0
-    for sl in _row_blocks(valid.shape):
+    for sl in row_slices(valid.shape, BLOCK_CELLS):
         high = np.nan_to_num(risk.score[sl]) >= HIGH_RISK
         like = np.where(valid[sl] & ~base_builtup[sl], np.nan_to_num(likelihood[sl]), 0.0)
         high_cells += int(np.count_nonzero(high))
@@ -251,7 +244,7 @@ def hotspots(risk: Risk, likelihood: np.ndarray, stack: Stack, density_pph: floa
     """
     grid = stack.grid
     high = np.empty(grid.shape, bool)
-    for sl in _row_blocks(grid.shape):
+    for sl in row_slices(grid.shape, BLOCK_CELLS):
         high[sl] = np.nan_to_num(risk.score[sl]) >= HIGH_RISK
     labels, n = ndimage.label(high, structure=np.ones((3, 3), bool))
     columns = ["policy", "hectares", "people", "hazard_share", "mean_risk"]

@@ -44,7 +44,7 @@ import numpy as np
 
 from .config import SuitabilityConfig
 from .errors import ConfigError
-from .grid import distance_m
+from .grid import distance_m, row_slices
 from .stack import Stack
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ def score(stack: Stack, cfg: SuitabilityConfig, *, keep_factors: bool = False) -
     classes = np.zeros(shape, np.uint8)
     factors = {k: np.empty(shape, np.float32) for k in present} if keep_factors else {}
     # Everything but the distance to built-up is cell by cell: one row block at a time.
-    for sl in _row_blocks(shape):
+    for sl in row_slices(shape, BLOCK_CELLS):
         f = _factors(stack, cfg, sl, builtup_dist[sl], has_dem, has_water)
         for k in factors:
             factors[k][sl] = f[k]
@@ -199,14 +199,6 @@ def score(stack: Stack, cfg: SuitabilityConfig, *, keep_factors: bool = False) -
         excluded[sl] = ex
     return Suitability(score=s, excluded=excluded, factors=factors, weights=used, classes=classes,
                        warnings=warnings)
-
-
-def _row_blocks(shape: tuple[int, int]):
-    """Row slices of about :data:`BLOCK_CELLS` cells each, covering a grid of ``shape``."""
-    h, w = shape
-    rows = max(1, BLOCK_CELLS // max(w, 1))
-    for r0 in range(0, h, rows):
-        yield slice(r0, min(h, r0 + rows))
 
 
 def _factors(stack: Stack, cfg: SuitabilityConfig, sl: slice, builtup_dist: np.ndarray, has_dem: bool,
