@@ -740,8 +740,12 @@ class _Sink:
         self.shape, self.folder = shape, folder
 
     def new(self, name: str, dtype, fill=None) -> np.ndarray:
+        """A grid array to fill strip by strip; with ``fill`` None its cells are undefined
+        until written (the caller writes them all)."""
         if self.folder is None:
-            return np.full(self.shape, np.nan if fill is None else fill, dtype=dtype)
+            if fill is None:
+                return np.empty(self.shape, dtype=dtype)
+            return np.full(self.shape, fill, dtype=dtype)
         path = self.folder / f"{name}.npy"
         arr = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=self.shape)
         with open(path, "r+b") as f:  # claim the disk now: a full disk is an OSError, not a SIGBUS later
