@@ -35,6 +35,7 @@ from affine import Affine
 from scipy import ndimage
 
 from .errors import ExpansionError
+from .outputs.gpkg import write_gpkg
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +48,6 @@ POPULATION_2020 = 350_000.0
 PAD_CELLS = 40  # the DEM covers the region plus this many cells on each side
 YEARS = (1995, 2005, 2020)
 _STEPS = 10  # progress steps reported
-
-# A fixed date written into GeoPackages so that repeated runs are byte-identical.
-_GPKG_DATE = "2020-01-01T00:00:00.000Z"
 
 Progress = Callable[[str], None]  # as in expansion.layers: given short step messages
 
@@ -826,30 +824,23 @@ def _write_dem(path: Path, frame: _Frame, dem_padded: np.ndarray) -> None:
 
 def _write_vectors(out: Path, frame: _Frame, layout: _Layout, roads: list) -> None:
     import geopandas as gpd
-    import pyogrio
 
-    old = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _GPKG_DATE})
-    try:
-        def save(gdf: gpd.GeoDataFrame, name: str) -> None:
-            gdf.to_file(out / f"{name}.gpkg", layer=name, driver="GPKG", engine="pyogrio",
-                        SPATIAL_INDEX="NO")
+    def save(gdf: gpd.GeoDataFrame, name: str) -> None:
+        write_gpkg(out / f"{name}.gpkg", [(name, gdf, None)], SPATIAL_INDEX="NO")
 
-        save(gpd.GeoDataFrame({"name": ["Demo City study area"]}, geometry=[layout.boundary],
-                              crs=CRS_UTM), "boundary")
-        save(gpd.GeoDataFrame(
-            {"name": ["Demo River", "Demo Lake"], "waterway": ["river", None],
-             "natural": [None, "water"]},
-            geometry=[layout.river, layout.lake], crs=CRS_UTM), "water")
-        save(gpd.GeoDataFrame({"name": ["Demo Hills Forest Reserve"], "kind": ["forest"]},
-                              geometry=[layout.forest], crs=CRS_UTM), "protected")
-        geoms = [g for g, _ in roads]
-        classes = [c for _, c in roads]
-        names = {"trunk": "Demo Trunk Road", "primary": "Demo Primary Road"}
-        save(gpd.GeoDataFrame({"highway": classes, "name": [names.get(c) for c in classes]},
-                              geometry=geoms, crs=CRS_UTM), "roads")
-    finally:
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": old})
+    save(gpd.GeoDataFrame({"name": ["Demo City study area"]}, geometry=[layout.boundary],
+                          crs=CRS_UTM), "boundary")
+    save(gpd.GeoDataFrame(
+        {"name": ["Demo River", "Demo Lake"], "waterway": ["river", None],
+         "natural": [None, "water"]},
+        geometry=[layout.river, layout.lake], crs=CRS_UTM), "water")
+    save(gpd.GeoDataFrame({"name": ["Demo Hills Forest Reserve"], "kind": ["forest"]},
+                          geometry=[layout.forest], crs=CRS_UTM), "protected")
+    geoms = [g for g, _ in roads]
+    classes = [c for _, c in roads]
+    names = {"trunk": "Demo Trunk Road", "primary": "Demo Primary Road"}
+    save(gpd.GeoDataFrame({"highway": classes, "name": [names.get(c) for c in classes]},
+                          geometry=geoms, crs=CRS_UTM), "roads")
 
 
 def _write_catalog(path: Path) -> None:

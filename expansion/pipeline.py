@@ -25,15 +25,9 @@ from . import growth, layers, metrics, plan, risk, suitability
 from .config import Catalog, Scenario, load_catalog, load_scenario
 from .errors import ConfigError, ExpansionError, OutputExistsError
 from .grid import STRIP_CELLS
-from .outputs import (
-    Spill,
-    atomic_folder,
-    check_target,
-    input_files,
-    package_versions,
-    write_geotiff,
-    write_json,
-)
+from .outputs.folder import Spill, atomic_folder, check_target
+from .outputs.geotiff import write_geotiff
+from .outputs.provenance import input_files, package_versions, write_json
 from .stack import Stack
 
 log = logging.getLogger(__name__)
@@ -239,7 +233,7 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
     Monte-Carlo runs over Dask workers (same bytes: see ``growth.merge_runs``),
     so that the business-as-usual runs go on while the plan is made.
 
-    ``spill`` (see :class:`expansion.outputs.Spill`) moves each stage's
+    ``spill`` (see :class:`expansion.outputs.folder.Spill`) moves each stage's
     finished grids to files as they are made, for large grids.
     """
     spill = spill or Spill()

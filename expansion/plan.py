@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import math
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from scipy import ndimage
 from .config import PlanConfig
 from .grid import Grid, distance_m, rasterize, row_blocks
 from .metrics import CAPTURED, FRINGE, SUBURBAN, URBAN, classify_builtup
+from .outputs.gpkg import write_gpkg
 from .stack import Stack
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,6 @@ _STRIP_CELLS = 1 << 20  # row strips of this many cells bound the float64 tempor
 
 OPEN_KINDS = {1: "floodplain", 2: "steep_slope", 3: "protected", 4: "park"}
 _KIND_CODE = {v: k for k, v in OPEN_KINDS.items()}
-FIXED_TIME = "2000-01-01T00:00:00.000Z"  # timestamps in plan.gpkg: fixed, so that output is reproducible
 
 
 @dataclass
@@ -952,26 +951,14 @@ LAYER_STYLES = {
 }
 
 
-def _write_layer(gdf: gpd.GeoDataFrame, path: Path, layer: str, geometry_type: str, crs) -> None:
-    gdf = gdf.copy()
-    if gdf.crs is None:
-        gdf = gdf.set_crs(crs)
-    gdf.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", geometry_type=geometry_type,
-                promote_to_multi=geometry_type.startswith("Multi"))
-
-
 def write_plan_gpkg(plan: Plan, path: str | Path, risk_hotspots: gpd.GeoDataFrame | None = None) -> Path:
     """Write ``plan.gpkg`` with layers ``expansion_area``, ``arterials``,
     ``open_space`` and ``risk_hotspots`` (empty, with its columns, when None),
     each styled for QGIS through the GeoPackage ``layer_styles`` table.
 
-    Timestamps (``gpkg_contents.last_change``, ``layer_styles.update_time``) are
-    fixed, so that the same plan gives the same bytes. An existing file at
+    Same plan, same bytes (see :mod:`expansion.outputs.gpkg`). An existing file at
     ``path`` is replaced (the pipeline writes into a fresh run folder).
     """
-    path = Path(path)
-    if path.exists():
-        path.unlink()
     crs = plan.grid.crs
     if risk_hotspots is None or len(risk_hotspots) == 0:
         cols = {c: pd.Series([], dtype=object if t == "str" else "float64")
@@ -980,34 +967,10 @@ def write_plan_gpkg(plan: Plan, path: str | Path, risk_hotspots: gpd.GeoDataFram
             cols.update({c: risk_hotspots[c].to_numpy() for c in risk_hotspots.columns
                          if c != risk_hotspots.geometry.name and c not in cols})
         risk_hotspots = gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
-    exp = plan.expansion.copy()
-    _write_layer(exp, path, "expansion_area", "MultiPolygon", crs)
-    _write_layer(plan.arterials[["kind", "length_m", "width_m", "geometry"]], path, "arterials",
-                 "LineString", crs)
-    _write_layer(plan.open_space[["kind", "hectares", "geometry"]], path, "open_space", "MultiPolygon", crs)
-    _write_layer(risk_hotspots, path, "risk_hotspots", "MultiPolygon", crs)
-    con = sqlite3.connect(path)
-    try:
-        with con:
-            con.execute("""CREATE TABLE "layer_styles" (
-                "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "f_table_catalog" TEXT(256),
-                "f_table_schema" TEXT(256), "f_table_name" TEXT(256), "f_geometry_column" TEXT(256),
-                "styleName" TEXT(30), "styleQML" TEXT, "styleSLD" TEXT, "useAsDefault" BOOLEAN,
-                "description" TEXT, "owner" TEXT(30), "ui" TEXT(30), "update_time" DATETIME)""")
-            for layer, (title, qml) in LAYER_STYLES.items():
-                geom_col = con.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?",
-                                       (layer,)).fetchone()[0]
-                con.execute(
-                    'INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, '
-                    'f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, '
-                    'update_time) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, NULL, ?)',
-                    ("", "", layer, geom_col, layer, qml, "", title, "", FIXED_TIME))
-            con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
-                        "last_change) VALUES ('layer_styles', 'attributes', 'layer_styles', "
-                        "'QGIS layer styles', ?)", (FIXED_TIME,))
-            con.execute("UPDATE gpkg_contents SET last_change = ?", (FIXED_TIME,))
-        con.execute("VACUUM")
-    finally:
-        con.close()
-    return path
+    return write_gpkg(path, [
+        ("expansion_area", plan.expansion, "MultiPolygon"),
+        ("arterials", plan.arterials[["kind", "length_m", "width_m", "geometry"]], "LineString"),
+        ("open_space", plan.open_space[["kind", "hectares", "geometry"]], "MultiPolygon"),
+        ("risk_hotspots", risk_hotspots, "MultiPolygon"),
+    ], styles=LAYER_STYLES, crs=crs)
 

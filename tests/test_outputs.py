@@ -10,7 +10,9 @@ import rasterio
 
 from expansion.errors import ExpansionError, OutputExistsError
 from expansion.grid import Grid
-from expansion.outputs import atomic_folder, json_text, write_geotiff
+from expansion.outputs.folder import atomic_folder
+from expansion.outputs.geotiff import write_geotiff
+from expansion.outputs.provenance import json_text
 
 
 def test_atomic_folder_replaces_only_on_success(tmp_path):
@@ -77,14 +79,14 @@ def test_json_is_stable():
 
 
 def test_geotiff_written_by_bands_of_rows_is_the_same_file(tmp_path, monkeypatch):
-    from expansion import outputs
+    from expansion.outputs import geotiff
 
     grid = Grid(crs="EPSG:32637", left=500000.0, top=950000.0, res=30.0, width=300, height=700)
     rng = np.random.default_rng(2)
     arrays = {"f": rng.random(grid.shape, dtype=np.float32), "y": rng.integers(0, 2050, grid.shape, np.int16)}
     for name, arr in arrays.items():
         write_geotiff(tmp_path / f"{name}-whole.tif", arr, grid, nodata=None, categorical=name == "y")
-        monkeypatch.setattr(outputs, "WRITE_ROWS", 256)  # three bands of rows, the last one partial
+        monkeypatch.setattr(geotiff, "WRITE_ROWS", 256)  # three bands of rows, the last one partial
         write_geotiff(tmp_path / f"{name}-rows.tif", arr, grid, nodata=None, categorical=name == "y")
         monkeypatch.undo()
         assert (tmp_path / f"{name}-whole.tif").read_bytes() == (tmp_path / f"{name}-rows.tif").read_bytes()
@@ -102,3 +104,29 @@ def test_geotiff_writing_makes_no_full_size_copy(tmp_path):
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < arr.nbytes / 2, f"{peak / 1e6:.1f} MB to write a {arr.nbytes / 1e6:.0f} MB array"
+
+
+def test_the_same_geopackage_twenty_times_gives_one_file(tmp_path):
+    """GDAL sometimes commits once more while creating a file (the SQLite header's counters change)
+    and stamps the current time; the writer pins both, so twenty writes give one hash."""
+    import geopandas as gpd
+    import shapely
+
+    from expansion.outputs.gpkg import write_gpkg
+
+    crs = "EPSG:32637"
+    polys = gpd.GeoDataFrame({"kind": ["a", "b"]}, geometry=[shapely.box(0, 0, 300, 300),
+                                                            shapely.box(300, 0, 900, 600)], crs=crs)
+    lines = gpd.GeoDataFrame({"length_m": [500.0]}, geometry=[shapely.LineString([(0, 0), (500, 0)])],
+                             crs=crs)
+    styles = {"areas": ("Areas", "<!DOCTYPE qgis><qgis/>"), "lines": ("Lines", "<!DOCTYPE qgis><qgis/>")}
+    hashes = set()
+    for i in range(20):
+        path = write_gpkg(tmp_path / f"{i}.gpkg",
+                          [("areas", polys, "MultiPolygon"), ("lines", lines, "LineString")], styles=styles)
+        hashes.add(hashlib.sha256(path.read_bytes()).hexdigest())
+        head = path.read_bytes()[:100]
+        assert head[24:28] == head[92:96]  # SQLite: change counter == version-valid-for
+    assert len(hashes) == 1
+    back = gpd.read_file(tmp_path / "0.gpkg", layer="areas")
+    assert back["kind"].tolist() == ["a", "b"] and back.crs == crs

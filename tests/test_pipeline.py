@@ -196,10 +196,10 @@ def test_a_grid_too_large_for_this_machine_is_refused_before_any_work(monkeypatc
 
 
 def test_spilled_grids_give_the_same_files(run, region, monkeypatch):
-    """On large grids finished grids wait in files (outputs.Spill); the run's files are the same bytes."""
+    """On large grids finished grids wait in files (Spill); the run's files are the same bytes."""
     import hashlib
 
-    from expansion import outputs
+    from expansion.outputs import folder
 
     saved = []
     real_save = np.save
@@ -209,8 +209,8 @@ def test_spilled_grids_give_the_same_files(run, region, monkeypatch):
         return real_save(path, arr, *a, **kw)
 
     monkeypatch.setattr(pipeline, "STRIP_CELLS", 1000)  # every grid of this region counts as large
-    monkeypatch.setattr(outputs.Spill.__init__, "__defaults__", (None, 1000))
-    monkeypatch.setattr(outputs.np, "save", counting_save)
+    monkeypatch.setattr(folder.Spill.__init__, "__defaults__", (None, 1000))
+    monkeypatch.setattr(folder.np, "save", counting_save)
     out = region / "out-spilled"
     pipeline.run(scenario(region, "medium"), out=out)
     spilled = [p for p in saved if p.parent.name == ".grids"]

@@ -337,7 +337,7 @@ def test_full_disk_reported_by_gdal_or_sqlite_is_the_same_clear_error(tmp_path):
     from pyogrio.errors import FeatureError
 
     from expansion.errors import ExpansionError
-    from expansion.outputs import atomic_folder
+    from expansion.outputs.folder import atomic_folder
 
     with pytest.raises(
         ExpansionError, match="disk is full while writing .*free some space or choose another"
