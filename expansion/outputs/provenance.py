@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
+
 def _clean(obj):
     """Make ``obj`` JSON-safe: numpy scalars to Python, NaN/inf to None, floats rounded."""
     if isinstance(obj, dict):
