@@ -105,7 +105,7 @@ def make_region(size: int, folder: Path) -> float:
 
 def measure_one(size: int, runs: int, region: Path, workdir: Path) -> dict:
     """Runs in a child process: the pipeline stage by stage on the region's catalog (cold cache)."""
-    from expansion import pipeline
+    from expansion.pipeline import run as pipeline
 
     shutil.rmtree(region / ".cache", ignore_errors=True)
     sampler = PeakSampler()

@@ -12,9 +12,9 @@ import sys
 
 import pytest
 
-from expansion import pipeline
-from expansion.batch import RUNS_PER_TASK
 from expansion.demo import write_demo
+from expansion.pipeline import run as pipeline
+from expansion.pipeline.batch import RUNS_PER_TASK
 
 GOOD = """
 name = "batch-good"

@@ -14,9 +14,10 @@ import pyogrio
 import pytest
 import rasterio
 
-from expansion import pipeline
 from expansion.demo import write_demo
 from expansion.errors import OutputExistsError
+from expansion.pipeline import common
+from expansion.pipeline import run as pipeline
 
 SCENARIO = """
 name = "small-{name}"
@@ -181,9 +182,9 @@ def test_a_grid_too_large_for_this_machine_is_refused_before_any_work(monkeypatc
 
     sc = type("Sc", (), {"path": tmp_path / "city.toml"})()
     grid = Grid(crs="EPSG:32637", left=0.0, top=0.0, res=10.0, width=20_000, height=15_000)
-    monkeypatch.setattr(pipeline, "physical_memory", lambda: 16e9)
+    monkeypatch.setattr(common, "physical_memory", lambda: 16e9)
     with pytest.raises(ConfigError) as err:
-        pipeline.check_grid_fits(sc, grid)
+        common.check_grid_fits(sc, grid)
     msg = str(err.value)
     assert "20,000 x 15,000 cells of 10 m" in msg and "this machine has 16 GB" in msg
     # the resolution it suggests fits
@@ -191,8 +192,8 @@ def test_a_grid_too_large_for_this_machine_is_refused_before_any_work(monkeypatc
     assert res > 10 and res % 5 == 0
     coarser = Grid(crs="EPSG:32637", left=0.0, top=0.0, res=res, width=int(200_000 / res),
                    height=int(150_000 / res))
-    pipeline.check_grid_fits(sc, coarser)
-    pipeline.check_grid_fits(sc, Grid(crs="EPSG:32637", left=0.0, top=0.0, res=30.0, width=5000, height=5000))
+    common.check_grid_fits(sc, coarser)
+    common.check_grid_fits(sc, Grid(crs="EPSG:32637", left=0.0, top=0.0, res=30.0, width=5000, height=5000))
 
 
 def test_spilled_grids_give_the_same_files(run, region, monkeypatch):

@@ -1,70 +1,39 @@
-"""The pipeline: scenario -> catalog -> grid stack -> demand -> suitability ->
-growth -> plan -> risk -> metrics -> maps and report.
+"""``expansion run``: every stage on a prepared stack, then the run folder.
 
-Only this module and the CLI touch files. Everything is computed first; the
-run folder is written at the end into a temporary folder renamed into place.
+Everything is computed first; the run folder is written at the end into a
+temporary folder renamed into place.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import math
-import os
-import re
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import demand as demand_mod
-from . import growth, layers, metrics, plan, risk, suitability
-from .config import Catalog, Scenario, load_catalog, load_scenario
-from .errors import ConfigError, ExpansionError, OutputExistsError
-from .grid import STRIP_CELLS
-from .outputs.folder import Spill, atomic_folder, check_target
-from .outputs.geotiff import write_geotiff
-from .outputs.provenance import input_files, package_versions, write_json
-from .stack import Stack
+from .. import demand as demand_mod
+from .. import growth, metrics, plan, risk, suitability
+from ..config import Catalog, Scenario
+from ..grid import STRIP_CELLS
+from ..outputs.folder import Spill, atomic_folder, check_target
+from ..outputs.geotiff import write_geotiff
+from ..outputs.provenance import write_json
+from ..stack import Stack
+from .common import Timer, check_grid_fits, check_plan_fits, default_out, load, prepare, provenance, stack_for
 
 log = logging.getLogger(__name__)
+
+__all__ = ["RUN_FILES", "Model", "RunResult", "Timer", "check_grid_fits", "compute", "prepare", "run",
+           "spill_for", "write_run"]
 
 
 # The files of a run folder (DESIGN.md section 5, plus risk_planned.tif); .qml styles sit beside the .tifs.
 RUN_FILES = ("index.html", "suitability.html", "risk.html", "expansion.html", "demand.csv", "summary.json",
              "suitability.tif", "risk.tif", "risk_planned.tif", "urbanization_year.tif",
              "urbanization_year_planned.tif", "urbanization_probability.tif", "plan.gpkg", "run.json")
-
-
-def slug(text: str) -> str:
-    """A folder-safe name: lower case letters, digits and dashes."""
-    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return s or "unnamed"
-
-
-class Timer:
-    """Seconds per stage, in order; ``on_mark(stage)`` is called after each stage."""
-
-    def __init__(self, on_mark=None) -> None:
-        self.stages: dict[str, float] = {}
-        self.on_mark = on_mark
-        self._t0 = time.perf_counter()
-        self._last = self._t0
-
-    def mark(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.stages[stage] = self.stages.get(stage, 0.0) + now - self._last
-        log.info("%s: done in %.1f s", stage.replace("_", " "), now - self._last)
-        self._last = now
-        if self.on_mark:
-            self.on_mark(stage)
-
-    @property
-    def total(self) -> float:
-        return time.perf_counter() - self._t0
 
 
 @dataclass
@@ -111,94 +80,6 @@ class RunResult:
                 f"{r['planned']['high_risk_people']:,.0f} with the plan"
             )
         return lines
-
-
-def default_out(catalog: Catalog, scenario: Scenario) -> Path:
-    return Path("outputs") / slug(catalog.name) / slug(scenario.name)
-
-
-def load(scenario_path: Path, runs: int | None = None, seed: int | None = None) -> tuple[Scenario, Catalog]:
-    """The scenario (with ``runs`` and ``seed`` overriding its own) and its catalog."""
-    sc = load_scenario(scenario_path)
-    growth_cfg = sc.growth
-    if runs is not None:
-        growth_cfg = dataclasses.replace(growth_cfg, runs=runs)
-    if seed is not None:
-        growth_cfg = dataclasses.replace(growth_cfg, seed=seed)
-    sc = sc.replace(growth=growth_cfg)
-    return sc, load_catalog(sc.layers)
-
-
-def prepare(scenario_path: Path, runs: int | None = None, seed: int | None = None,
-            progress=None) -> tuple[Scenario, Catalog, Stack]:
-    """Load the scenario and catalog and build (or load) the aligned stack."""
-    sc, catalog = load(scenario_path, runs, seed)
-    return sc, catalog, stack_for(sc, catalog, progress)
-
-
-# Memory a run needs: anonymous (non file-backed) memory at its peak, measured by
-# benchmarks/run.py on large grids (README "Large regions"), plus the program.
-RUN_BYTES_PER_CELL = 60
-RUN_BASE_BYTES = 400e6
-
-
-def physical_memory() -> float:
-    """Bytes of RAM on this machine."""
-    return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-
-
-def check_grid_fits(sc: Scenario, grid) -> None:
-    """Raise ConfigError when a run on ``grid`` would need more memory than this machine has.
-
-    The estimate is the measured peak per cell (:data:`RUN_BYTES_PER_CELL`);
-    the message gives the coarsest-needed resolution that fits.
-    """
-    need = grid.cells * RUN_BYTES_PER_CELL + RUN_BASE_BYTES
-    have = physical_memory()
-    if need <= have:
-        return
-    fits = (have - RUN_BASE_BYTES) / RUN_BYTES_PER_CELL
-    res = math.ceil(grid.res * math.sqrt(grid.cells / max(fits, 1.0)) / 5.0) * 5.0
-    raise ConfigError(
-        f"{sc.path}: a grid of {grid.width:,} x {grid.height:,} cells of {grid.res:g} m needs about "
-        f"{need / 1e9:,.0f} GB of memory and this machine has {have / 1e9:.0f} GB, so the run would run out "
-        f"of memory; use a coarser resolution_m ({res:g} m or more) or a smaller study area"
-    )
-
-
-def stack_for(sc: Scenario, catalog: Catalog, progress=None) -> Stack:
-    """Build (or load from the cache) the scenario's aligned stack and check its years."""
-    grid = layers.grid_for(catalog, sc.resolution_m, sc.crs, sc.margin_m)
-    log.info("grid: %d x %d cells of %g m in %s", grid.width, grid.height, grid.res, grid.crs)
-    check_grid_fits(sc, grid)
-    stack = layers.build_stack(catalog, grid, progress=progress)
-    for year, what in ((sc.base_year, "base_year"), (sc.growth.calibrate_from, "[growth] calibrate_from")):
-        if year is not None and year not in stack.builtup:
-            raise ConfigError(
-                f"{sc.path}: {what} {year} has no built-up layer in {catalog.path}; "
-                f"observed years are {', '.join(map(str, stack.years))}: use one of them, or add "
-                f"a built-up layer of {year} to the catalog"
-            )
-    return stack
-
-
-def check_plan_fits(sc: Scenario, stack: Stack) -> None:
-    """Raise ConfigError when the arterial spacing is larger than the study area.
-
-    An arterial grid needs at least two lines of a family across the study
-    area (the boundary's bounding box, metres in the grid's CRS); with a
-    spacing wider than the area's longer side there would be at most one, so
-    the plan would say nothing. This is a scenario error, not a warning.
-    """
-    left, bottom, right, top = stack.vectors["boundary"].total_bounds
-    side = max(right - left, top - bottom)
-    spacing = sc.plan.arterial_spacing_m
-    if spacing > side:
-        raise ConfigError(
-            f"{sc.path} [plan]: 'arterial_spacing_m' ({spacing:g} m) is larger than the study area "
-            f"({(right - left) / 1000:.1f} x {(top - bottom) / 1000:.1f} km), so no arterial grid fits; "
-            f"use a spacing under {side:.0f} m (Making Room: about 1000 m)"
-        )
 
 
 def run_counter(runs: int):
@@ -334,7 +215,7 @@ def spill_for(grid, folder: Path) -> Spill:
 
 def write_run(m: Model, folder: Path, timer: Timer) -> None:
     """Write every output of a computed run into ``folder`` (an empty temporary folder)."""
-    from . import maps  # noqa: F401  (imported here: maps are the heaviest to import)
+    from .. import maps  # noqa: F401  (imported here: maps are the heaviest to import)
 
     grid = m.stack.grid
     sc = m.scenario
@@ -356,7 +237,7 @@ def write_run(m: Model, folder: Path, timer: Timer) -> None:
     plan.write_plan_gpkg(m.plan, folder / "plan.gpkg", risk_hotspots=m.hotspots)
     write_raster_styles(folder, [r.year for r in m.demand])
     timer.mark("write")
-    from .render import render_run
+    from ..render import render_run
 
     render_run(m, folder)
     timer.mark("maps")
@@ -365,8 +246,8 @@ def write_run(m: Model, folder: Path, timer: Timer) -> None:
 
 def write_raster_styles(folder: Path, years: list[int]) -> None:
     """QGIS styles (.qml) beside each GeoTIFF of a run, coloured as on the maps."""
-    from . import styles
-    from .render import period_categories
+    from .. import styles
+    from ..render import period_categories
 
     for name, ramp, label in (("suitability", "RdYlGn", "suitability"), ("risk", "YlOrRd_09", "risk"),
                               ("risk_planned", "YlOrRd_09", "risk"),
@@ -375,24 +256,6 @@ def write_raster_styles(folder: Path, years: list[int]) -> None:
     cats = styles.categories_qml(period_categories(years))
     for name in ("urbanization_year", "urbanization_year_planned"):
         styles.write_qml(folder / f"{name}.tif", cats)
-
-
-def provenance(sc: Scenario, catalog: Catalog, grid, timer: Timer, out: Path, **extra) -> dict:
-    """run.json: inputs with sha256, parameters, seed, grid, package versions, timings."""
-    files = [sc.path, catalog.path] + [e.path for e in catalog.layers]
-    return {
-        "scenario": str(sc.path),
-        "catalog": str(catalog.path),
-        "out": str(out),
-        **extra,
-        "inputs": input_files(files),
-        "parameters": dataclasses.asdict(sc),
-        "seed": sc.growth.seed,
-        "runs": sc.growth.runs,
-        "grid": dataclasses.asdict(grid),
-        "packages": package_versions(),
-        "timings_s": {**{k: round(v, 3) for k, v in timer.stages.items()}, "total": round(timer.total, 3)},
-    }
 
 
 def run(scenario_path: Path, out: Path | None = None, overwrite: bool = False, runs: int | None = None,
@@ -426,108 +289,3 @@ def run(scenario_path: Path, out: Path | None = None, overwrite: bool = False, r
         spill.close()
     log.info("run: %.1f s in all", timer.total)
     return result
-
-
-def backtest(scenario_path: Path, observed_year: int, quantity: str | None = None, out: Path | None = None,
-             overwrite: bool = False, runs: int | None = None, seed: int | None = None) -> tuple[Path, dict]:
-    """Backtest: calibrate on ``calibrate_from -> base_year``, grow to ``observed_year``,
-    compare with the observed built-up there, and against three null models.
-
-    Writes ``backtest.json``, ``urbanization_year.tif`` (run 0),
-    ``urbanization_probability.tif``, ``backtest_map.tif`` (1 hit, 2 miss,
-    3 false alarm, 4 correct rejection, 0 not a candidate), ``backtest.html``
-    and ``run.json`` into the run folder (default
-    ``outputs/<city>/<scenario>-backtest-<year>/``).
-    """
-    from . import validation
-
-    timer = Timer()
-    sc, catalog = load(scenario_path, runs, seed)
-    out = Path(out) if out is not None else (
-        Path("outputs") / slug(catalog.name) / f"{slug(sc.name)}-backtest-{observed_year}")
-    check_target(out, overwrite)
-    stack = stack_for(sc, catalog)
-    if observed_year not in stack.builtup:
-        raise ConfigError(f"--observed-year {observed_year} has no built-up layer in {catalog.path}; "
-                          f"observed years are {', '.join(map(str, stack.years))}")
-    timer.mark("layers")
-    quantity = quantity or sc.growth.quantity
-    suit = suitability.score(stack, sc.suitability)
-    res = validation.backtest(stack, sc, observed_year, quantity, suit, sc.growth.runs, sc.growth.seed)
-    arrays = res.pop("arrays")
-    timer.mark("backtest")
-    res.update({"city": catalog.name, "scenario": sc.name, "synthetic": catalog.synthetic})
-    pred, obs, cand = arrays["predicted_new"], arrays["observed_new"], arrays["candidates"]
-    agreement = np.zeros(stack.grid.shape, np.uint8)
-    agreement[cand & ~pred & ~obs] = 4
-    agreement[pred & obs] = 1
-    agreement[~pred & obs] = 2
-    agreement[pred & ~obs] = 3
-    grid = stack.grid
-    base = stack.builtup_at(sc.base_year) & stack.valid
-    uyear = np.where(pred, observed_year, np.where(base, sc.base_year, 0)).astype(np.int16)
-    with atomic_folder(out, overwrite) as tmp:
-        write_json(tmp / "backtest.json", res)
-        write_geotiff(tmp / "backtest_map.tif", agreement, grid, nodata=0, categorical=True,
-                      colormap=BACKTEST_COLOURS,
-                      description="1 hit, 2 miss, 3 false alarm, 4 correct rejection, 0 not a candidate")
-        write_geotiff(tmp / "urbanization_year.tif", uyear, grid, nodata=None, categorical=True,
-                      description="year built up in the backtest run with the scenario's seed")
-        write_geotiff(tmp / "urbanization_probability.tif", arrays["probability"], grid, nodata=np.nan,
-                      description=f"share of runs built up by {observed_year}")
-        from . import maps
-        from .render import backtest_map
-
-        maps.write_html(tmp / "backtest.html", backtest_map(stack, sc, res, agreement))
-        timer.mark("write")
-        write_json(tmp / "run.json", provenance(sc, catalog, grid, timer, out, observed_year=observed_year,
-                                                quantity=quantity))
-    return out, res
-
-
-BACKTEST_COLOURS = {0: (0, 0, 0, 0), 1: (26, 152, 80, 255), 2: (215, 48, 39, 255), 3: (253, 174, 97, 255),
-                    4: (230, 230, 230, 255)}
-
-
-def read_run(folder: Path) -> dict:
-    """A run folder's summary.json plus its demand rows (``demand`` key)."""
-    import csv
-    import json
-
-    folder = Path(folder)
-    summary_path = folder / "summary.json"
-    if not folder.is_dir():
-        raise ExpansionError(f"{folder} is not a folder; give run folders written by `expansion run`")
-    if not summary_path.is_file():
-        raise ExpansionError(f"{folder} is not a run folder: it has no summary.json "
-                             "(was the run finished with `expansion run`?)")
-    try:
-        run = json.loads(summary_path.read_text(encoding="utf-8"))
-        with open(folder / "demand.csv", newline="", encoding="utf-8") as f:
-            run["demand"] = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
-    except (json.JSONDecodeError, ValueError, OSError) as exc:
-        raise ExpansionError(f"{folder}: summary.json or demand.csv is unreadable ({exc}); "
-                             "run the scenario again") from None
-    run["folder"] = str(folder)
-    return run
-
-
-def compare_runs(folders: list[Path], out: Path | None = None, overwrite: bool = False) -> str:
-    """The comparison table of several run folders; with ``out``, also an HTML page there."""
-    import os
-
-    from . import report
-
-    runs = [read_run(f) for f in folders]
-    if out is not None:
-        out = Path(out)
-        if out.exists() and not overwrite:
-            raise OutputExistsError(f"{out} already exists; pass --overwrite to replace it")
-        out.absolute().parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
-        try:
-            tmp.write_text(report.compare_page(runs), encoding="utf-8")
-            os.replace(tmp, out)
-        finally:
-            tmp.unlink(missing_ok=True)
-    return report.compare_table(runs)

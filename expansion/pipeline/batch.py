@@ -24,7 +24,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ExpansionError
+from ..errors import ExpansionError
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +45,13 @@ class BatchResult:
 
 def simulate_part(stack, arrays: dict, args: tuple, kwargs: dict, run_ids: list[int]):
     """A Dask task: some of the Monte-Carlo runs of one policy (``growth.simulate(run_ids=...)``)."""
-    from . import growth
+    from .. import growth
 
     return growth.simulate(stack, *args, **arrays, **kwargs, run_ids=run_ids)
 
 
 class DaskRuns:
-    """``start_simulation`` for :func:`expansion.pipeline.compute` that submits the
+    """``start_simulation`` for :func:`expansion.pipeline.run.compute` that submits the
     Monte-Carlo runs as Dask tasks of ``runs_per_task`` runs each.
 
     Used from inside a task, with the client of ``distributed.worker_client()``.
@@ -65,7 +65,7 @@ class DaskRuns:
 
     def __call__(self, stack, model, excluded, new_cells, years, seed, runs, base_builtup,
                  arterial_dist_m=None, road_dist_m=None, allowed=None, **kwargs):
-        from . import growth
+        from .. import growth
 
         if self._stack is None or self._stack[0] is not stack:
             self._stack = (stack, self.client.scatter([stack], hash=False)[0])
@@ -92,7 +92,7 @@ def run_one(scenario: str, out: str | None, overwrite: bool, runs_per_task: int 
     With ``runs_per_task``, this must run as a Dask task: the Monte-Carlo runs are
     then submitted as tasks of that many runs (see :class:`DaskRuns`).
     """
-    from .pipeline import run
+    from .run import run
 
     t0 = time.perf_counter()
     target = {"out": Path(out) if out else None, "overwrite": overwrite}

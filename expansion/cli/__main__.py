@@ -1,0 +1,5 @@
+"""``python -m expansion.cli``: the same as the ``expansion`` command."""
+
+from .app import main
+
+main()

@@ -1,0 +1,24 @@
+"""``expansion compare``: run folders side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .options import overwrite_opt
+
+
+@click.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Write the comparison page here (default: no page, only the table).")
+@overwrite_opt
+def compare(run_dirs: tuple[Path, ...], out: Path | None, overwrite: bool) -> None:
+    """Compare run folders side by side: a table, and a page with --out."""
+    from ..pipeline.compare import compare_runs
+
+    table = compare_runs(list(run_dirs), out=out, overwrite=overwrite)
+    click.echo(table)
+    if out is not None:
+        click.echo(f"\nComparison page: {out}")
