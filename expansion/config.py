@@ -65,7 +65,7 @@ class GrowthConfig:
     deterministic ranking, 1 sampling in proportion to the potential);
     ``survival`` is the weight of the survival discount, ``"auto"`` (learned
     when an epoch before ``calibrate_from`` exists, else a prior of 0.5) or a
-    number ≥ 0 (0 turns it off). See expansion/growth.py."""
+    number ≥ 0 (0 turns it off). See expansion/growth/."""
 
     calibrate_from: int | None = None
     runs: int = 20

@@ -45,10 +45,7 @@ import logging
 
 import numpy as np
 
-from .config import Scenario
-from .errors import DataError
 from .grid import distance_m
-from .suitability import Suitability
 
 log = logging.getLogger(__name__)
 
@@ -154,108 +151,4 @@ def null_nearest(quantity: int, candidates: np.ndarray, builtup_base: np.ndarray
     tie = np.random.default_rng(NEAREST_TIE_SEED).permutation(candidates.size)[idx]
     order = np.lexsort((tie, d))  # by distance, then by the fixed random order
     out.ravel()[idx[order[:q]]] = True
-    return out
-
-
-# ---------------------------------------------------------------- backtest
-
-
-def backtest(stack, scenario: Scenario, observed_year: int, quantity: str, suitability: Suitability,
-             runs: int, seed: int) -> dict:
-    """Calibrate on ``calibrate_from → base_year``, simulate to ``observed_year``, compare.
-
-    Parameters
-    ----------
-    stack : the layer stack; must hold built-up at ``scenario.base_year`` and
-        ``observed_year`` (and ``scenario.growth.calibrate_from`` if set).
-    scenario : the scenario (years, demand, growth settings).
-    observed_year : the later observed epoch to predict.
-    quantity : ``"observed"`` (allocate exactly the observed number of new cells) or
-        ``"projected"`` (new cells from the demand projection).
-    suitability : from :func:`expansion.suitability.score` (its ``excluded`` mask is used).
-    runs, seed : Monte-Carlo runs and seed.
-
-    Returns
-    -------
-    dict: the metrics of run 0 (``fom``, ``producers_accuracy``, ``users_accuracy``,
-    ``quantity_disagreement``, ``allocation_disagreement``, ``kappa_simulation``,
-    ``hits``, ``misses``, ``false_alarms``, ``correct_rejections``, ``candidates``);
-    ``fom_mean``, ``fom_sd``, ``fom_runs`` over the runs; ``null_models``
-    (``no_change``, ``random``, ``nearest_builtup``, each with the same metrics);
-    ``multi_resolution`` (factor → metrics for the model and each null);
-    ``beats_nulls``; ``quantity`` (mode, predicted and observed cells, quantity error
-    in % of observed change); ``calibration`` (the growth model); ``warnings``;
-    and ``arrays`` — numpy arrays, not JSON: ``predicted_new`` (run 0, bool),
-    ``observed_new`` (bool), ``candidates`` (bool), ``probability`` (float32).
-    Pop ``arrays`` before writing JSON.
-    """
-    from .demand import project_demand
-    from .growth import calibrate, simulate
-
-    base_year = scenario.base_year
-    for y in (base_year, observed_year):
-        if y not in stack.builtup:
-            raise DataError(f"backtest needs built-up at {y}; the layers have "
-                            f"{', '.join(map(str, stack.years)) or 'none'}")
-    if observed_year <= base_year:
-        raise DataError(f"backtest: --observed-year {observed_year} must be after base_year {base_year}")
-    if quantity not in ("observed", "projected"):
-        raise ValueError(f"quantity must be 'observed' or 'projected', got {quantity!r}")
-    excluded = suitability.excluded
-    base = stack.builtup[base_year] & stack.valid
-    candidates = stack.valid & ~excluded & ~base
-    observed_new = stack.builtup[observed_year] & candidates
-    n_observed = int(observed_new.sum())
-
-    years = list(range(base_year, observed_year, scenario.step_years)) + [observed_year]
-    cell_ha = stack.grid.cell_area_ha
-    if quantity == "observed":
-        spans = np.diff(years)
-        cum = np.round(np.cumsum(spans) / spans.sum() * n_observed).astype(int)
-        new_cells = np.diff(np.concatenate([[0], cum])).tolist()
-    else:
-        rows = project_demand(scenario.population, scenario.density, years, stack.builtup_ha(base_year))
-        cum = np.round(np.cumsum([r.new_land_ha for r in rows[1:]]) / cell_ha).astype(int)
-        new_cells = np.diff(np.concatenate([[0], cum])).tolist()
-
-    g = scenario.growth
-    model = calibrate(stack, g.calibrate_from, base_year, excluded, survival=g.survival)
-    fom_runs: list[float] = []
-
-    def score_run(run: int, uyear: np.ndarray) -> None:
-        fom_runs.append(compare(uyear > base_year, observed_new, candidates)["fom"])
-
-    result = simulate(stack, model, excluded, new_cells, years, seed, runs, base, noise=g.noise,
-                      on_run=score_run)
-    predicted = (result.urbanization_year > base_year) & candidates
-    n_predicted = int(predicted.sum())
-
-    out = compare(predicted, observed_new, candidates)
-    out["fom_mean"] = float(np.mean(fom_runs))
-    out["fom_sd"] = float(np.std(fom_runs, ddof=1)) if len(fom_runs) > 1 else 0.0
-    out["fom_runs"] = fom_runs
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    nulls = {
-        "no_change": null_no_change(candidates),
-        "random": null_random(n_predicted, candidates, rng),
-        "nearest_builtup": null_nearest(n_predicted, candidates, base, stack.grid.res),
-    }
-    out["null_models"] = {k: compare(v, observed_new, candidates) for k, v in nulls.items()}
-    out["multi_resolution"] = {
-        str(f): {"model": coarsen_compare(predicted, observed_new, candidates, f),
-                 **{k: coarsen_compare(v, observed_new, candidates, f) for k, v in nulls.items()}}
-        for f in RESOLUTION_FACTORS
-    }
-    out["beats_nulls"] = {k: out["fom"] > v["fom"] for k, v in out["null_models"].items()}
-    out["quantity"] = {
-        "mode": quantity, "predicted_cells": n_predicted, "observed_cells": n_observed,
-        "predicted_ha": n_predicted * cell_ha, "observed_ha": n_observed * cell_ha,
-        "error_pct_of_observed": _ratio(100.0 * (n_predicted - n_observed), n_observed),
-        "new_cells_per_step": new_cells, "years": years,
-    }
-    out["calibration"] = model.as_dict()
-    out["base_year"], out["observed_year"], out["runs"], out["seed"] = base_year, observed_year, runs, seed
-    out["warnings"] = list(result.warnings)
-    out["arrays"] = {"predicted_new": predicted, "observed_new": observed_new, "candidates": candidates,
-                     "probability": result.probability}
     return out

@@ -9,7 +9,15 @@ from stack_fixtures import synthetic_stack
 from expansion import growth
 from expansion.config import SuitabilityConfig
 from expansion.errors import DataError
-from expansion.growth import FALLBACK_COEFFICIENTS, SURVIVAL_PRIOR, calibrate, potential, simulate
+from expansion.growth import (
+    FALLBACK_COEFFICIENTS,
+    SURVIVAL_PRIOR,
+    allocate,
+    calibrate,
+    logit,
+    potential,
+    simulate,
+)
 from expansion.suitability import score
 
 
@@ -124,7 +132,8 @@ def test_zero_noise_is_deterministic_ranking(city):
 @pytest.mark.parametrize("noise", [0.1, 0.0])
 def test_blocks_do_not_change_the_allocation(city, monkeypatch, noise):
     whole = _run(city, [40, 60, 25], seed=5, noise=noise)
-    monkeypatch.setattr(growth, "BLOCK_CELLS", 97)  # many blocks: the best k kept across them
+    for module in (allocate, logit):  # many blocks: the best k kept across them
+        monkeypatch.setattr(module, "BLOCK_CELLS", 97)
     blocks = _run(city, [40, 60, 25], seed=5, noise=noise)
     assert whole.urbanization_year.tobytes() == blocks.urbanization_year.tobytes()
     assert whole.probability.tobytes() == blocks.probability.tobytes()
@@ -144,7 +153,7 @@ def test_runs_made_in_parts_merge_to_the_same_bytes(city):
 def test_ties_go_to_the_lower_cell_index():
     keys = np.array([1, 3, 2, 3, 3, 0, 3], np.float32)
     idx = np.array([10, 60, 20, 40, 50, 0, 30])
-    _, best = growth._top(keys, idx, 3)
+    _, best = allocate.top_k(keys, idx, 3)
     assert sorted(best) == [30, 40, 50]
 
 

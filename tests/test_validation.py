@@ -5,9 +5,9 @@ import pytest
 from stack_fixtures import BACAU, synthetic_stack
 
 from expansion.config import GrowthConfig, PopulationConfig, Scenario, SuitabilityConfig
+from expansion.pipeline.backtest import score_backtest
 from expansion.suitability import score
 from expansion.validation import (
-    backtest,
     coarsen_compare,
     compare,
     null_nearest,
@@ -98,7 +98,7 @@ def _scenario(base, cal, **kw):
 def test_backtest_on_synthetic_city():
     s = synthetic_stack(years=(2000, 2010, 2020))
     suit = score(s, SuitabilityConfig())
-    r = backtest(s, _scenario(2010, 2000), 2020, "observed", suit, runs=3, seed=1)
+    r = score_backtest(s, _scenario(2010, 2000), 2020, "observed", suit, runs=3, seed=1)
     for key in ("fom", "producers_accuracy", "users_accuracy", "quantity_disagreement",
                 "allocation_disagreement", "hits", "misses", "false_alarms"):
         assert key in r and key in r["null_models"]["nearest_builtup"]
@@ -107,7 +107,7 @@ def test_backtest_on_synthetic_city():
     assert r["quantity_disagreement"] == 0
     assert len(r["fom_runs"]) == 3 and set(r["multi_resolution"]) == {"2", "4", "8"}
     assert r["arrays"]["predicted_new"].sum() == r["quantity"]["predicted_cells"]
-    r2 = backtest(s, _scenario(2010, 2000, population=PopulationConfig(base=1e5, growth_rate=0.03)),
+    r2 = score_backtest(s, _scenario(2010, 2000, population=PopulationConfig(base=1e5, growth_rate=0.03)),
                   2020, "projected", suit, runs=1, seed=1)
     assert r2["quantity"]["mode"] == "projected" and r2["quantity"]["predicted_cells"] > 0
 
@@ -122,7 +122,7 @@ def test_bacau_model_beats_nulls(cal, base, obs):
     catalog = load_catalog(Path(__file__).resolve().parents[1] / "layers" / "bacau" / "layers.toml")
     s = build_stack(catalog, grid_for(catalog, 30.0, None, 1000.0), cache=False)
     suit = score(s, SuitabilityConfig())
-    r = backtest(s, _scenario(base, cal), obs, "observed", suit, runs=20, seed=42)
+    r = score_backtest(s, _scenario(base, cal), obs, "observed", suit, runs=20, seed=42)
     nulls = r["null_models"]
     assert r["calibration"]["survival_source"] == ("learned" if cal == 1990 else "prior")
     assert r["fom_mean"] > nulls["nearest_builtup"]["fom"]
@@ -147,7 +147,7 @@ def test_demo_backtest_beats_nearest_builtup():
     catalog = load_catalog(DEMO)
     s = build_stack(catalog, grid_for(catalog, sc.resolution_m, sc.crs, sc.margin_m), cache=False)
     suit = score(s, sc.suitability)
-    r = backtest(s, sc, 2020, "observed", suit, runs=3, seed=sc.growth.seed)
+    r = score_backtest(s, sc, 2020, "observed", suit, runs=3, seed=sc.growth.seed)
     nearest = r["null_models"]["nearest_builtup"]["fom"]
     assert r["fom"] > nearest and r["fom_mean"] > nearest
     assert r["quantity"]["predicted_cells"] == r["quantity"]["observed_cells"]
