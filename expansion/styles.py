@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from .maps import colour_ramp
+from .outputs.palette import colour_ramp
 
 
 def _hex(rgb) -> str:

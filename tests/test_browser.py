@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, box
 
-from expansion import maps, report
 from expansion.grid import Grid
+from expansion.outputs.web import html_page, index, leaflet, raster, vector
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -101,16 +101,16 @@ def small_map(tmp_path: Path) -> Path:
                   LineString([(left, top - 600), (right, top - 600)])],
         crs=g.crs,
     )
-    page = maps.make_map(
+    page = leaflet.make_map(
         '<script>alert(1)</script> & "Ñandú"', "Scenario: medium migration - land suitability", g,
-        [maps.RasterLayer("Land suitability", score, g, "YlGn_09", 0, 1, "score, 0 unsuitable to 1 best"),
-         maps.RasterLayer("Zones", classes, g, legend="zone", opacity=0.5,
+        [raster.RasterLayer("Land suitability", score, g, "YlGn_09", 0, 1, "score, 0 unsuitable to 1 best"),
+         raster.RasterLayer("Zones", classes, g, legend="zone", opacity=0.5,
                           categories={0: ("A", "#e41a1c"), 1: ("B", "#377eb8"), 2: ("C", "#4daf4a")}),
-         maps.VectorLayer("Risk hotspots", gdf, {"color": "#b30000", "weight": 3, "fillOpacity": 0.25},
+         vector.VectorLayer("Risk hotspots", gdf, {"color": "#b30000", "weight": 3, "fillOpacity": 0.25},
                           {"name": "Name", "hectares": "hectares"}, "hectares at high risk")],
-        hillshade=maps.hillshade(dem, g.res), synthetic=True,
+        hillshade=raster.hillshade(dem, g.res), synthetic=True,
     )
-    return maps.write_html(tmp_path / "map.html", page)
+    return leaflet.write_html(tmp_path / "map.html", page)
 
 
 def test_map_renders_offline(tmp_path):
@@ -136,11 +136,11 @@ def test_index_page_renders_offline(tmp_path):
                "base_year": 2020, "horizon_year": 2050, "population_horizon": rows[-1]["population"],
                "land_need_ha": rows[-1]["land_need_ha"],
                "risk": {"bau": {"high_risk_people": 41_000, "high_risk_ha": 640, "hazard_share": 0.2}}}
-    page = report.index_page(summary, rows, [("Land suitability", "map.html")], "Demo City", True)
+    page = index.index_page(summary, rows, [("Land suitability", "map.html")], "Demo City", True)
     path = tmp_path / "index.html"
     path.write_text(page, encoding="utf-8")
     dom = open_offline(path, tmp_path)
-    assert dom.count("<svg") == 2 and report.NOT_COMPUTED in dom
+    assert dom.count("<svg") == 2 and html_page.NOT_COMPUTED in dom
     assert json.dumps("Demo City")[1:-1] in dom
 
 

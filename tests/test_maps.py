@@ -15,9 +15,10 @@ from rasterio.transform import rowcol
 from rasterio.warp import transform_bounds
 from shapely.geometry import LineString, box
 
-from expansion import maps
 from expansion.errors import DataError
 from expansion.grid import Grid
+from expansion.outputs import palette
+from expansion.outputs.web import leaflet, raster, vector
 
 NASTY = '<script>alert(1)</script> & "Ñandú"'
 NASTY_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;Ñandú&quot;"
@@ -51,19 +52,20 @@ def layers(grid):
         crs=grid.crs,
     )
     return [
-        maps.RasterLayer("Suitability " + NASTY, score, grid, "viridis", 0.0, 1.0, "score, 0 to 1 " + NASTY),
-        maps.RasterLayer("Classes", classes, grid, categories={0: ("low", "#fee8c8"), 1: ("mid", "#fdbb84"),
+        raster.RasterLayer("Suitability " + NASTY, score, grid, "viridis", 0.0, 1.0,
+                           "score, 0 to 1 " + NASTY),
+        raster.RasterLayer("Classes", classes, grid, categories={0: ("low", "#fee8c8"), 1: ("mid", "#fdbb84"),
                                                                 2: (NASTY, "#e34a33")},
                          legend="class", show=False),
-        maps.VectorLayer("Hotspots " + NASTY, gdf, {"color": "#b30000", "weight": 2, "fillOpacity": 0.3},
+        vector.VectorLayer("Hotspots " + NASTY, gdf, {"color": "#b30000", "weight": 2, "fillOpacity": 0.3},
                          {"name": "Name " + NASTY, "hectares": "hectares"}, "risk hotspots " + NASTY),
     ]
 
 
 @pytest.fixture
 def page(grid, dem, layers) -> str:
-    return maps.make_map(NASTY, "Scenario " + NASTY, grid, layers, hillshade=maps.hillshade(dem, grid.res),
-                         synthetic=True)
+    return leaflet.make_map(NASTY, "Scenario " + NASTY, grid, layers,
+                            hillshade=raster.hillshade(dem, grid.res), synthetic=True)
 
 
 EXTERNAL = re.compile(r"<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*[\"']?\s*(https?:)?//", re.I)
@@ -80,13 +82,13 @@ def test_page_has_no_external_scripts_or_styles(page):
 
 
 def test_osm_tiles_are_offered_but_not_loaded_by_default(grid, layers):
-    page = maps.make_map("City", "scenario", grid, layers, hillshade=None, synthetic=False, osm_tiles=True)
+    page = leaflet.make_map("City", "scenario", grid, layers, hillshade=None, synthetic=False, osm_tiles=True)
     start = page.index("L.tileLayer(")
     snippet = page[start : page.index(";", page.index(")", start))]
     assert "tile.openstreetmap.org" in snippet
     tile_var = re.search(r"var (\w+) = L\.tileLayer\(", page).group(1)
     assert f"{tile_var}.addTo(" not in page
-    no_osm = maps.make_map("City", "scenario", grid, layers, osm_tiles=False)
+    no_osm = leaflet.make_map("City", "scenario", grid, layers, osm_tiles=False)
     assert "L.tileLayer(" not in no_osm
 
 
@@ -99,7 +101,7 @@ def test_user_strings_are_escaped(page):
 
 
 def test_tooltip_values_are_escaped(layers):
-    data = maps.vector_geojson(layers[2])
+    data = vector.vector_geojson(layers[2])
     props = data["features"][0]["properties"]
     assert props["f0"] == NASTY_ESCAPED
     assert props["f1"] == "12.50"
@@ -108,8 +110,8 @@ def test_tooltip_values_are_escaped(layers):
 
 
 def test_same_inputs_give_identical_html(grid, dem, layers, page):
-    again = maps.make_map(NASTY, "Scenario " + NASTY, grid, layers,
-                          hillshade=maps.hillshade(dem, grid.res), synthetic=True)
+    again = leaflet.make_map(NASTY, "Scenario " + NASTY, grid, layers,
+                          hillshade=raster.hillshade(dem, grid.res), synthetic=True)
     assert again == page
     assert not re.search(r"_[0-9a-f]{32}\b", page), "a random folium id is left"
 
@@ -119,12 +121,12 @@ def test_page_shows_badge_legend_scale_and_layer_control(page, grid, layers):
     assert "L.control.scale()" in page
     assert "L.control.layers(" in page
     assert "xp-legend" in page and "score, 0 to 1" in page and "risk hotspots" in page
-    plain = maps.make_map("City", "s", grid, layers, synthetic=False)
+    plain = leaflet.make_map("City", "s", grid, layers, synthetic=False)
     assert "SYNTHETIC DATA" not in plain
 
 
 def test_overlay_bounds_match_grid_bounds_and_vectors(grid):
-    ov = maps.raster_overlay(maps.RasterLayer("x", np.ones(grid.shape, "float32"), grid, "viridis", 0, 1))
+    ov = raster.raster_overlay(raster.RasterLayer("x", np.ones(grid.shape, "float32"), grid, "viridis", 0, 1))
     merc = transform_bounds(grid.crs, "EPSG:3857", *grid.bounds, densify_pts=101)
     assert ov.bounds_3857 == pytest.approx(merc, abs=1e-6)
     w, s, e, n = transform_bounds("EPSG:3857", "EPSG:4326", *merc)
@@ -144,7 +146,7 @@ def from_bounds(left, bottom, right, top, width, height) -> Affine:
 def test_overlay_pixels_land_where_the_cells_are(grid):
     arr = np.zeros(grid.shape, dtype="int16")
     arr[10:20, 40:50] = 1  # a 300 m block in the north-east
-    ov = maps.raster_overlay(maps.RasterLayer("b", arr, grid, categories={1: ("block", "#ff0000")}))
+    ov = raster.raster_overlay(raster.RasterLayer("b", arr, grid, categories={1: ("block", "#ff0000")}))
     x = grid.left + 45 * grid.res
     y = grid.top - 15 * grid.res
     mx, my = Transformer.from_crs(grid.crs, "EPSG:3857", always_xy=True).transform(x, y)
@@ -162,7 +164,7 @@ def test_overlay_pixels_land_where_the_cells_are(grid):
 def test_continuous_overlay_is_transparent_at_nan_and_clipped(grid):
     arr = np.full(grid.shape, 2.0, dtype="float32")
     arr[:, : grid.width // 2] = np.nan
-    ov = maps.raster_overlay(maps.RasterLayer("c", arr, grid, ["#000000", "#ffffff"], 0.0, 1.0))
+    ov = raster.raster_overlay(raster.RasterLayer("c", arr, grid, ["#000000", "#ffffff"], 0.0, 1.0))
     h, w = ov.indices.shape
     assert ov.indices[h // 2, 2] == 0  # NaN side
     assert ov.indices[h // 2, w - 3] == 255  # above vmax: clipped to the top colour
@@ -171,10 +173,10 @@ def test_continuous_overlay_is_transparent_at_nan_and_clipped(grid):
 
 def test_overlay_size_is_capped():
     big = Grid(crs="EPSG:32637", left=500_000.0, top=1_100_000.0, res=10.0, width=2400, height=600)
-    ov = maps.raster_overlay(maps.RasterLayer("big", np.zeros(big.shape, "float32"), big, "viridis", 0, 1))
-    assert max(ov.indices.shape) == maps.MAX_OVERLAY_PX
-    small = maps.raster_overlay(maps.RasterLayer("s", np.zeros(big.shape, "float32"), big, "viridis", 0, 1),
-                                max_px=200)
+    zeros = np.zeros(big.shape, "float32")
+    ov = raster.raster_overlay(raster.RasterLayer("big", zeros, big, "viridis", 0, 1))
+    assert max(ov.indices.shape) == raster.MAX_OVERLAY_PX
+    small = raster.raster_overlay(raster.RasterLayer("s", zeros, big, "viridis", 0, 1), max_px=200)
     assert max(small.indices.shape) == 200
 
 
@@ -187,12 +189,12 @@ def test_demo_sized_page_stays_under_5_mb():
     noisy = np.clip(cols / n + rng.normal(0, 0.08, (n, n)), 0, 1).astype("float32")
     year = np.where(rng.random((n, n)) < 0.3, 2020 + 5 * rng.integers(0, 7, (n, n)), 0)
     layers = [
-        maps.RasterLayer("Suitability", noisy, g, "YlGn_09", 0, 1, "score"),
-        maps.RasterLayer("Risk", noisy[::-1].copy(), g, "YlOrRd_09", 0, 1, "score"),
-        maps.RasterLayer("Year", year, g, categories={y: (str(y), "#%02x3030" % (40 + (y - 2020) * 6))
+        raster.RasterLayer("Suitability", noisy, g, "YlGn_09", 0, 1, "score"),
+        raster.RasterLayer("Risk", noisy[::-1].copy(), g, "YlOrRd_09", 0, 1, "score"),
+        raster.RasterLayer("Year", year, g, categories={y: (str(y), "#%02x3030" % (40 + (y - 2020) * 6))
                                                       for y in range(2020, 2051, 5)}),
     ]
-    page = maps.make_map("Demo", "demo", g, layers, hillshade=maps.hillshade(dem, g.res), synthetic=True)
+    page = leaflet.make_map("Demo", "demo", g, layers, hillshade=raster.hillshade(dem, g.res), synthetic=True)
     assert len(page.encode("utf-8")) < 5 * 1024 * 1024
 
 
@@ -212,7 +214,7 @@ def _read_png(data: bytes):
 def test_png_roundtrip():
     idx = np.array([[0, 1, 2], [2, 1, 0]], dtype="uint8")
     pal = np.array([[0, 0, 0], [255, 0, 0], [0, 0, 255]], dtype="uint8")
-    chunks = _read_png(maps.png_paletted(idx, pal))
+    chunks = _read_png(raster.png_paletted(idx, pal))
     width, height, depth, colour_type = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
     assert (width, height, depth, colour_type) == (3, 2, 8, 3)
     assert chunks[b"PLTE"] == pal.tobytes()
@@ -226,58 +228,58 @@ def test_hillshade_lights_slopes_facing_the_light():
     rising_east = cols * 3.0  # faces west, towards a north-west light
     rising_west = -cols * 3.0  # faces east, away from it
     flat = np.zeros((20, 20))
-    a = maps.hillshade(rising_east, 10.0)[5:15, 5:15]
-    b = maps.hillshade(rising_west, 10.0)[5:15, 5:15]
-    f = maps.hillshade(flat, 10.0)
+    a = raster.hillshade(rising_east, 10.0)[5:15, 5:15]
+    b = raster.hillshade(rising_west, 10.0)[5:15, 5:15]
+    f = raster.hillshade(flat, 10.0)
     assert a.min() > f.max() > b.max()
     assert f[0, 0] == 1 + round(254 * np.sin(np.radians(45)))
     with_gap = flat.copy()
     with_gap[3, 4] = np.nan
-    hs = maps.hillshade(with_gap, 10.0)
+    hs = raster.hillshade(with_gap, 10.0)
     assert hs.dtype == np.uint8 and hs[3, 4] == 0 and (hs[np.isfinite(with_gap)] > 0).all()
 
 
 def test_vector_layer_without_crs_is_a_data_error(grid):
     gdf = gpd.GeoDataFrame({"a": [1]}, geometry=[box(0, 0, 1, 1)])
     with pytest.raises(DataError, match="no coordinate reference system"):
-        maps.make_map("c", "s", grid, [maps.VectorLayer("v", gdf, {"color": "red"}, ["a"])])
+        leaflet.make_map("c", "s", grid, [vector.VectorLayer("v", gdf, {"color": "red"}, ["a"])])
 
 
 def test_missing_tooltip_column_is_a_data_error(grid, layers):
-    bad = maps.VectorLayer("v", layers[2].gdf, {"color": "red"}, ["nope"])
+    bad = vector.VectorLayer("v", layers[2].gdf, {"color": "red"}, ["nope"])
     with pytest.raises(DataError, match="nope"):
-        maps.vector_geojson(bad)
+        vector.vector_geojson(bad)
 
 
 def test_empty_vector_layer_and_callable_style(grid, layers):
     gdf = layers[2].gdf
-    empty = maps.VectorLayer("none", gdf.iloc[0:0], {"color": "red"}, ["name"], "nothing here")
-    styled = maps.VectorLayer("styled", gdf, lambda p: {"color": "#00ff00" if p["other"] == 1 else "#0000ff"},
-                              ["name"])
-    page = maps.make_map("c", "s", grid, [empty, styled])
+    empty = vector.VectorLayer("none", gdf.iloc[0:0], {"color": "red"}, ["name"], "nothing here")
+    styled = vector.VectorLayer("styled", gdf,
+                                lambda p: {"color": "#00ff00" if p["other"] == 1 else "#0000ff"}, ["name"])
+    page = leaflet.make_map("c", "s", grid, [empty, styled])
     # the legend draws each distinct style of a feature-dependent style
     assert "background:#00ff00" in page and "background:#0000ff" in page
 
 
 def test_write_html(tmp_path, page):
-    path = maps.write_html(tmp_path / "map.html", page)
+    path = leaflet.write_html(tmp_path / "map.html", page)
     assert path.read_bytes() == page.encode("utf-8")
 
 
 def test_colormap_names():
-    assert (maps.colour_ramp("RdYlGn", 5) == maps.colour_ramp("RdYlGn_11", 5)).all()
-    assert tuple(maps.colour_ramp(["#000000", "white"], 3)[1]) == (128, 128, 128)
+    assert (palette.colour_ramp("RdYlGn", 5) == palette.colour_ramp("RdYlGn_11", 5)).all()
+    assert tuple(palette.colour_ramp(["#000000", "white"], 3)[1]) == (128, 128, 128)
     with pytest.raises(ValueError, match="unknown colormap"):
-        maps.colour_ramp("no-such-map")
+        palette.colour_ramp("no-such-map")
 
 
 def test_hillshade_by_strips_is_the_whole_dem_hillshade(monkeypatch):
     rng = np.random.default_rng(3)
     z = (2000 + np.cumsum(rng.normal(0, 2, (70, 40)), axis=0)).astype("float32")
     z[10:13, 5:9] = np.nan
-    whole = maps.hillshade(z, 30.0)
-    monkeypatch.setattr(maps, "_STRIP_CELLS", 3 * 40)  # strips of 3 rows
-    assert np.array_equal(maps.hillshade(z, 30.0), whole)
+    whole = raster.hillshade(z, 30.0)
+    monkeypatch.setattr(raster, "MAP_STRIP_CELLS", 3 * 40)  # strips of 3 rows
+    assert np.array_equal(raster.hillshade(z, 30.0), whole)
     assert (whole[10:13, 5:9] == 0).all() and (np.delete(whole, range(10, 13), axis=0) > 0).all()
 
 
@@ -285,34 +287,34 @@ def test_block_mean_ignores_nodata_and_keeps_partial_blocks(monkeypatch):
     a = np.arange(7 * 5, dtype="float32").reshape(7, 5)
     a[0, 0] = np.nan
     a[6, 4] = -1
-    m = maps._block_mean(a, 3, nodata=-1)
+    m = raster.block_mean(a, 3, nodata=-1)
     assert m.shape == (3, 2) and m.dtype == np.float32
     assert m[0, 0] == pytest.approx(np.nanmean(a[0:3, 0:3]))
     assert m[2, 1] == pytest.approx(a[6, 3])  # a 1 x 2 corner block, one cell of it nodata
-    monkeypatch.setattr(maps, "_STRIP_CELLS", 5)
-    assert np.array_equal(maps._block_mean(a, 3, nodata=-1), m)
+    monkeypatch.setattr(raster, "MAP_STRIP_CELLS", 5)
+    assert np.array_equal(raster.block_mean(a, 3, nodata=-1), m)
 
 
 def test_small_grids_are_drawn_cell_for_cell(grid, dem):
     # the demo's grids are smaller than an overlay: nothing is reduced, and the terrain
     # overlay is exactly the hillshade's
-    assert maps.overlay_factor(grid) == 1
-    a = maps.terrain_overlay(dem, grid)
-    b = maps.hillshade_overlay(maps.hillshade(dem, grid.res), grid)
+    assert raster.overlay_factor(grid) == 1
+    a = raster.terrain_overlay(dem, grid)
+    b = raster.hillshade_overlay(raster.hillshade(dem, grid.res), grid)
     assert np.array_equal(a.indices, b.indices) and a.bounds_3857 == b.bounds_3857
-    page = maps.make_map("c", "s", grid, [], hillshade=a)
-    assert page == maps.make_map("c", "s", grid, [], hillshade=maps.hillshade(dem, grid.res))
+    page = leaflet.make_map("c", "s", grid, [], hillshade=a)
+    assert page == leaflet.make_map("c", "s", grid, [], hillshade=raster.hillshade(dem, grid.res))
 
 
 def test_reduced_overlays_land_where_the_cells_are(grid):
     # with an image of 20 pixels a side each pixel covers about 3 cells: the grid is reduced first
-    assert maps.overlay_factor(grid, max_px=20) >= 2
+    assert raster.overlay_factor(grid, max_px=20) >= 2
     arr = np.zeros(grid.shape, dtype="int16")
     arr[9:21, 39:51] = 1
     cont = np.where(arr == 1, 1.0, np.nan).astype("float32")
-    for layer in (maps.RasterLayer("b", arr, grid, categories={1: ("block", "#ff0000")}),
-                  maps.RasterLayer("c", cont, grid, ["#000000", "#ffffff"], 0.0, 1.0)):
-        ov = maps.raster_overlay(layer, max_px=20)
+    for layer in (raster.RasterLayer("b", arr, grid, categories={1: ("block", "#ff0000")}),
+                  raster.RasterLayer("c", cont, grid, ["#000000", "#ffffff"], 0.0, 1.0)):
+        ov = raster.raster_overlay(layer, max_px=20)
         assert max(ov.indices.shape) == 20
         x, y = grid.left + 45 * grid.res, grid.top - 15 * grid.res
         mx, my = Transformer.from_crs(grid.crs, "EPSG:3857", always_xy=True).transform(x, y)
@@ -333,10 +335,10 @@ def test_overlays_of_a_large_grid_make_no_full_size_copy():
     score = np.broadcast_to((cols / n).astype("float32"), big.shape).copy()
     year = np.where(rows % 7 == 0, 2030, 0).astype("int16") * np.ones(big.shape, "int16")
     steps = [
-        lambda: maps.terrain_overlay(dem, big, max_px=400),
-        lambda: maps.raster_overlay(maps.RasterLayer("s", score, big, "viridis"), max_px=400),
-        lambda: maps.raster_overlay(maps.RasterLayer("y", year, big, categories={2030: ("2030", "#ff0000")}),
-                                    max_px=400),
+        lambda: raster.terrain_overlay(dem, big, max_px=400),
+        lambda: raster.raster_overlay(raster.RasterLayer("s", score, big, "viridis"), max_px=400),
+        lambda: raster.raster_overlay(
+            raster.RasterLayer("y", year, big, categories={2030: ("2030", "#ff0000")}), max_px=400),
     ]
     for step in steps:
         tracemalloc.start()
@@ -352,9 +354,9 @@ def test_terrain_of_a_large_grid_looks_like_the_full_hillshade():
     big = Grid(crs="EPSG:32637", left=500_000.0, top=1_100_000.0, res=30.0, width=n, height=n)
     rows, cols = np.mgrid[0:n, 0:n]
     dem = (2000 + 80 * np.sin(cols / 60.0) * np.cos(rows / 45.0)).astype("float32")
-    full = maps.hillshade_overlay(maps.hillshade(dem, big.res), big, max_px=300)
-    reduced = maps.terrain_overlay(dem, big, max_px=300)
-    assert maps.overlay_factor(big, max_px=300) == 4
+    full = raster.hillshade_overlay(raster.hillshade(dem, big.res), big, max_px=300)
+    reduced = raster.terrain_overlay(dem, big, max_px=300)
+    assert raster.overlay_factor(big, max_px=300) == 4
     assert reduced.bounds_3857 == full.bounds_3857 and reduced.indices.shape == full.indices.shape
     inside = (full.indices > 0) & (reduced.indices > 0)
     assert inside.mean() > 0.95
@@ -365,7 +367,7 @@ def test_terrain_of_a_large_grid_looks_like_the_full_hillshade():
 def test_maps_of_regions_with_very_many_roads_draw_the_arterials_only(monkeypatch, grid):
     from types import SimpleNamespace
 
-    from expansion import render
+    from expansion.outputs.web import run_maps
 
     left, bottom, right, top = grid.bounds
     lines = [LineString([(left, bottom + i), (right, bottom + i)]) for i in range(1, 31)]
@@ -373,9 +375,9 @@ def test_maps_of_regions_with_very_many_roads_draw_the_arterials_only(monkeypatc
                               "road_class": ["arterial"] * 5 + ["local"] * 25}, geometry=lines, crs=grid.crs)
     boundary = gpd.GeoDataFrame(geometry=[box(*grid.bounds)], crs=grid.crs)
     stack = SimpleNamespace(vectors={"roads": roads, "boundary": boundary})
-    (layer,) = [x for x in render._context_layers(stack) if x.name == "Roads today"]
+    (layer,) = [x for x in run_maps.context_layers(stack) if x.name == "Roads today"]
     assert len(layer.gdf) == 30 and "thick = arterial" in layer.legend
-    monkeypatch.setattr(render, "MAX_MAP_ROADS", 20)
-    (layer,) = [x for x in render._context_layers(stack) if x.name == "Roads today"]
+    monkeypatch.setattr(run_maps, "MAX_MAP_ROADS", 20)
+    (layer,) = [x for x in run_maps.context_layers(stack) if x.name == "Roads today"]
     assert len(layer.gdf) == 5 and (layer.gdf["road_class"] == "arterial").all()
     assert "25 local streets" in layer.legend

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from expansion import report
+from expansion.outputs.web import compare, html_page, index
 
 NASTY = '<script>alert(1)</script> & "Ñandú"'
 NASTY_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;Ñandú&quot;"
@@ -52,12 +52,12 @@ LINKS = [("Land suitability", "suitability.html"), ("Risk " + NASTY, "risk map.h
 
 
 def test_index_page_states_the_numbers(summary):
-    page = report.index_page(summary, demand_rows(), LINKS, summary["city"], True)
+    page = index.index_page(summary, demand_rows(), LINKS, summary["city"], True)
     for text in ("912,719", "15,424", "21,000", "183.3", "2,400", "52,340", "6,100", "812", "23 %",
                  "by 2050", "from 350,000 in 2020"):
         assert text in page, text
     assert "SYNTHETIC DATA" in page
-    assert report.NOT_COMPUTED not in page
+    assert html_page.NOT_COMPUTED not in page
     # the demand table: one row per step
     demand = page.split("People and land, step by step")[1]
     assert demand.count("<tr>") == 1 + 7
@@ -67,18 +67,18 @@ def test_index_page_states_the_numbers(summary):
 
 def test_missing_keys_show_a_gap_not_a_crash(summary):
     partial = {k: v for k, v in summary.items() if k not in ("risk", "arterials_planned_km", "open_space_ha")}
-    page = report.index_page(partial, demand_rows(), LINKS, "City", False)
-    assert page.count(report.NOT_COMPUTED) == 2 + 6  # km, open space, 3 risk facts x 2 policies
+    page = index.index_page(partial, demand_rows(), LINKS, "City", False)
+    assert page.count(html_page.NOT_COMPUTED) == 2 + 6  # km, open space, 3 risk facts x 2 policies
     assert "SYNTHETIC DATA" not in page
-    empty = report.index_page({}, [], [], "City", False)
-    assert report.NOT_COMPUTED in empty and "<svg" not in empty
+    empty = index.index_page({}, [], [], "City", False)
+    assert html_page.NOT_COMPUTED in empty and "<svg" not in empty
     odd_summary = {"risk": {"bau": None}, "population_horizon": "n/a", "land_need_ha": float("nan")}
-    odd = report.index_page(odd_summary, [{"year": 2020}], [], "City", False)
-    assert odd.count(report.NOT_COMPUTED) >= 10
+    odd = index.index_page(odd_summary, [{"year": 2020}], [], "City", False)
+    assert odd.count(html_page.NOT_COMPUTED) >= 10
 
 
 def test_index_page_escapes_everything(summary):
-    page = report.index_page(summary, demand_rows(), LINKS, summary["city"], True)
+    page = index.index_page(summary, demand_rows(), LINKS, summary["city"], True)
     assert "<script" not in page
     assert NASTY_ESCAPED in page
     assert 'href="javascript:' not in page
@@ -88,36 +88,36 @@ def test_index_page_escapes_everything(summary):
 
 
 def test_index_page_is_deterministic(summary):
-    a = report.index_page(summary, demand_rows(), LINKS, "City", True)
-    b = report.index_page(dict(summary), demand_rows(), list(LINKS), "City", True)
+    a = index.index_page(summary, demand_rows(), LINKS, "City", True)
+    b = index.index_page(dict(summary), demand_rows(), list(LINKS), "City", True)
     assert a == b
 
 
 def test_dict_rows_work_like_objects(summary):
     rows = demand_rows()
     as_dicts = [r.__dict__ for r in rows]
-    assert report.demand_table(as_dicts) == report.demand_table(rows)
+    assert index.demand_table(as_dicts) == index.demand_table(rows)
 
 
 def test_compare_table_and_page(summary):
     other = {"scenario": "high migration", "city": "Demo", "population_horizon": 1_200_000,
              "risk": {"bau": {"high_risk_people": 80_000}}}
     runs = [{"summary": summary, "demand": demand_rows()}, other]
-    text = report.compare_table(runs)
+    text = compare.compare_table(runs)
     lines = text.splitlines()
     assert len(lines) == 4 and lines[0].startswith("scenario")
     assert "1,200,000" in lines[3] and "80,000" in lines[3] and lines[3].rstrip().endswith("-")
     assert "52,340" in lines[2] and "6,100" in lines[2]
-    page = report.compare_page(runs)
+    page = compare.compare_page(runs)
     assert "<script" not in page and NASTY_ESCAPED in page
     assert "1,200,000" in page and "&ndash;" in page
     assert page.count("<svg") == 2  # charts for the run that has demand rows
-    assert report.compare_page(runs) == page
-    assert report.compare_table([]).count("\n") == 2
+    assert compare.compare_page(runs) == page
+    assert compare.compare_table([]).count("\n") == 2
 
 
 def test_links_are_label_then_page():
-    page = report.index_page({}, [], [("Land suitability", "suitability.html")], "City", False)
+    page = index.index_page({}, [], [("Land suitability", "suitability.html")], "City", False)
     assert '<a href="suitability.html">Land suitability</a>' in page
 
 
@@ -125,9 +125,9 @@ def test_metrics_tables_show_plan_and_atlas_metrics():
     summary = {"plan": {"arterials_planned_km": 256.07, "row_share": 0.0605, "within_500m_share": 0.998},
                "metrics": {"base": {"builtup_ha": 3500.0, "openness_index": 0.335},
                            "horizon_bau": {"builtup_ha": 12485.2}}}
-    page = report.index_page(summary, [], [], "City", False)
+    page = index.index_page(summary, [], [], "City", False)
     assert "Plan and urban form metrics" in page
     assert "<td>256.1</td>" in page and "<td>6.0 %</td>" in page and "<td>99.8 %</td>" in page
     assert "<td>3,500</td>" in page and "<td>12,485</td>" in page and "<td>0.34</td>" in page
     assert "horizon, with the plan" not in page   # columns only for the runs present
-    assert "Plan and urban form metrics" not in report.index_page({}, [], [], "City", False)
+    assert "Plan and urban form metrics" not in index.index_page({}, [], [], "City", False)

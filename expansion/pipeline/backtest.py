@@ -13,6 +13,7 @@ from ..config import Scenario
 from ..errors import ConfigError, DataError
 from ..outputs.folder import atomic_folder, check_target
 from ..outputs.geotiff import write_geotiff
+from ..outputs.palette import BACKTEST_COLOURS
 from ..outputs.provenance import write_json
 from ..stack import Stack
 from .common import Timer, load, provenance, slug, stack_for
@@ -162,15 +163,12 @@ def backtest(scenario_path: Path, observed_year: int, quantity: str | None = Non
                       description="year built up in the backtest run with the scenario's seed")
         write_geotiff(tmp / "urbanization_probability.tif", arrays["probability"], grid, nodata=np.nan,
                       description=f"share of runs built up by {observed_year}")
-        from .. import maps
-        from ..render import backtest_map
+        from ..outputs.web import write_html
+        from ..outputs.web.run_maps import backtest_map
 
-        maps.write_html(tmp / "backtest.html", backtest_map(stack, sc, res, agreement))
+        write_html(tmp / "backtest.html", backtest_map(stack, sc, res, agreement))
         timer.mark("write")
         write_json(tmp / "run.json", provenance(sc, catalog, grid, timer, out, observed_year=observed_year,
                                                 quantity=quantity))
     return out, res
 
-
-BACKTEST_COLOURS = {0: (0, 0, 0, 0), 1: (26, 152, 80, 255), 2: (215, 48, 39, 255), 3: (253, 174, 97, 255),
-                    4: (230, 230, 230, 255)}

@@ -34,7 +34,7 @@ def compare_runs(folders: list[Path], out: Path | None = None, overwrite: bool =
     """The comparison table of several run folders; with ``out``, also an HTML page there."""
     import os
 
-    from .. import report
+    from ..outputs.web import compare_page, compare_table
 
     runs = [read_run(f) for f in folders]
     if out is not None:
@@ -44,8 +44,8 @@ def compare_runs(folders: list[Path], out: Path | None = None, overwrite: bool =
         out.absolute().parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
         try:
-            tmp.write_text(report.compare_page(runs), encoding="utf-8")
+            tmp.write_text(compare_page(runs), encoding="utf-8")
             os.replace(tmp, out)
         finally:
             tmp.unlink(missing_ok=True)
-    return report.compare_table(runs)
+    return compare_table(runs)

@@ -215,7 +215,7 @@ def spill_for(grid, folder: Path) -> Spill:
 
 def write_run(m: Model, folder: Path, timer: Timer) -> None:
     """Write every output of a computed run into ``folder`` (an empty temporary folder)."""
-    from .. import maps  # noqa: F401  (imported here: maps are the heaviest to import)
+    from ..outputs.web import leaflet  # noqa: F401  (imported here: maps are the heaviest to import)
 
     grid = m.stack.grid
     sc = m.scenario
@@ -237,7 +237,7 @@ def write_run(m: Model, folder: Path, timer: Timer) -> None:
     plan.write_plan_gpkg(m.plan, folder / "plan.gpkg", risk_hotspots=m.hotspots)
     write_raster_styles(folder, [r.year for r in m.demand])
     timer.mark("write")
-    from ..render import render_run
+    from ..outputs.web.run_maps import render_run
 
     render_run(m, folder)
     timer.mark("maps")
@@ -247,11 +247,11 @@ def write_run(m: Model, folder: Path, timer: Timer) -> None:
 def write_raster_styles(folder: Path, years: list[int]) -> None:
     """QGIS styles (.qml) beside each GeoTIFF of a run, coloured as on the maps."""
     from .. import styles
-    from ..render import period_categories
+    from ..outputs.palette import PROBABILITY_RAMP, RISK_RAMP, SUITABILITY_RAMP, period_categories
 
-    for name, ramp, label in (("suitability", "RdYlGn", "suitability"), ("risk", "YlOrRd_09", "risk"),
-                              ("risk_planned", "YlOrRd_09", "risk"),
-                              ("urbanization_probability", "YlOrRd_09", "share of runs")):
+    for name, ramp, label in (("suitability", SUITABILITY_RAMP, "suitability"), ("risk", RISK_RAMP, "risk"),
+                              ("risk_planned", RISK_RAMP, "risk"),
+                              ("urbanization_probability", PROBABILITY_RAMP, "share of runs")):
         styles.write_qml(folder / f"{name}.tif", styles.continuous_qml(ramp, 0.0, 1.0, label))
     cats = styles.categories_qml(period_categories(years))
     for name in ("urbanization_year", "urbanization_year_planned"):

@@ -1,0 +1,118 @@
+"""Shared pieces of the run's pages: escaping, number formatting, the stylesheet and the page frame.
+
+The pages follow the same rules as the maps (see :mod:`expansion.outputs.web.leaflet`):
+no network (no external script, style, font or image), every user string
+HTML-escaped, and the same inputs give byte-identical output.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+NOT_COMPUTED = "not computed yet"
+
+POLICIES = (("bau", "business as usual"), ("planned", "with the plan"))
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; margin: 0;
+  color: #1b1b1b; background: #f6f5f1; line-height: 1.45; }
+main { max-width: 960px; margin: 0 auto; padding: 20px 24px 40px; }
+h1 { font-size: 26px; margin: 0 0 2px; }
+h2 { font-size: 19px; margin: 28px 0 8px; }
+.sub { color: #444; margin: 0; }
+.badge { display: inline-block; margin-top: 8px; padding: 3px 10px; border-radius: 12px;
+  background: #c0392b; color: #fff; font-size: 13px; font-weight: 600; }
+.facts { list-style: none; padding: 0; margin: 0; display: grid;
+  grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 10px; }
+.facts li { background: #fff; border-radius: 6px; padding: 10px 12px; box-shadow: 0 1px 3px rgba(0,0,0,.15); }
+.facts .v { display: block; font-size: 22px; font-weight: 700; }
+.facts .na { font-size: 15px; font-weight: 400; color: #777; font-style: italic; }
+.facts .k { color: #444; font-size: 14px; }
+table { border-collapse: collapse; background: #fff; box-shadow: 0 1px 3px rgba(0,0,0,.15); }
+th, td { padding: 5px 10px; border-bottom: 1px solid #ddd; text-align: right;
+  font-variant-numeric: tabular-nums; }
+th { background: #ecebe6; font-size: 13px; }
+td:first-child, th:first-child { text-align: left; }
+.maps a { display: inline-block; margin: 0 10px 8px 0; padding: 8px 14px; background: #1f5f8b; color: #fff;
+  border-radius: 6px; text-decoration: none; font-weight: 600; }
+.maps a:hover { background: #174a6c; }
+.charts { display: flex; flex-wrap: wrap; gap: 16px; margin-bottom: 16px; }
+.charts svg { background: #fff; border-radius: 6px; box-shadow: 0 1px 3px rgba(0,0,0,.15); }
+.note { color: #555; font-size: 13px; }
+.scroll { overflow-x: auto; }
+"""
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def value_of(obj: Any, key: str) -> Any:
+    """``obj[key]`` for mappings, ``obj.key`` for objects; None when absent."""
+    if isinstance(obj, Mapping):
+        return obj.get(key)
+    return getattr(obj, key, None)
+
+
+def num(value: Any) -> float | None:
+    """A finite float, or None (missing, not a number, NaN, inf)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def fmt(value: Any, kind: str = "int") -> str | None:
+    """Format a number for people: ``int`` (1,234), ``km`` (12.3), ``pct`` (12 %)
+    or ``dec`` (one decimal); None when the value is missing."""
+    v = num(value)
+    if v is None:
+        return None
+    if kind == "pct":
+        return f"{v * 100:.0f} %"
+    if kind in ("km", "dec"):
+        return f"{v:,.1f}"
+    return f"{round(v):,}"
+
+
+def risk_value(summary: Mapping, policy: str, key: str) -> Any:
+    risk = summary.get("risk")
+    if not isinstance(risk, Mapping):
+        return None
+    entry = risk.get(policy)
+    return entry.get(key) if isinstance(entry, Mapping) else None
+
+
+def document(title: str, body: str) -> str:
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
+        f"{body}\n</main>\n</body>\n</html>\n"
+    )
+
+
+def safe_href(href: str) -> str:
+    """A link target that cannot run script: relative paths and http(s) only."""
+    scheme = urlsplit(str(href)).scheme.lower()
+    if scheme not in ("", "http", "https"):
+        return "#"
+    return esc(quote(str(href), safe="/:#?&=%~.-_"))
+
+
+def heading(title: str, subtitle: str, synthetic: bool) -> str:
+    badge = ('\n<div class="badge">SYNTHETIC DATA - a made-up city for testing and demonstration</div>'
+             if synthetic else "")
+    return f"<header>\n<h1>{esc(title)}</h1>\n<p class=\"sub\">{esc(subtitle)}</p>{badge}\n</header>"
+
+

@@ -1,0 +1,308 @@
+"""Offline HTML maps: raster and vector layers on one Leaflet page.
+
+Pure functions: arrays on a :class:`~expansion.grid.Grid` and GeoDataFrames in,
+complete HTML text out; only :func:`write_html` touches a file.
+
+The pages are made for officials who open them offline on modest laptops:
+
+- no network: Leaflet's script and stylesheet are inlined from the
+  ``xstatic-leaflet`` package (its images become data URIs); folium's other
+  default assets (jQuery, Bootstrap, Font Awesome, awesome-markers) are not
+  used by these maps and are left out;
+- the default background is a hillshade computed from the DEM; OpenStreetMap
+  tiles are an optional background that only loads with a connection;
+- rasters are warped from the grid's CRS to Web Mercator (EPSG:3857), the
+  map's own projection, before they are drawn, so they line up with the
+  vectors (which are converted to EPSG:4326 here and nowhere else);
+- every user string (city, scenario, layer names, attribute values) is
+  HTML-escaped;
+- the same inputs give byte-identical HTML (element ids come from a counter,
+  not from random UUIDs).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ...grid import Grid
+from .legend import raster_legend, vector_legend
+from .raster import (
+    MAX_OVERLAY_PX,
+    Overlay,
+    RasterLayer,
+    hillshade_overlay,
+    latlon_bounds,
+    mercator_frame,
+    raster_overlay,
+)
+from .vector import VectorLayer, tooltip_items, vector_geojson
+
+#: Pane z-indexes (Leaflet: tiles 200, overlays/vectors 400): the hillshade
+#: lies over tiles, raster overlays under the vectors, whatever the order in
+#: which a user toggles them.
+_HILLSHADE_Z = 250
+_RASTER_Z = 350
+
+# ---------------------------------------------------------------- offline assets
+
+
+@functools.lru_cache(maxsize=1)
+def leaflet_assets() -> tuple[str, str, str]:
+    """Leaflet's (version, script, stylesheet), from the ``xstatic-leaflet`` package.
+
+    Source-map comments are dropped and the stylesheet's images are inlined
+    as data URIs, so nothing is fetched.
+    """
+    try:
+        from xstatic.pkg import leaflet as xleaflet
+    except ImportError:  # pragma: no cover - a packaging error, not bad data
+        raise RuntimeError(
+            "the offline maps need Leaflet from the 'xstatic-leaflet' package: pip install xstatic-leaflet"
+        ) from None
+    base = Path(xleaflet.BASE_DIR)
+    js = (base / "leaflet.js").read_text(encoding="utf-8")
+    js = re.sub(r"\n//# sourceMappingURL=\S*\s*$", "\n", js)
+    css = (base / "leaflet.css").read_text(encoding="utf-8")
+    css = re.sub(r"/\*# sourceMappingURL=.*?\*/", "", css)
+
+    def inline(match: re.Match) -> str:
+        path = base / match.group(1)
+        return "url(data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii") + ")"
+
+    css = re.sub(r"url\((images/[\w.-]+\.png)\)", inline, css)
+    if "</script" in js.lower() or "</style" in css.lower():  # pragma: no cover - cannot inline safely
+        raise RuntimeError("Leaflet's files contain a closing tag and cannot be inlined")
+    return xleaflet.VERSION, js, css
+
+
+# ---------------------------------------------------------------- page
+
+_PAGE_CSS = """
+html, body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
+.leaflet-container { font-family: inherit; background: #f4f3ef; }
+.xp-title { position: absolute; z-index: 1000; top: 10px; left: 54px; max-width: calc(100% - 330px);
+  background: rgba(255,255,255,0.94); border-radius: 6px; padding: 8px 12px;
+  box-shadow: 0 1px 5px rgba(0,0,0,0.35); pointer-events: auto; }
+.xp-title h1 { font-size: 18px; margin: 0; line-height: 1.25; color: #1b1b1b; }
+.xp-title p { font-size: 13px; margin: 3px 0 0; color: #444; }
+.xp-badge { display: inline-block; margin-top: 5px; padding: 2px 8px; border-radius: 10px;
+  background: #c0392b; color: #fff; font-size: 12px; font-weight: 600; letter-spacing: 0.02em; }
+.xp-legend { position: absolute; z-index: 1000; right: 10px; bottom: 26px; max-width: 300px;
+  max-height: calc(100% - 130px); overflow-y: auto; background: rgba(255,255,255,0.94);
+  border-radius: 6px; padding: 8px 10px; box-shadow: 0 1px 5px rgba(0,0,0,0.35);
+  font-size: 12px; color: #222; }
+.xp-legend h2 { font-size: 13px; margin: 0 0 4px; }
+.xp-entry { margin: 6px 0 0; }
+.xp-entry .xp-name { font-weight: 600; }
+.xp-entry .xp-units { color: #555; }
+.xp-bar { height: 10px; border: 1px solid #999; margin-top: 3px; }
+.xp-ticks { display: flex; justify-content: space-between; color: #333; }
+.xp-swatch { display: inline-block; width: 14px; height: 11px; border: 1px solid #777;
+  vertical-align: middle; margin-right: 5px; }
+.xp-row { margin-top: 2px; }
+.xp-line { display: inline-block; width: 18px; height: 0; vertical-align: middle; margin-right: 5px; }
+.leaflet-control-layers-expanded { font-size: 13px; }
+@media print { .leaflet-control-layers, .leaflet-control-zoom { display: none; } }
+"""
+
+def _elements():
+    """folium/branca element classes used by make_map (imported lazily: folium is slow to import)."""
+    import folium
+    from branca.element import Element, MacroElement
+    from jinja2 import Template
+
+    class Raw(Element):
+        """Literal HTML (already escaped by us; never read as a template)."""
+
+        _template = Template("{{ this.text }}")
+
+        def __init__(self, text: str):
+            super().__init__()
+            self._name = "Raw"
+            self.text = text
+
+    class Legend(MacroElement):
+        """The legend box; an entry hides while its layer is switched off."""
+
+        _template = Template("""
+{% macro html(this, kwargs) %}
+<div class="xp-legend" id="{{ this.get_name() }}"><h2>Legend</h2>
+{%- for layer, body in this.entries %}
+<div class="xp-entry" data-layer="{{ layer.get_name() }}"
+{%- if not layer.show %} style="display:none"{% endif %}>{{ body }}</div>
+{%- endfor %}
+</div>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+(function () {
+  var entries = {
+  {%- for layer, body in this.entries %}
+    {{ layer.get_name()|tojson }}: {{ layer.get_name() }},
+  {%- endfor %}
+  };
+  function toggle(e) {
+    var box = document.getElementById({{ this.get_name()|tojson }});
+    for (var key in entries) {
+      if (entries[key] === e.layer) {
+        var el = box.querySelector('[data-layer="' + key + '"]');
+        if (el) { el.style.display = (e.type === 'overlayadd') ? '' : 'none'; }
+      }
+    }
+  }
+  {{ this._parent.get_name() }}.on('overlayadd overlayremove', toggle);
+})();
+{% endmacro %}
+""")
+
+        def __init__(self, entries: list):
+            super().__init__()
+            self._name = "Legend"
+            self.entries = entries
+
+    return folium, Raw, Legend
+
+
+def _fix_ids(root) -> None:
+    """Replace folium's random element ids by a counter (deterministic HTML)."""
+    counter = 0
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        counter += 1
+        el._id = f"{counter:04d}"
+        stack.extend(reversed(list(getattr(el, "_children", {}).values())))
+
+
+def make_map(
+    title: str,
+    subtitle: str,
+    grid: Grid,
+    layers: Sequence[RasterLayer | VectorLayer],
+    hillshade: np.ndarray | Overlay | None = None,
+    synthetic: bool = False,
+    osm_tiles: bool = True,
+    max_px: int = MAX_OVERLAY_PX,
+) -> str:
+    """A complete, self-contained HTML page with one Leaflet map.
+
+    Parameters
+    ----------
+    title : the page's heading (the city), plain text.
+    subtitle : a line under it (the scenario and what the map shows), plain text.
+    grid : the analysis grid; the map opens fitted to its bounds.
+    layers : raster and vector layers, drawn in this order (vectors always
+        above rasters); each is listed in the layer control and the legend.
+    hillshade : the default background: uint8 shaded relief on the grid (see
+        :func:`hillshade`), or that relief already drawn as an overlay for this
+        grid and ``max_px`` (see :func:`terrain_overlay`, cheaper on large grids
+        and shared by the maps of a run); None for a plain background.
+    synthetic : show a "synthetic data" badge under the title.
+    osm_tiles : offer OpenStreetMap tiles as a background (not the default: they
+        need a connection).
+    max_px : longest side of each raster image in pixels.
+
+    Returns
+    -------
+    The page as text (UTF-8 when written; see :func:`write_html`). It needs
+    no network except for the optional OpenStreetMap background.
+    """
+    folium, Raw, Legend = _elements()
+    from folium.map import CustomPane
+
+    version, leaflet_js, leaflet_css = leaflet_assets()
+    (left, bottom, right, top), _, _ = mercator_frame(grid, max_px)
+    (south, west), (north, east) = latlon_bounds((left, bottom, right, top))
+
+    m = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=12, tiles=None,
+                   control_scale=True, prefer_canvas=False, zoom_snap=0.25, zoom_delta=0.5)
+    # Leaflet is inlined below; jQuery, Bootstrap, Font Awesome and
+    # awesome-markers serve folium's popups and markers, which these maps do not use.
+    m.default_js = []
+    m.default_css = []
+    root = m.get_root()
+    root.header.add_child(Raw(f"<title>{html.escape(title)} - {html.escape(subtitle)}</title>"),
+                          name="xp_title")
+    root.header.add_child(Raw(f"<!-- Leaflet {html.escape(version)} from the xstatic-leaflet package -->\n"
+                              f"<style>{leaflet_css}</style>\n<script>{leaflet_js}</script>"),
+                          name="xp_leaflet")
+    root.header.add_child(Raw(f"<style>{_PAGE_CSS}</style>"), name="xp_css")
+
+    CustomPane("xp_hillshade", z_index=_HILLSHADE_Z, pointer_events=False).add_to(m)
+    CustomPane("xp_rasters", z_index=_RASTER_Z, pointer_events=False).add_to(m)
+
+    # backgrounds (radio buttons): hillshade by default, OSM optional, or plain
+    if hillshade is not None:
+        shade = hillshade if isinstance(hillshade, Overlay) else hillshade_overlay(hillshade, grid, max_px)
+        folium.raster_layers.ImageOverlay(
+            shade.data_uri(), bounds=shade.bounds_latlon, name="Terrain (hillshade, offline)",
+            overlay=False, show=True, pixelated=False, pane="xp_hillshade", opacity=1.0,
+        ).add_to(m)
+    if osm_tiles:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap (needs internet)", overlay=False,
+                         show=False).add_to(m)
+    if hillshade is not None or osm_tiles:
+        folium.FeatureGroup(name="Plain background", overlay=False, show=hillshade is None).add_to(m)
+
+    entries = []
+    for layer in [lay for lay in layers if isinstance(lay, RasterLayer)]:
+        ov = raster_overlay(layer, max_px)
+        el = folium.raster_layers.ImageOverlay(
+            ov.data_uri(), bounds=ov.bounds_latlon, name=html.escape(layer.name), show=layer.show,
+            opacity=float(layer.opacity), pixelated=layer.categories is not None, pane="xp_rasters",
+        )
+        el.add_to(m)
+        entries.append((el, raster_legend(layer)))
+    for layer in [lay for lay in layers if isinstance(lay, VectorLayer)]:
+        data = vector_geojson(layer)
+        el = _geojson(folium, layer, data)
+        el.add_to(m)
+        entries.append((el, vector_legend(layer, data)))
+    unknown = [type(lay).__name__ for lay in layers if not isinstance(lay, RasterLayer | VectorLayer)]
+    if unknown:
+        raise TypeError(f"map layers must be RasterLayer or VectorLayer, not {', '.join(unknown)}")
+
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    m.fit_bounds([[south, west], [north, east]])
+    badge = '<div class="xp-badge">SYNTHETIC DATA - not a real city</div>' if synthetic else ""
+    root.html.add_child(Raw(
+        f'<div class="xp-title"><h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p>{badge}</div>'
+    ), name="xp_titleblock")
+    if entries:
+        Legend(entries).add_to(m)
+    _fix_ids(root)
+    return root.render()
+
+
+def _geojson(folium, layer: VectorLayer, data: dict):
+    items = tooltip_items(layer)
+    if callable(layer.style):
+        def style_function(feature):
+            return feature["properties"].get("_style", {})
+    else:
+        fixed = dict(layer.style)
+
+        def style_function(feature):
+            return fixed
+
+    tooltip = None
+    if items and data["features"]:
+        tooltip = folium.GeoJsonTooltip(fields=[f"f{k}" for k in range(len(items))],
+                                        aliases=[html.escape(label) for _, label in items],
+                                        labels=True, sticky=True)
+    return folium.GeoJson(data, name=html.escape(layer.name), style_function=style_function,
+                          tooltip=tooltip, show=layer.show, smooth_factor=1.0)
+
+
+def write_html(path: str | Path, page: str) -> Path:
+    """Write a page as UTF-8 (no newline translation); returns the path."""
+    path = Path(path)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(page)
+    return path
