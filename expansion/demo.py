@@ -26,6 +26,7 @@ import logging
 import os
 import shutil
 import tempfile
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ from affine import Affine
 from scipy import ndimage
 
 from .errors import ExpansionError
+from .outputs.folder import folder_files, listing
 from .outputs.gpkg import write_gpkg
 
 logger = logging.getLogger(__name__)
@@ -129,12 +131,7 @@ def write_demo(
     if int(seed) < 0:
         raise ExpansionError(f"demo seed must be zero or more, got {seed}")
     catalog = folder / "layers.toml"
-    if catalog.exists() and not overwrite:
-        raise ExpansionError(
-            f"{folder} already holds a layers.toml; choose another folder or pass --overwrite"
-        )
-    if folder.exists() and not folder.is_dir():
-        raise ExpansionError(f"{folder} exists and is not a folder")
+    check_demo_target(folder, overwrite)
     folder.mkdir(parents=True, exist_ok=True)
 
     def step(done: int, message: str) -> None:
@@ -155,6 +152,37 @@ def write_demo(
         shutil.rmtree(tmp, ignore_errors=True)
     step(_STEPS, f"wrote {catalog}")
     return catalog
+
+
+def check_demo_target(folder: Path, overwrite: bool) -> None:
+    """Raise unless the demo may be written into ``folder``: a new or empty folder,
+    or (with ``overwrite``) an earlier demo folder holding nothing but a synthetic
+    ``layers.toml``, the files it lists and the tool's own ``.cache``."""
+    if folder.exists() and not folder.is_dir():
+        raise ExpansionError(f"{folder} exists and is not a folder; choose another folder")
+    present = folder_files(folder) if folder.exists() else []
+    if not present:
+        return
+    if not overwrite:
+        raise ExpansionError(
+            f"{folder} already holds files ({listing(present)}); "
+            "choose a new or empty folder, or pass --overwrite to replace an earlier demo there"
+        )
+    try:
+        info = tomllib.loads((folder / "layers.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        info = {}
+    if info.get("synthetic") is not True:
+        raise ExpansionError(f"will not write the demo into {folder}: it is not a demo folder (no synthetic "
+                             f"layers.toml) and what it holds ({listing(present)}) could be lost; "
+                             "choose a new or empty folder")
+    listed = {"layers.toml"} | {str(e.get("path")) for e in info.get("layers", []) if isinstance(e, dict)}
+    listed |= {f"{n}.aux.xml" for n in listed}
+    foreign = [n for n in present if not n.startswith((".cache/", ".demo-")) and n not in listed]
+    if foreign:
+        raise ExpansionError(f"will not write the demo into {folder}: it holds {len(foreign)} file(s) "
+                             f"the demo did not write ({listing(foreign)}) "
+                             "that could be lost; move them or choose another folder")
 
 
 # ------------------------------------------------------------------ generation

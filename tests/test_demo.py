@@ -129,12 +129,16 @@ def test_refuses_to_clobber_a_catalog(tmp_path):
     folder = tmp_path / "city"
     folder.mkdir()
     (folder / "layers.toml").write_text('name = "mine"\n')
-    with pytest.raises(ExpansionError, match="already holds a layers.toml") as err:
+    with pytest.raises(ExpansionError, match="already holds files") as err:
         write_demo(folder, size=60)
     assert "\n" not in str(err.value)
+    with pytest.raises(ExpansionError, match="not a demo folder"):   # not even with overwrite
+        write_demo(folder, size=60, overwrite=True)
     assert (folder / "layers.toml").read_text() == 'name = "mine"\n'
     assert sorted(p.name for p in folder.iterdir()) == ["layers.toml"]
-    write_demo(folder, size=60, overwrite=True)
+    (folder / "layers.toml").unlink()
+    write_demo(folder, size=60)
+    write_demo(folder, size=60, overwrite=True)   # an earlier demo is replaced
     assert load_catalog(folder / "layers.toml").name == "Demo City"
 
 

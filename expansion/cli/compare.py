@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from .options import overwrite_opt
+from .options import overwrite_option
 
 
 @click.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Write the comparison page here (default: no page, only the table).")
-@overwrite_opt
+@overwrite_option("an existing comparison page this tool wrote (never any other file)")
 def compare(run_dirs: tuple[Path, ...], out: Path | None, overwrite: bool) -> None:
     """Compare run folders side by side: a table, and a page with --out."""
     from ..pipeline.compare import compare_runs

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .options import overwrite_opt, seed_opt
+from .options import overwrite_option, seed_opt
 
 
 @click.command()
@@ -14,7 +14,7 @@ from .options import overwrite_opt, seed_opt
 @click.option("--size", type=click.IntRange(min=32, max=20000), default=834, show_default=True,
               help="Cells per side (30 m cells).")
 @seed_opt
-@overwrite_opt
+@overwrite_option("an earlier demo region in FOLDER (never a folder holding other files)")
 def demo(folder: Path, size: int, seed: int | None, overwrite: bool) -> None:
     """Write the synthetic demo region (catalog and layers) into FOLDER."""
     from ..demo import write_demo

@@ -16,7 +16,7 @@ from ..outputs.geotiff import write_geotiff
 from ..outputs.palette import BACKTEST_COLOURS
 from ..outputs.provenance import write_json
 from ..stack import Stack
-from .common import Timer, load, provenance, slug, stack_for
+from .common import Timer, input_paths, load, provenance, slug, stack_for
 
 
 def score_backtest(stack: Stack, scenario: Scenario, observed_year: int, quantity: str,
@@ -133,7 +133,8 @@ def backtest(scenario_path: Path, observed_year: int, quantity: str | None = Non
     sc, catalog = load(scenario_path, runs, seed)
     out = Path(out) if out is not None else (
         Path("outputs") / slug(catalog.name) / f"{slug(sc.name)}-backtest-{observed_year}")
-    check_target(out, overwrite)
+    protect = input_paths(sc, catalog)
+    check_target(out, overwrite, protect)
     stack = stack_for(sc, catalog)
     if observed_year not in stack.builtup:
         raise ConfigError(f"--observed-year {observed_year} has no built-up layer in {catalog.path}; "
@@ -154,7 +155,7 @@ def backtest(scenario_path: Path, observed_year: int, quantity: str | None = Non
     grid = stack.grid
     base = stack.builtup_at(sc.base_year) & stack.valid
     uyear = np.where(pred, observed_year, np.where(base, sc.base_year, 0)).astype(np.int16)
-    with atomic_folder(out, overwrite) as tmp:
+    with atomic_folder(out, overwrite, protect) as tmp:
         write_json(tmp / "backtest.json", res)
         write_geotiff(tmp / "backtest_map.tif", agreement, grid, nodata=0, categorical=True,
                       colormap=BACKTEST_COLOURS,

@@ -95,7 +95,7 @@ def run_one(scenario: str, out: str | None, overwrite: bool, runs_per_task: int 
     from .run import run
 
     t0 = time.perf_counter()
-    target = {"out": Path(out) if out else None, "overwrite": overwrite}
+    target = {"out": Path(out) if out else None, "overwrite": overwrite, "out_option": "--out-root"}
     try:
         if runs_per_task:
             from dask.distributed import worker_client

@@ -136,9 +136,14 @@ def check_plan_fits(sc: Scenario, stack: Stack) -> None:
         )
 
 
+def input_paths(sc: Scenario, catalog: Catalog) -> list[Path]:
+    """The files a run reads: the scenario, the catalog and its layers (never to be replaced)."""
+    return [sc.path, catalog.path] + [e.path for e in catalog.layers]
+
+
 def provenance(sc: Scenario, catalog: Catalog, grid, timer: Timer, out: Path, **extra) -> dict:
     """run.json: inputs with sha256, parameters, seed, grid, package versions, timings."""
-    files = [sc.path, catalog.path] + [e.path for e in catalog.layers]
+    files = input_paths(sc, catalog)
     return {
         "scenario": str(sc.path),
         "catalog": str(catalog.path),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ExpansionError, OutputExistsError
+from ..errors import ExpansionError
+from ..outputs.folder import write_page
 
 
 def read_run(folder: Path) -> dict:
@@ -31,21 +32,12 @@ def read_run(folder: Path) -> dict:
 
 
 def compare_runs(folders: list[Path], out: Path | None = None, overwrite: bool = False) -> str:
-    """The comparison table of several run folders; with ``out``, also an HTML page there."""
-    import os
-
+    """The comparison table of several run folders; with ``out``, also an HTML page there
+    (an existing page is replaced only with ``overwrite`` and only when this tool wrote it)."""
     from ..outputs.web import compare_page, compare_table
 
     runs = [read_run(f) for f in folders]
     if out is not None:
-        out = Path(out)
-        if out.exists() and not overwrite:
-            raise OutputExistsError(f"{out} already exists; pass --overwrite to replace it")
-        out.absolute().parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
-        try:
-            tmp.write_text(compare_page(runs), encoding="utf-8")
-            os.replace(tmp, out)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_page(Path(out), compare_page(runs), overwrite,
+                   protect=[Path(f) / n for f in folders for n in ("summary.json", "demand.csv")])
     return compare_table(runs)

@@ -22,7 +22,17 @@ from ..outputs.folder import Spill, atomic_folder, check_target
 from ..outputs.geotiff import write_geotiff
 from ..outputs.provenance import write_json
 from ..stack import Stack
-from .common import Timer, check_grid_fits, check_plan_fits, default_out, load, prepare, provenance, stack_for
+from .common import (
+    Timer,
+    check_grid_fits,
+    check_plan_fits,
+    default_out,
+    input_paths,
+    load,
+    prepare,
+    provenance,
+    stack_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +269,8 @@ def write_raster_styles(folder: Path, years: list[int]) -> None:
 
 
 def run(scenario_path: Path, out: Path | None = None, overwrite: bool = False, runs: int | None = None,
-        seed: int | None = None, progress=None, start_simulation=simulate_here) -> RunResult:
+        seed: int | None = None, progress=None, start_simulation=simulate_here,
+        out_option: str = "--out") -> RunResult:
     """Run a scenario end to end and write its run folder atomically.
 
     Parameters
@@ -267,19 +278,22 @@ def run(scenario_path: Path, out: Path | None = None, overwrite: bool = False, r
     scenario_path : the scenario .toml.
     out : the run folder; default ``outputs/<city>/<scenario>/`` under the
         current directory.
-    overwrite : replace an existing run folder; without it an existing folder
-        is an error and stays untouched.
+    overwrite : replace an existing run folder this tool wrote (never a folder
+        holding anything else); without it an existing folder is an error and
+        stays untouched.
+    out_option : the option that chose ``out``, named in errors (batch: ``--out-root``).
     runs, seed : override the scenario's Monte-Carlo runs and seed.
     start_simulation : how the Monte-Carlo runs are made (see :func:`compute`).
     """
     timer = Timer()
     sc, catalog = load(scenario_path, runs, seed)
     out = Path(out) if out is not None else default_out(catalog, sc)
-    check_target(out, overwrite)  # fail before the work, not after
+    protect = input_paths(sc, catalog)
+    check_target(out, overwrite, protect, out_option)  # fail before the work, not after
     stack = stack_for(sc, catalog, progress)
     check_plan_fits(sc, stack)
     timer.mark("layers")
-    with atomic_folder(out, overwrite) as tmp:
+    with atomic_folder(out, overwrite, protect, out_option) as tmp:
         spill = spill_for(stack.grid, tmp)
         m = compute(sc, catalog, stack, timer, start_simulation, spill)
         write_run(m, tmp, timer)
