@@ -191,6 +191,16 @@ def rasterize(geoms, grid: Grid) -> np.ndarray:
     return out
 
 
+def shapes(values: np.ndarray, grid: Grid, mask: np.ndarray | None = None):
+    """``(polygon, value)`` for every 4-connected patch of equal ``values`` (uint8,
+    int16, int32 or float32) where ``mask`` is True, polygons in the grid CRS
+    (shapely geometries; cell edges as vertices), in raster scan order."""
+    from rasterio import features
+
+    for geom, value in features.shapes(values, mask=mask, transform=grid.transform):
+        yield shapely.geometry.shape(geom), value
+
+
 def utm_crs_for(lon: float, lat: float) -> str:
     """The WGS 84 UTM zone CRS (``"EPSG:326NN"`` or ``"EPSG:327NN"``) for a point.
 

@@ -46,12 +46,12 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import shapely
-from rasterio import features
 from scipy import ndimage
 
 from .config import RiskConfig
 from .errors import ConfigError
-from .grid import row_slices
+from .grid import row_slices, shapes
+from .hazard import hazard_block
 from .stack import Stack
 
 DEFAULT_WEIGHTS = {"hazard": 0.4, "unserviced": 0.35, "pressure": 0.25}
@@ -60,7 +60,6 @@ CLASS_NAMES = ("none", "low", "moderate", "high", "very high")
 HIGH_RISK = 0.3
 HAZARD_LAND = 0.5  # a cell with hazard >= this is "hazard land"
 MIN_HOTSPOT_HA = 1.0
-BLOCK_CELLS = 1 << 18  # cells per row block for the cell-wise passes
 
 
 @dataclass
@@ -92,28 +91,9 @@ def weights_for(cfg: RiskConfig) -> dict[str, float]:
 def hazard_score(stack: Stack) -> np.ndarray:
     """Hazard in [0, 1]: the larger of flood and slope hazard (float32)."""
     out = np.empty(stack.grid.shape, np.float32)
-    for sl in row_slices(stack.grid.shape, BLOCK_CELLS):
-        out[sl] = _hazard_block(stack, sl)
+    for sl in row_slices(stack.grid.shape):
+        out[sl] = hazard_block(stack, sl)
     return out
-
-
-def _hazard_block(stack: Stack, sl: slice) -> np.ndarray:
-    shape = stack.valid[sl].shape
-    flood = np.zeros(shape, np.float32)
-    if stack.has_water:
-        d = stack.water_dist_m[sl]
-        if stack.height_above_water_m is not None:
-            h = np.nan_to_num(stack.height_above_water_m[sl], nan=1e6)
-            low = np.clip((5.0 - h) / 4.0, 0.0, 1.0) * (d <= 500)
-        else:
-            low = np.clip((300.0 - d) / 200.0, 0.0, 1.0)
-        flood = np.maximum(low, (d <= 100).astype(np.float32)).astype(np.float32)
-    if stack.flood is not None:
-        flood[stack.flood[sl]] = 1.0
-    slope = np.zeros(shape, np.float32)
-    if stack.slope_pct is not None:
-        slope = np.clip((np.nan_to_num(stack.slope_pct[sl]) - 15.0) / 15.0, 0.0, 1.0).astype(np.float32)
-    return np.maximum(flood, slope)
 
 
 def unserviced_score(road_dist_m: np.ndarray) -> np.ndarray:
@@ -138,7 +118,7 @@ def _pressure(share: np.ndarray, arterial_dist_m: np.ndarray) -> np.ndarray:
 def pressure_score(stack: Stack, builtup: np.ndarray) -> np.ndarray:
     """Mean of built-up share in a 1 km window and exp(-d/1 km) from arterials."""
     share = _builtup_share(stack, builtup)
-    for sl in row_slices(stack.grid.shape, BLOCK_CELLS):
+    for sl in row_slices(stack.grid.shape):
         share[sl] = _pressure(share[sl], stack.arterial_dist_m[sl])
     return share
 
@@ -186,7 +166,7 @@ def risk_for_policy(
     unserviced = np.empty(shape, np.float32) if keep_factors else None
     score = np.empty(shape, np.float32)
     classes = np.empty(shape, np.uint8)
-    for sl in row_slices(shape, BLOCK_CELLS):
+    for sl in row_slices(shape):
         uns = unserviced_score(road[sl])
         pre = _pressure(pressure[sl], stack.arterial_dist_m[sl])
         vulnerability = w["hazard"] * hazard[sl] + w["unserviced"] * uns + w["pressure"] * pre
@@ -217,7 +197,7 @@ def risk_summary(risk: Risk, likelihood: np.ndarray, base_builtup: np.ndarray, v
     """
     high_cells = 0
     people = growth = on_hazard = 0.0
-    for sl in row_slices(valid.shape, BLOCK_CELLS):
+    for sl in row_slices(valid.shape):
         high = np.nan_to_num(risk.score[sl]) >= HIGH_RISK
         like = np.where(valid[sl] & ~base_builtup[sl], np.nan_to_num(likelihood[sl]), 0.0)
         high_cells += int(np.count_nonzero(high))
@@ -244,7 +224,7 @@ def hotspots(risk: Risk, likelihood: np.ndarray, stack: Stack, density_pph: floa
     """
     grid = stack.grid
     high = np.empty(grid.shape, bool)
-    for sl in row_slices(grid.shape, BLOCK_CELLS):
+    for sl in row_slices(grid.shape):
         high[sl] = np.nan_to_num(risk.score[sl]) >= HIGH_RISK
     labels, n = ndimage.label(high, structure=np.ones((3, 3), bool))
     columns = ["policy", "hectares", "people", "hazard_share", "mean_risk"]
@@ -267,9 +247,8 @@ def hotspots(risk: Risk, likelihood: np.ndarray, stack: Stack, density_pph: floa
     del at, lab
     keep = cells * grid.cell_area_ha >= min_ha
     geoms: dict[int, list] = {}
-    shapes = features.shapes(labels.astype(np.int32, copy=False), mask=high, transform=grid.transform)
-    for geom, value in shapes:
-        geoms.setdefault(int(value), []).append(shapely.geometry.shape(geom))
+    for geom, value in shapes(labels.astype(np.int32, copy=False), grid, high):
+        geoms.setdefault(int(value), []).append(geom)
     rows = []
     for i in index[keep]:
         rows.append({

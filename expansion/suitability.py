@@ -12,7 +12,7 @@ Factors (each scored to [0, 1], 1 = most suitable for urban growth)
     exposed only when it is both near water and low above it. Without a DEM,
     ``flood = s_d``. Needs a water layer.
 ``builtup``
-    Proximity to the built-up area of the latest epoch, ``2^(−d / 300 m)``
+    Proximity to the built-up area of the base year, ``2^(−d / 300 m)``
     (1 on built-up land, ½ at 300 m, ¼ at 600 m).
 ``arterials``
     Proximity to arterial roads, ``2^(−d / 1000 m)``. Needs a roads layer.
@@ -45,6 +45,7 @@ import numpy as np
 from .config import SuitabilityConfig
 from .errors import ConfigError
 from .grid import distance_m, row_slices
+from .hazard import flood_safety_block, hard_constraint_block
 from .stack import Stack
 
 log = logging.getLogger(__name__)
@@ -69,11 +70,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 }
 FACTORS = tuple(DEFAULT_WEIGHTS)
 
-FLOOD_DISTANCE_M = 500.0  # beyond this distance from water, no flood exposure
-FLOOD_HEIGHT_M = 10.0  # beyond this height above the nearest water, no flood exposure
 HALF_DISTANCE_M = {"builtup": 300.0, "arterials": 1000.0, "roads": 300.0}
 CLASS_BREAKS = (0.4, 0.6, 0.8)
-BLOCK_CELLS = 1 << 18  # cells per row block (about 10 MB of temporaries a block)
 CLASS_NAMES = {0: "no data", 1: "excluded", 2: "low", 3: "moderate", 4: "high", 5: "very high"}
 
 
@@ -112,7 +110,7 @@ def check_weights(weights: dict[str, float]) -> None:
                           f"{', '.join(FACTORS)}")
 
 
-def score(stack: Stack, cfg: SuitabilityConfig, *, keep_factors: bool = False) -> Suitability:
+def score(stack: Stack, cfg: SuitabilityConfig, base_year: int, *, keep_factors: bool = False) -> Suitability:
     """Score every cell's suitability for urban growth.
 
     Parameters
@@ -120,6 +118,8 @@ def score(stack: Stack, cfg: SuitabilityConfig, *, keep_factors: bool = False) -
     stack : the layer stack (distances in metres on the stack's grid).
     cfg : weights by factor name (merged over :data:`DEFAULT_WEIGHTS`; a weight
         of 0 drops a factor) and ``max_slope_pct``, the slope limit in percent.
+    base_year : the year growth starts from (an observed built-up year of the
+        stack): the built-up factor measures distance to the built-up of that year.
     keep_factors : also return each factor's grid (float32, 4 bytes a cell each;
         only tests and diagnostics need them). Without, the score is made one row
         block at a time and ``factors`` is empty.
@@ -163,15 +163,15 @@ def score(stack: Stack, cfg: SuitabilityConfig, *, keep_factors: bool = False) -
     for w in warnings:
         log.warning("suitability: %s", w)
 
-    latest = stack.builtup[max(stack.builtup)] if stack.builtup else np.zeros(stack.grid.shape, bool)
-    builtup_dist = distance_m(latest, res)
+    base = stack.builtup_at(base_year) if stack.builtup else np.zeros(stack.grid.shape, bool)
+    builtup_dist = distance_m(base, res)
     shape = stack.grid.shape
     s = np.empty(shape, np.float32)
     excluded = np.empty(shape, bool)
     classes = np.zeros(shape, np.uint8)
     factors = {k: np.empty(shape, np.float32) for k in present} if keep_factors else {}
     # Everything but the distance to built-up is cell by cell: one row block at a time.
-    for sl in row_slices(shape, BLOCK_CELLS):
+    for sl in row_slices(shape):
         f = _factors(stack, cfg, sl, builtup_dist[sl], has_dem, has_water)
         for k in factors:
             factors[k][sl] = f[k]
@@ -185,11 +185,7 @@ def score(stack: Stack, cfg: SuitabilityConfig, *, keep_factors: bool = False) -
         with np.errstate(invalid="ignore", divide="ignore"):
             sb = np.clip(num / den, 0, 1).astype(np.float32)
         valid = stack.valid[sl]
-        ex = ~valid | stack.water[sl] | stack.protected[sl]
-        if has_dem:
-            ex |= np.nan_to_num(stack.slope_pct[sl], nan=0.0) > cfg.max_slope_pct
-        if stack.flood is not None:
-            ex |= stack.flood[sl]
+        ex = hard_constraint_block(stack, sl, cfg.max_slope_pct)
         sb[ex] = 0.0
         sb[~valid] = np.nan
         cb = classes[sl]
@@ -209,14 +205,7 @@ def _factors(stack: Stack, cfg: SuitabilityConfig, sl: slice, builtup_dist: np.n
     if has_dem:
         f["slope"] = np.clip(1.0 - stack.slope_pct[sl] / np.float32(cfg.max_slope_pct), 0, 1)
     if has_water:
-        s_d = np.clip(stack.water_dist_m[sl] / np.float32(FLOOD_DISTANCE_M), 0, 1)
-        if stack.height_above_water_m is not None:
-            s_h = np.clip(stack.height_above_water_m[sl] / np.float32(FLOOD_HEIGHT_M), 0, 1)
-            flood = 1.0 - (1.0 - s_d) * (1.0 - s_h)
-            flood = np.where(np.isnan(flood), s_d, flood)  # DEM gap: distance only
-        else:
-            flood = s_d
-        f["flood"] = flood.astype(np.float32)
+        f["flood"] = flood_safety_block(stack, sl)
     f["builtup"] = _proximity(builtup_dist, HALF_DISTANCE_M["builtup"])
     if stack.has_roads:
         f["arterials"] = _proximity(stack.arterial_dist_m[sl], HALF_DISTANCE_M["arterials"])

@@ -24,7 +24,7 @@ from expansion.suitability import score
 @pytest.fixture(scope="module")
 def city():
     s = synthetic_stack()
-    ex = score(s, SuitabilityConfig()).excluded
+    ex = score(s, SuitabilityConfig(), max(s.builtup)).excluded
     return s, ex, calibrate(s, 2000, 2010, ex)
 
 
@@ -168,7 +168,7 @@ def test_survival_discount_applies_only_to_calibrated_models(city):
 
 def test_survival_weight_is_learned_with_an_earlier_epoch_else_a_prior():
     s = synthetic_stack(years=(1990, 2000, 2010))
-    ex = score(s, SuitabilityConfig()).excluded
+    ex = score(s, SuitabilityConfig(), max(s.builtup)).excluded
     learned = calibrate(s, 2000, 2010, ex)
     assert learned.survival_source == "learned" and learned.survival_window == (1990, 2000)
     assert learned.survival >= 0 and "learned" in learned.note

@@ -15,12 +15,12 @@ import shapely
 from plan_fixtures import BEARING, plan_stack, suitability
 
 from expansion.config import PlanConfig
+from expansion.outputs.plan_gpkg import write_plan_gpkg
 from expansion.plan import (
     OPEN_KINDS,
     dominant_bearing,
     make_plan,
     plan_metrics,
-    write_plan_gpkg,
 )
 
 NEED_HA = 2000.0
@@ -230,7 +230,7 @@ def test_a_planned_line_may_cross_water_next_to_an_existing_bridge():
 
 @pytest.mark.parametrize("spread", ["ties", "wide"])
 def test_cheapest_cells_equal_a_stable_argsort(spread):
-    from expansion.plan import _Cheapest
+    from expansion.plan.expansion_area import Cheapest
 
     rng = np.random.default_rng(3)
     shape = (70, 90)
@@ -239,7 +239,7 @@ def test_cheapest_cells_equal_a_stable_argsort(spread):
         cost = rng.integers(1, 6, shape).astype(np.float64) * 30.0
     else:  # eight orders of magnitude and near-equal values in one 16-bit bucket
         cost = 10.0 ** rng.uniform(0, 8, shape) * (1 + 1e-12 * rng.integers(0, 3, shape))
-    ranking = _Cheapest(cand, lambda r0, r1: cost[r0:r1], lambda flat: cost.reshape(-1)[flat])
+    ranking = Cheapest(cand, lambda r0, r1: cost[r0:r1], lambda flat: cost.reshape(-1)[flat])
     idx = np.flatnonzero(cand)
     order = idx[np.argsort(cost.reshape(-1)[idx], kind="stable")]
     assert ranking.n == len(idx)
@@ -250,10 +250,10 @@ def test_cheapest_cells_equal_a_stable_argsort(spread):
 
 
 def test_cheapest_cells_without_candidates():
-    from expansion.plan import _Cheapest
+    from expansion.plan.expansion_area import Cheapest
 
     cand = np.zeros((5, 4), bool)
-    ranking = _Cheapest(cand, lambda r0, r1: np.ones((r1 - r0, 4)), lambda flat: np.ones(len(flat)))
+    ranking = Cheapest(cand, lambda r0, r1: np.ones((r1 - r0, 4)), lambda flat: np.ones(len(flat)))
     assert ranking.n == 0 and not ranking.first(3).any()
 
 
@@ -261,7 +261,7 @@ def test_cheapest_cells_without_candidates():
 def test_dilate_and_erode_equal_scipys_distance_transform(r_m):
     from scipy import ndimage
 
-    from expansion.plan import _dilate, _erode
+    from expansion.plan.morphology import dilate, erode
 
     rng = np.random.default_rng(int(r_m))
     res = 30.0
@@ -269,41 +269,41 @@ def test_dilate_and_erode_equal_scipys_distance_transform(r_m):
     mask[:, :3] = True  # touches the raster edge, which neither grows nor erodes
     dil = ndimage.distance_transform_edt(~mask, sampling=res) <= r_m + 1e-6
     ero = ndimage.distance_transform_edt(mask, sampling=res) > r_m + 1e-6
-    assert np.array_equal(_dilate(mask, r_m, res), dil)
-    assert np.array_equal(_erode(mask, r_m, res), ero)
-    assert not _dilate(np.zeros_like(mask), r_m, res).any()
-    assert _erode(np.ones_like(mask), r_m, res).all()
+    assert np.array_equal(dilate(mask, r_m, res), dil)
+    assert np.array_equal(erode(mask, r_m, res), ero)
+    assert not dilate(np.zeros_like(mask), r_m, res).any()
+    assert erode(np.ones_like(mask), r_m, res).all()
 
 
 def test_deepest_cells_equal_maximum_position_and_take_the_middle_of_a_ridge():
     from scipy import ndimage
 
-    from expansion.plan import _deepest
+    from expansion.plan.morphology import deepest
 
     rng = np.random.default_rng(5)
     lab, n = ndimage.label(rng.random((80, 90)) < 0.6)
     depth = rng.random(lab.shape).astype(np.float32)  # no ties: scipy's answer is definite
     labels = np.arange(1, n + 1)[::-3]
     expected = np.array(ndimage.maximum_position(depth, lab, labels))
-    assert np.array_equal(_deepest(depth, lab, labels), expected)
+    assert np.array_equal(deepest(depth, lab, labels), expected)
     # A 3 x 7 block: the deepest cells are the middle row's five inner cells; the middle one is taken.
     lab = np.zeros((9, 13), np.int32)
     lab[2:5, 3:10] = 1
     lab[6:8, 0:2] = 2
     depth = ndimage.distance_transform_edt(lab > 0)
-    assert _deepest(depth, lab, np.array([1, 2])).tolist() == [[3, 6], [6, 0]]
+    assert deepest(depth, lab, np.array([1, 2])).tolist() == [[3, 6], [6, 0]]
 
 
 def test_steep_counts_nan_as_flat():
-    from expansion.plan import _steep
+    from expansion.hazard import steep
 
     slope = np.array([np.nan, 10.0, 31.0, np.inf], np.float32)
-    assert _steep(slope, 30.0).tolist() == [False, False, True, True]
-    assert _steep(slope, -1.0).tolist() == [True, True, True, True]
+    assert steep(slope, 30.0).tolist() == [False, False, True, True]
+    assert steep(slope, -1.0).tolist() == [True, True, True, True]
 
 
 def test_outline_cells_hold_the_extremes_and_the_centroid():
-    from expansion.plan import _outline_cells
+    from expansion.plan.arterials import outline_cells
 
     g = plan_stack(size=60).grid
     rng = np.random.default_rng(9)
@@ -312,7 +312,7 @@ def test_outline_cells_hold_the_extremes_and_the_centroid():
     rr, cc = np.nonzero(mask)
     xs, ys = g.cell_centres()
     every = np.column_stack([xs[cc], ys[rr]])
-    outline, centroid = _outline_cells(mask, g)
+    outline, centroid = outline_cells(mask, g)
     assert len(outline) <= 2 * 40
     for v in (np.array([0.3, -0.95]), np.array([1.0, 0.0]), np.array([-0.7, -0.7])):
         assert (outline @ v).min() == (every @ v).min() and (outline @ v).max() == (every @ v).max()
@@ -322,7 +322,7 @@ def test_outline_cells_hold_the_extremes_and_the_centroid():
 def test_next_k_reaches_the_target_where_the_proportional_step_oscillates():
     """Smoothing adds land roughly as a·k - b: the secant step lands on the target in
     one or two rounds, where scaling k by want/got overshoots back and forth."""
-    from expansion.plan import _next_k
+    from expansion.plan.expansion_area import next_k
 
     def got(k):
         return 1.4 * k - 460_000.0  # as on the 8000 region: 8 proportional rounds, 3.7 % off
@@ -333,9 +333,9 @@ def test_next_k_reaches_the_target_where_the_proportional_step_oscillates():
         tried.append((k, got(k)))
         if abs(got(k) - want) <= 0.01 * want:
             break
-        k = _next_k(tried, want, n_cand=10_000_000)
+        k = next_k(tried, want, n_cand=10_000_000)
     assert abs(got(k) - want) <= 0.01 * want and len(tried) <= 3
     # a first round, or a response that does not grow with k: scale in proportion
-    assert _next_k([(100, 50.0)], 80.0, 1000) == 160
-    assert _next_k([(100, 50.0), (160, 40.0)], 80.0, 1000) == 320
-    assert _next_k([(100, 50.0)], 80.0, 120) == 120  # never more than the candidates
+    assert next_k([(100, 50.0)], 80.0, 1000) == 160
+    assert next_k([(100, 50.0), (160, 40.0)], 80.0, 1000) == 320
+    assert next_k([(100, 50.0)], 80.0, 120) == 120  # never more than the candidates

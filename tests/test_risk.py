@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from expansion import risk
+from expansion import grid
 from expansion.config import RiskConfig
 from expansion.errors import ConfigError
 from expansion.risk import (
@@ -73,7 +73,7 @@ def test_row_blocks_and_factors_give_the_same_bytes(stack, monkeypatch):
     lean = _risk(stack, like)
     assert lean.unserviced is None and lean.pressure is None
     assert np.array_equal(whole.pressure, pressure_score(stack, stack.builtup[2020]))
-    monkeypatch.setattr(risk, "BLOCK_CELLS", stack.grid.width * 3 + 1)  # 3 rows a block
+    monkeypatch.setattr(grid, "STRIP_CELLS", stack.grid.width * 3 + 1)  # 3 rows a block
     blocks = _risk(stack, like, keep_factors=True)
     for r in (lean, blocks):
         assert r.score.tobytes() == whole.score.tobytes() and r.classes.tobytes() == whole.classes.tobytes()

@@ -97,7 +97,7 @@ def _scenario(base, cal, **kw):
 
 def test_backtest_on_synthetic_city():
     s = synthetic_stack(years=(2000, 2010, 2020))
-    suit = score(s, SuitabilityConfig())
+    suit = score(s, SuitabilityConfig(), max(s.builtup))
     r = score_backtest(s, _scenario(2010, 2000), 2020, "observed", suit, runs=3, seed=1)
     for key in ("fom", "producers_accuracy", "users_accuracy", "quantity_disagreement",
                 "allocation_disagreement", "hits", "misses", "false_alarms"):
@@ -121,7 +121,7 @@ def test_bacau_model_beats_nulls(cal, base, obs):
 
     catalog = load_catalog(Path(__file__).resolve().parents[1] / "layers" / "bacau" / "layers.toml")
     s = build_stack(catalog, grid_for(catalog, 30.0, None, 1000.0), cache=False)
-    suit = score(s, SuitabilityConfig())
+    suit = score(s, SuitabilityConfig(), max(s.builtup))
     r = score_backtest(s, _scenario(base, cal), obs, "observed", suit, runs=20, seed=42)
     nulls = r["null_models"]
     assert r["calibration"]["survival_source"] == ("learned" if cal == 1990 else "prior")
@@ -146,7 +146,7 @@ def test_demo_backtest_beats_nearest_builtup():
     sc = sc.replace(growth=dataclasses.replace(sc.growth, runs=3))
     catalog = load_catalog(DEMO)
     s = build_stack(catalog, grid_for(catalog, sc.resolution_m, sc.crs, sc.margin_m), cache=False)
-    suit = score(s, sc.suitability)
+    suit = score(s, sc.suitability, max(s.builtup))
     r = score_backtest(s, sc, 2020, "observed", suit, runs=3, seed=sc.growth.seed)
     nearest = r["null_models"]["nearest_builtup"]["fom"]
     assert r["fom"] > nearest and r["fom_mean"] > nearest

@@ -20,6 +20,7 @@ from ..config import Catalog, Scenario
 from ..grid import STRIP_CELLS
 from ..outputs.folder import Spill, atomic_folder, check_target
 from ..outputs.geotiff import write_geotiff
+from ..outputs.plan_gpkg import write_plan_gpkg
 from ..outputs.provenance import write_json
 from ..stack import Stack
 from .common import (
@@ -134,7 +135,8 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
     rows = demand_mod.project_demand(sc.population, sc.density, sc.years, base_ha)
     timer.mark("demand")
 
-    suit = spill(suitability.score(stack, sc.suitability))  # without its factor grids (~20 bytes a cell)
+    # without its factor grids (~20 bytes a cell)
+    suit = spill(suitability.score(stack, sc.suitability, sc.base_year))
     timer.mark("suitability")
 
     log.info("growth: calibrating on %s -> %d", sc.growth.calibrate_from or "defaults", sc.base_year)
@@ -244,7 +246,7 @@ def write_run(m: Model, folder: Path, timer: Timer) -> None:
                   description="year built up under the plan; base year = already built; 0 = never")
     write_geotiff(folder / "urbanization_probability.tif", m.bau.probability, grid, nodata=np.nan,
                   description=f"share of {sc.growth.runs} runs built up by {sc.horizon_year}")
-    plan.write_plan_gpkg(m.plan, folder / "plan.gpkg", risk_hotspots=m.hotspots)
+    write_plan_gpkg(m.plan, folder / "plan.gpkg", risk_hotspots=m.hotspots)
     write_raster_styles(folder, [r.year for r in m.demand])
     timer.mark("write")
     from ..outputs.web.run_maps import render_run
@@ -256,7 +258,7 @@ def write_run(m: Model, folder: Path, timer: Timer) -> None:
 
 def write_raster_styles(folder: Path, years: list[int]) -> None:
     """QGIS styles (.qml) beside each GeoTIFF of a run, coloured as on the maps."""
-    from .. import styles
+    from ..outputs import qgis as styles
     from ..outputs.palette import PROBABILITY_RAMP, RISK_RAMP, SUITABILITY_RAMP, period_categories
 
     for name, ramp, label in (("suitability", SUITABILITY_RAMP, "suitability"), ("risk", RISK_RAMP, "risk"),

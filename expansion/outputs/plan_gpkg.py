@@ -1,0 +1,40 @@
+"""``plan.gpkg``: the plan's layers and the risk hotspots, styled for QGIS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from ..plan import Plan
+from .gpkg import write_gpkg
+from .qgis import PLAN_LAYER_STYLES
+
+_HOTSPOT_COLUMNS = {"policy": "str", "hectares": "float", "people": "float", "hazard_share": "float",
+                    "mean_risk": "float"}
+
+
+def write_plan_gpkg(plan: Plan, path: str | Path, risk_hotspots: gpd.GeoDataFrame | None = None) -> Path:
+    """Write ``plan.gpkg`` with layers ``expansion_area``, ``arterials``,
+    ``open_space`` and ``risk_hotspots`` (empty, with its columns, when None),
+    each styled for QGIS through the GeoPackage ``layer_styles`` table.
+
+    Same plan, same bytes (see :mod:`expansion.outputs.gpkg`). An existing file at
+    ``path`` is replaced (the pipeline writes into a fresh run folder).
+    """
+    crs = plan.grid.crs
+    if risk_hotspots is None or len(risk_hotspots) == 0:
+        cols = {c: pd.Series([], dtype=object if t == "str" else "float64")
+                for c, t in _HOTSPOT_COLUMNS.items()}
+        if risk_hotspots is not None:
+            cols.update({c: risk_hotspots[c].to_numpy() for c in risk_hotspots.columns
+                         if c != risk_hotspots.geometry.name and c not in cols})
+        risk_hotspots = gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+    return write_gpkg(path, [
+        ("expansion_area", plan.expansion, "MultiPolygon"),
+        ("arterials", plan.arterials[["kind", "length_m", "width_m", "geometry"]], "LineString"),
+        ("open_space", plan.open_space[["kind", "hectares", "geometry"]], "MultiPolygon"),
+        ("risk_hotspots", risk_hotspots, "MultiPolygon"),
+    ], styles=PLAN_LAYER_STYLES, crs=crs)
+

@@ -1,0 +1,131 @@
+"""QGIS styles (QML) for the outputs of a run folder.
+
+Rasters: QGIS loads ``name.qml`` beside ``name.tif`` as the layer's default
+style, so every raster opens coloured with a legend, as on the HTML maps.
+Vectors: :data:`PLAN_LAYER_STYLES` go into ``plan.gpkg``'s ``layer_styles`` table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+from pathlib import Path
+
+from .palette import colour_ramp
+
+
+def _hex(rgb) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*(int(c) for c in rgb))
+
+
+def raster_qml(items: Sequence[tuple[float, str, str]], ramp: str = "INTERPOLATED",
+               vmin: float | None = None, vmax: float | None = None, opacity: float = 1.0) -> str:
+    """A singleband pseudocolour QML.
+
+    Parameters
+    ----------
+    items : (value, '#rrggbb' colour, label), ascending by value.
+    ramp : "INTERPOLATED" (continuous values) or "EXACT" (categories).
+    vmin, vmax : classification range; default the first and last values.
+    """
+    lo = items[0][0] if vmin is None else vmin
+    hi = items[-1][0] if vmax is None else vmax
+    rows = "\n".join(
+        f'          <item alpha="255" value="{value:g}" label="{escape(label)}" color="{colour}"/>'
+        for value, colour, label in items
+    )
+    return f"""<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.28.0" styleCategories="Symbology">
+  <pipe>
+    <rasterrenderer type="singlebandpseudocolor" band="1" opacity="{opacity:g}" alphaBand="-1"
+                    classificationMin="{lo:g}" classificationMax="{hi:g}">
+      <rasterTransparency/>
+      <rastershader>
+        <colorrampshader colorRampType="{ramp}" classificationMode="{2 if ramp == 'EXACT' else 1}" clip="0">
+{rows}
+        </colorrampshader>
+      </rastershader>
+    </rasterrenderer>
+  </pipe>
+</qgis>
+"""
+
+
+def continuous_qml(colormap: str, vmin: float, vmax: float, label: str, steps: int = 5) -> str:
+    """A continuous ramp from ``vmin`` to ``vmax`` with ``steps`` stops labelled in ``label`` units."""
+    colours = colour_ramp(colormap, steps)
+    values = [vmin + (vmax - vmin) * i / (steps - 1) for i in range(steps)]
+    items = [(v, _hex(c), f"{v:g} {label}".strip()) for v, c in zip(values, colours)]
+    return raster_qml(items, "INTERPOLATED", vmin, vmax)
+
+
+def categories_qml(categories: dict[int, tuple[str, str]]) -> str:
+    """Exact colours for categories ``{value: (label, '#rrggbb')}``; other values are not drawn."""
+    items = [(float(v), colour, label) for v, (label, colour) in sorted(categories.items())]
+    return raster_qml(items, "EXACT")
+
+
+def write_qml(tif: Path, qml: str) -> None:
+    """Write ``qml`` beside ``tif`` (same name, .qml), where QGIS looks for it."""
+    Path(tif).with_suffix(".qml").write_text(qml, encoding="utf-8")
+
+
+# ------------------------------------------------------------ vector styles
+
+
+def _fill_symbol(name: str, fill: str, outline: str, width: float = 0.4, style: str = "solid") -> str:
+    return (f'<symbol type="fill" name="{name}" alpha="1" clip_to_extent="1" force_rhr="0">'
+            '<layer class="SimpleFill" enabled="1" locked="0" pass="0">'
+            f'<prop k="color" v="{fill}"/><prop k="style" v="{style}"/>'
+            f'<prop k="outline_color" v="{outline}"/><prop k="outline_style" v="solid"/>'
+            f'<prop k="outline_width" v="{width}"/><prop k="outline_width_unit" v="MM"/>'
+            '<prop k="joinstyle" v="bevel"/></layer></symbol>')
+
+
+def _line_symbol(name: str, colour: str, width: float, style: str = "solid") -> str:
+    return (f'<symbol type="line" name="{name}" alpha="1" clip_to_extent="1" force_rhr="0">'
+            '<layer class="SimpleLine" enabled="1" locked="0" pass="0">'
+            f'<prop k="line_color" v="{colour}"/><prop k="line_width" v="{width}"/>'
+            f'<prop k="line_width_unit" v="MM"/><prop k="line_style" v="{style}"/>'
+            '<prop k="capstyle" v="flat"/><prop k="joinstyle" v="round"/></layer></symbol>')
+
+
+def _qml(renderer: str, geometry_type: int) -> str:
+    """A QGIS style document (QML) with one renderer; geometry type 1 line, 2 polygon."""
+    return ("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+            '<qgis version="3.28.0" styleCategories="Symbology">\n'
+            f"{renderer}\n<layerGeometryType>{geometry_type}</layerGeometryType>\n</qgis>\n")
+
+
+def _single(symbol: str) -> str:
+    return ('<renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0">'
+            f"<symbols>{symbol}</symbols></renderer-v2>")
+
+
+def _categorized(attr: str, cats: list[tuple[str, str, str]]) -> str:
+    """``cats``: (value, label, symbol xml whose name is its index)."""
+    categories = "".join(f'<category symbol="{i}" value="{v}" label="{lab}" render="true"/>'
+                         for i, (v, lab, _) in enumerate(cats))
+    symbols = "".join(s for _, _, s in cats)
+    return (f'<renderer-v2 type="categorizedSymbol" attr="{attr}" symbollevels="0" enableorderby="0" '
+            f'forceraster="0"><categories>{categories}</categories><symbols>{symbols}</symbols>'
+            "</renderer-v2>")
+
+
+PLAN_LAYER_STYLES = {
+    "expansion_area": ("Expansion area", _qml(_single(_fill_symbol("0", "255,222,140,110", "214,140,20,255",
+                                                                    0.6)), 2)),
+    "arterials": ("Arterial grid", _qml(_categorized("kind", [
+        ("planned", "planned arterial (30 m right-of-way)", _line_symbol("0", "215,25,28,255", 1.2)),
+        ("existing", "existing arterial", _line_symbol("1", "60,60,60,255", 0.9)),
+    ]), 1)),
+    "open_space": ("Open space", _qml(_categorized("kind", [
+        ("floodplain", "floodplain", _fill_symbol("0", "140,200,230,150", "60,130,190,255")),
+        ("steep_slope", "steep slope", _fill_symbol("1", "190,160,120,150", "130,100,60,255")),
+        ("protected", "protected land", _fill_symbol("2", "60,140,70,150", "30,90,40,255")),
+        ("park", "park", _fill_symbol("3", "120,210,90,200", "50,150,40,255")),
+    ]), 2)),
+    "risk_hotspots": ("Informal-settlement risk hotspots",
+                      _qml(_single(_fill_symbol("0", "230,50,40,120", "160,20,20,255", 0.5)), 2)),
+}
+

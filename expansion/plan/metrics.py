@@ -1,0 +1,52 @@
+"""Figures of a plan (DESIGN section 7: plan metrics)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..stack import Stack
+from .core import Plan
+from .open_space import OPEN_KINDS
+
+
+def plan_metrics(plan: Plan, stack: Stack | None = None, land_need_ha: float | None = None) -> dict:
+    """Figures of a plan.
+
+    Returns a dict: ``expansion_area_ha``, ``new_land_ha`` (buildable land in it),
+    ``land_need_ha``, ``target_ha``, ``expansion_vs_need`` (expansion area ÷ land
+    need), ``arterials_planned_km``, ``arterials_existing_km`` (inside the area),
+    ``arterial_spacing_m`` (measured: 2 × area ÷ network length inside the area),
+    ``row_share`` (share of the expansion area in rights-of-way), ``within_500m_share``
+    (share of the expansion area within 500 m of a planned or existing arterial),
+    ``open_space_ha`` and ``open_space_by_kind_ha``, ``parks``, ``bearing_deg``.
+    ``stack`` is accepted for symmetry with the other stages and not needed;
+    ``land_need_ha`` overrides the plan's own.
+    """
+    cell_ha = plan.grid.cell_area_ha
+    area = plan.expansion_area
+    n = int(np.count_nonzero(area))
+    need = plan.land_need_ha if land_need_ha is None else float(land_need_ha)
+    kinds = plan.arterials["kind"].to_numpy()
+    lengths = plan.arterials["length_m"].to_numpy(dtype=float)
+    network_m = float(lengths.sum())
+    area_ha = n * cell_ha
+    by_kind = {name: float(np.count_nonzero(plan.open_space_kind == k)) * cell_ha
+               for k, name in OPEN_KINDS.items()}
+    return {
+        "expansion_area_ha": area_ha,
+        "new_land_ha": plan.new_land_ha,
+        "land_need_ha": need,
+        "target_ha": plan.target_ha,
+        "expansion_vs_need": area_ha / need if need > 0 else None,
+        "arterials_planned_km": float(lengths[kinds == "planned"].sum()) / 1000.0,
+        "arterials_existing_km": float(lengths[kinds == "existing"].sum()) / 1000.0,
+        "arterial_spacing_m": 2.0 * area_ha * 10_000.0 / network_m if network_m > 0 else None,
+        "row_share": float(np.count_nonzero(plan.row & area)) / n if n else None,
+        "within_500m_share": (float(np.count_nonzero(area & (plan.network_dist_m <= 500.0))) / n
+                              if n else None),
+        "open_space_ha": float(np.count_nonzero(plan.open_space_kind)) * cell_ha,
+        "open_space_by_kind_ha": by_kind,
+        "parks": int(np.count_nonzero(plan.open_space["kind"].to_numpy() == "park")),
+        "bearing_deg": plan.bearing_deg,
+    }
+
