@@ -51,7 +51,7 @@ PAD_CELLS = 40  # the DEM covers the region plus this many cells on each side
 YEARS = (1995, 2005, 2020)
 _STEPS = 10  # progress steps reported
 
-Progress = Callable[[str], None]  # as in expansion.layers: given short step messages
+Progress = Callable[[str], None]  # as in expansion.inputs: given short step messages
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The aligned layer stack: every input layer on one analysis grid.
 
 A :class:`Stack` is what the stages (demand, suitability, growth, plan, risk,
-metrics) read. It is built from a catalog by :func:`expansion.layers.build_stack`
+metrics) read. It is built from a catalog by :func:`expansion.inputs.build_stack`
 and cached on disk; stages never read files themselves.
 
 Conventions for every array in a stack:

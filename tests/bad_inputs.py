@@ -733,7 +733,7 @@ def _under_file_out(kit: Kit) -> list[str]:
 # pays for the imports once instead of seventy times.
 _DRIVER = r"""
 import json, os, sys
-import expansion.cli, expansion.pipeline.run, expansion.layers, expansion.catalog_check  # warm up
+import expansion.cli, expansion.pipeline.run, expansion.inputs  # warm up
 jobs = json.load(sys.stdin)
 codes = []
 for args, cwd, out, err in jobs:

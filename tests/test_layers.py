@@ -1,4 +1,4 @@
-"""Layer import and the aligned stack (expansion.layers, expansion.catalog_check)."""
+"""Layer import and the aligned stack (expansion.inputs, expansion.terrain)."""
 
 from __future__ import annotations
 
@@ -29,19 +29,19 @@ from rasterio.enums import Resampling
 from rasterio.warp import reproject
 from shapely.geometry import LineString, box
 
-from expansion import layers
 from expansion.config import load_catalog
 from expansion.errors import ConfigError, DataError
 from expansion.grid import Grid
-from expansion.layers import (
+from expansion.inputs import build as stack_build
+from expansion.inputs import (
     build_stack,
     check_catalog,
     check_problems,
     format_check_table,
     grid_for,
     import_layer,
-    slope_percent,
 )
+from expansion.terrain import slope_percent
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BACAU = SHARED / "bacau"
@@ -348,7 +348,7 @@ def test_cached_stack_pickles_its_grids_as_paths(town):
 def test_unwritable_cache_folder_builds_in_memory(town, caplog):
     cat = load_catalog(write_catalog(town, BASE))
     (town / ".cache").write_text("not a folder")  # the cache cannot be made
-    with caplog.at_level(logging.WARNING, logger="expansion.layers"):
+    with caplog.at_level(logging.WARNING, logger="expansion.inputs"):
         s = build_stack(cat, grid30())
     assert "could not write the cache" in caplog.text
     assert np.array_equal(s.builtup[2010], blob(N))
@@ -385,7 +385,7 @@ def test_roads_without_class_field_is_an_error_naming_fields(town):
 def test_invalid_geometry_is_repaired_with_a_warning(town, caplog):
     gdf = gpd.GeoDataFrame(geometry=[bowtie(X0 + 300, Y0 + 300, 900), None], crs=UTM)
     gdf.to_file(town / "protected.gpkg", engine="pyogrio")
-    with caplog.at_level(logging.WARNING, logger="expansion.layers"):
+    with caplog.at_level(logging.WARNING, logger="expansion.inputs"):
         s = stack_of(town, [{"role": "protected", "path": "protected.gpkg"}])
     assert "repaired 1 invalid" in caplog.text
     assert s.vectors["protected"].is_valid.all() and len(s.vectors["protected"]) == 1
@@ -511,16 +511,16 @@ def test_cache_hit_and_invalidation(town, caplog, monkeypatch):
     write_roads(town / "roads.gpkg")
     cat = load_catalog(write_catalog(town, BASE + [{"role": "roads", "path": "roads.gpkg"}]))
     steps = []
-    with caplog.at_level(logging.INFO, logger="expansion.layers"):
+    with caplog.at_level(logging.INFO, logger="expansion.inputs"):
         first = build_stack(cat, grid30(), progress=steps.append)
     assert "stack: built in" in caplog.text and "boundary" in steps
     cached = [p for p in (town / ".cache").glob("stack-*") if (p / "meta.json").is_file()]
     assert len(cached) == 1
 
-    real_build = layers._build
-    monkeypatch.setattr(layers, "_build", lambda *a: pytest.fail("rebuilt despite the cache"))
+    real_build = stack_build.assemble_stack
+    monkeypatch.setattr(stack_build, "assemble_stack", lambda *a: pytest.fail("rebuilt despite the cache"))
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="expansion.layers"):
+    with caplog.at_level(logging.INFO, logger="expansion.inputs"):
         second = build_stack(cat, grid30())
     assert "stack: cached" in caplog.text
     assert np.array_equal(second.builtup[2010], first.builtup[2010])
@@ -530,7 +530,7 @@ def test_cache_hit_and_invalidation(town, caplog, monkeypatch):
     assert second.sources == first.sources and second.has_roads
 
     # a changed input file is rebuilt
-    monkeypatch.setattr(layers, "_build", real_build)
+    monkeypatch.setattr(stack_build, "assemble_stack", real_build)
     data = np.zeros((N, N), "uint8")
     write_raster(town / "built_2010.tif", data, UTM, utm_transform(RES))
     st = (town / "built_2010.tif").stat()
@@ -539,7 +539,7 @@ def test_cache_hit_and_invalidation(town, caplog, monkeypatch):
     assert not third.builtup[2010].any()
     assert len([p for p in (town / ".cache").glob("stack-*") if (p / "meta.json").is_file()]) == 2
     # cache=False neither reads nor writes
-    monkeypatch.setattr(layers, "_save_cache", lambda *a: pytest.fail("wrote the cache"))
+    monkeypatch.setattr(stack_build, "save_cache", lambda *a: pytest.fail("wrote the cache"))
     build_stack(cat, grid30(), cache=False)
 
 
@@ -677,10 +677,10 @@ def test_uganda_roads_with_classes(tmp_path, city):
                                                 {"role": "roads", "path": str(roads)}]))
     grid = grid_for(cat, 100.0, margin_m=0)
     assert grid.crs == "EPSG:32636"
-    from expansion.layers import _roads_frame, read_vector
+    from expansion.inputs.vectors import read_vector, roads_frame
 
     entry = cat.by_role("roads")[0]
-    r = _roads_frame(entry, read_vector(entry, dst_crs=grid.crs))
+    r = roads_frame(entry, read_vector(entry, dst_crs=grid.crs))
     assert set(r["road_class"]) == {"arterial", "local"}
     assert set(r.loc[r["road_class"] == "arterial", "highway"]) <= {
         "trunk", "primary", "secondary", "trunk_link", "primary_link", "secondary_link"}

@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from shapely.geometry import Point, Polygon
 from test_cli import expansion, one_line_error
 
-from expansion import layers
+from expansion import inputs
 from expansion.config import DensityConfig, PopulationConfig, load_catalog, load_scenario
 from expansion.demand import project_demand
 from expansion.errors import ConfigError
@@ -212,8 +212,8 @@ def test_nan_in_a_float_dem_is_nodata_not_a_depth(messy):
     """NaN cells of a float DEM without a nodata tag stay NaN on the grid (never 0 m)."""
     _, catalog = messy
     cat = load_catalog(catalog)
-    grid = layers.grid_for(cat, 30.0)
-    stack = layers.build_stack(cat, grid, cache=False)
+    grid = inputs.grid_for(cat, 30.0)
+    stack = inputs.build_stack(cat, grid, cache=False)
     with rasterio.open(catalog.parent / "dem.tif") as ds:
         src = ds.read(1)
     assert np.isnan(src).sum() == 300 and ds.nodata is None

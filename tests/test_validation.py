@@ -117,7 +117,7 @@ def test_backtest_on_synthetic_city():
 @pytest.mark.parametrize("cal,base,obs", [(1990, 2000, 2014), (1975, 1990, 2000)])
 def test_bacau_model_beats_nulls(cal, base, obs):
     from expansion.config import load_catalog
-    from expansion.layers import build_stack, grid_for
+    from expansion.inputs import build_stack, grid_for
 
     catalog = load_catalog(Path(__file__).resolve().parents[1] / "layers" / "bacau" / "layers.toml")
     s = build_stack(catalog, grid_for(catalog, 30.0, None, 1000.0), cache=False)
@@ -139,7 +139,7 @@ def test_demo_backtest_beats_nearest_builtup():
     import dataclasses
 
     from expansion.config import load_catalog, load_scenario
-    from expansion.layers import build_stack, grid_for
+    from expansion.inputs import build_stack, grid_for
 
     sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "demo-backtest.toml")
     assert sc.growth.survival == "auto" and sc.growth.noise == GrowthConfig().noise

@@ -20,7 +20,7 @@ def layers() -> None:
 def layers_check(catalog: Path) -> None:
     """Print a table of CATALOG's layers and their problems."""
     from ..config import load_catalog
-    from ..layers import check_catalog, check_problems, format_check_table
+    from ..inputs import check_catalog, check_problems, format_check_table
 
     cat = load_catalog(catalog)
     rows = check_catalog(cat)
@@ -40,7 +40,7 @@ def layers_check(catalog: Path) -> None:
               default=None, help="Encoding of a built-up layer.")
 def layers_import(catalog: Path, role: str, file: Path, year: int | None, encoding: str | None) -> None:
     """Validate FILE, copy it beside CATALOG and add it to the catalog."""
-    from ..layers import import_layer
+    from ..inputs import import_layer
 
     entry = import_layer(catalog, role, file, year=year, encoding=encoding)
     click.echo(f"added {entry.role} layer {entry.path_as_written} to {catalog}")

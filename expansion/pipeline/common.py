@@ -11,7 +11,7 @@ import re
 import time
 from pathlib import Path
 
-from .. import layers
+from .. import inputs
 from ..config import Catalog, Scenario, load_catalog, load_scenario
 from ..errors import ConfigError
 from ..outputs.provenance import input_files, package_versions
@@ -103,10 +103,10 @@ def check_grid_fits(sc: Scenario, grid) -> None:
 
 def stack_for(sc: Scenario, catalog: Catalog, progress=None) -> Stack:
     """Build (or load from the cache) the scenario's aligned stack and check its years."""
-    grid = layers.grid_for(catalog, sc.resolution_m, sc.crs, sc.margin_m)
+    grid = inputs.grid_for(catalog, sc.resolution_m, sc.crs, sc.margin_m)
     log.info("grid: %d x %d cells of %g m in %s", grid.width, grid.height, grid.res, grid.crs)
     check_grid_fits(sc, grid)
-    stack = layers.build_stack(catalog, grid, progress=progress)
+    stack = inputs.build_stack(catalog, grid, progress=progress)
     for year, what in ((sc.base_year, "base_year"), (sc.growth.calibrate_from, "[growth] calibrate_from")):
         if year is not None and year not in stack.builtup:
             raise ConfigError(
