@@ -36,7 +36,15 @@ permutation of the cells (seed :data:`NEAREST_TIE_SEED`): deterministic, and
 without the bias of row-major order, which would fill the northern edge of
 every ring first and make the null look weaker than "grow next to what is
 built" really is (on Bacău row-major ties give FoM 0.027–0.029, fair ties
-0.044–0.057).
+0.044–0.057). Other tie seeds give the spread of the rule's own tie-breaking: a
+model whose margin over the rule is inside that spread has not beaten it.
+
+A probability map is checked for calibration (:func:`reliability`: reliability
+bins, expected calibration error, Brier skill against forecasting the observed
+rate everywhere, and the share of new built-up on cells given p = 0). The
+difference in FoM between two predictions gets a spatial block bootstrap interval
+(:func:`bootstrap_fom_difference`): blocks of cells, not cells, are resampled,
+because errors are correlated in space.
 """
 
 from __future__ import annotations
@@ -51,6 +59,8 @@ log = logging.getLogger(__name__)
 
 RESOLUTION_FACTORS = (2, 4, 8)
 NEAREST_TIE_SEED = 0
+RELIABILITY_BINS = 10
+BOOTSTRAP_SAMPLES = 1000
 
 
 def _ratio(a: float, b: float) -> float:
@@ -135,20 +145,114 @@ def null_random(quantity: int, candidates: np.ndarray, rng: np.random.Generator)
     return out
 
 
-def null_nearest(quantity: int, candidates: np.ndarray, builtup_base: np.ndarray,
-                 cell_size_m: float) -> np.ndarray:
-    """``quantity`` candidate cells nearest the base built-up land (Euclidean, metres).
+def top_cells(score: np.ndarray, quantity: int, candidates: np.ndarray,
+              tie_seed: int = NEAREST_TIE_SEED) -> np.ndarray:
+    """The ``quantity`` candidate cells of highest ``score`` (all if fewer).
 
-    Ties are broken by a fixed pseudo-random order of the cells (seed
-    :data:`NEAREST_TIE_SEED`), so the result is deterministic and unbiased in space.
-    """
+    Ties are broken by a pseudo-random order of the cells (seed ``tie_seed``), so the
+    result is deterministic and unbiased in space."""
     idx = np.flatnonzero(candidates)
     out = np.zeros(candidates.shape, bool)
     q = min(int(quantity), idx.size)
     if q <= 0:
         return out
-    d = distance_m(builtup_base, cell_size_m).ravel()[idx]
-    tie = np.random.default_rng(NEAREST_TIE_SEED).permutation(candidates.size)[idx]
-    order = np.lexsort((tie, d))  # by distance, then by the fixed random order
+    s = np.asarray(score).ravel()[idx]
+    tie = np.random.default_rng(tie_seed).permutation(candidates.size)[idx]
+    order = np.lexsort((tie, -s))  # by score (highest first), then by the random order
     out.ravel()[idx[order[:q]]] = True
     return out
+
+
+def null_nearest(quantity: int, candidates: np.ndarray, builtup_base: np.ndarray,
+                 cell_size_m: float, tie_seed: int = NEAREST_TIE_SEED) -> np.ndarray:
+    """``quantity`` candidate cells nearest the base built-up land (Euclidean, metres).
+
+    Ties are broken by a pseudo-random order of the cells (seed ``tie_seed``, by default
+    :data:`NEAREST_TIE_SEED`), so the result is deterministic and unbiased in space; other
+    tie seeds give the spread of the rule's own tie-breaking.
+    """
+    return top_cells(-distance_m(builtup_base, cell_size_m), quantity, candidates, tie_seed)
+
+
+# ---------------------------------------------------------------- probabilities
+
+
+def reliability(probability: np.ndarray, observed_new: np.ndarray, candidates: np.ndarray,
+                bins: int = RELIABILITY_BINS) -> dict:
+    """Calibration of a probability of development on the candidate cells.
+
+    Parameters
+    ----------
+    probability : float, the forecast probability that a cell is built by the observed year.
+    observed_new : bool, cells that did become built.
+    candidates : bool, the cells scored (NaN probabilities among them count as 0).
+
+    Returns
+    -------
+    dict with ``bins`` (equal-width bins of p; per bin ``p_low``, ``p_high``, ``cells``,
+    ``mean_p``, ``observed_rate``), ``ece`` (expected calibration error: the cell-weighted
+    mean of ``|mean_p − observed_rate|`` over the bins), ``brier`` (mean squared error),
+    ``brier_constant`` (the Brier score of forecasting the observed rate everywhere),
+    ``brier_skill`` (``1 − brier / brier_constant``: above 0 beats the constant rate),
+    ``rate`` (share of candidates that developed), ``p0_share`` (share of candidates
+    given p = 0) and ``new_on_p0_share`` (share of the new built-up on them).
+    """
+    p = np.nan_to_num(np.asarray(probability, np.float64)[candidates], nan=0.0)
+    y = np.asarray(observed_new)[candidates].astype(np.float64)
+    n = p.size
+    rate = float(y.mean()) if n else 0.0
+    k = np.minimum((p * bins).astype(np.int64), bins - 1)
+    cells = np.bincount(k, minlength=bins)
+    sum_p = np.bincount(k, weights=p, minlength=bins)
+    sum_y = np.bincount(k, weights=y, minlength=bins)
+    rows, ece = [], 0.0
+    for b in range(bins):
+        if cells[b] == 0:
+            continue
+        mp, oy = sum_p[b] / cells[b], sum_y[b] / cells[b]
+        ece += cells[b] / n * abs(mp - oy)
+        rows.append({"p_low": b / bins, "p_high": (b + 1) / bins, "cells": int(cells[b]), "mean_p": float(mp),
+                     "observed_rate": float(oy)})
+    brier = float(np.mean((p - y) ** 2)) if n else 0.0
+    brier_constant = rate * (1 - rate)
+    zero = p == 0
+    return {"bins": rows, "ece": float(ece), "brier": brier, "brier_constant": brier_constant,
+            "brier_skill": 1 - _ratio(brier, brier_constant) if brier_constant else 0.0, "rate": rate,
+            "p0_share": _ratio(np.count_nonzero(zero), n),
+            "new_on_p0_share": _ratio(np.count_nonzero(zero & (y > 0)), y.sum())}
+
+
+# ---------------------------------------------------------------- spatial block bootstrap
+
+
+def block_counts(predicted_new: np.ndarray, observed_new: np.ndarray, candidates: np.ndarray,
+                 block: int) -> np.ndarray:
+    """Hits, misses and false alarms per ``block × block`` cells: float array (blocks, 3),
+    only blocks with a candidate cell. Add the counts of several runs and divide by their
+    number for the mean of an ensemble."""
+    p = predicted_new & candidates
+    o = observed_new & candidates
+    h = _block_sum(p & o, block)
+    keep = _block_sum(candidates, block).ravel() > 0
+    counts = np.stack([h, _block_sum(o, block) - h, _block_sum(p, block) - h], axis=-1).reshape(-1, 3)
+    return counts[keep].astype(np.float64)
+
+
+def bootstrap_fom_difference(counts_a: np.ndarray, counts_b: np.ndarray, rng: np.random.Generator,
+                             samples: int = BOOTSTRAP_SAMPLES, level: float = 0.95) -> dict:
+    """FoM(a) − FoM(b) with a spatial block bootstrap interval.
+
+    ``counts_a``, ``counts_b``: :func:`block_counts` of two predictions on the same blocks.
+    Blocks are drawn with replacement (the same draw for both), which keeps the spatial
+    dependence of errors inside a block. Returns ``difference`` (on all blocks), ``low``
+    and ``high`` (the ``level`` percentile interval) and ``samples``."""
+    def fom(c):
+        return c[..., 0] / np.maximum(c.sum(axis=-1), 1e-12)
+
+    n = counts_a.shape[0]
+    draws = rng.integers(0, n, size=(samples, n))
+    diff = fom(counts_a[draws].sum(axis=1)) - fom(counts_b[draws].sum(axis=1))
+    tail = (1 - level) / 2 * 100
+    return {"difference": float(fom(counts_a.sum(axis=0)) - fom(counts_b.sum(axis=0))),
+            "low": float(np.percentile(diff, tail)), "high": float(np.percentile(diff, 100 - tail)),
+            "samples": samples, "level": level}

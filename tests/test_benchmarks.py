@@ -31,3 +31,21 @@ def test_benchmark_on_a_small_region(tmp_path):
     # the region is kept for the next run, its stack cache is not
     assert (tmp_path / "regions" / "demo-200" / "layers.toml").is_file()
     assert not (tmp_path / "regions" / "demo-200" / ".cache").exists()
+
+
+SKILL = RUN.parent / "skill.py"
+
+
+@pytest.mark.slow
+def test_skill_benchmark_on_the_demo(tmp_path):
+    out = tmp_path / "skill.json"
+    proc = subprocess.run([sys.executable, str(SKILL), "--cases", "demo", "--json", str(out), "--markdown"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    (case,) = json.loads(out.read_text())["cases"]
+    (w,) = case["windows"]
+    assert w["window"] == [1995, 2005, 2020] and w["in_sample"]
+    assert w["nearest_builtup"]["min"] <= w["nearest_builtup"]["mean"] <= w["nearest_builtup"]["max"]
+    assert w["versus_nearest"]["low"] <= w["versus_nearest"]["difference"] <= w["versus_nearest"]["high"]
+    assert 0 <= w["probability"]["ece"] <= 1 and w["quantity_ratio"] > 0
+    assert w["model"]["runs"] == 20 and "| demo | 1995→2005, 2005→2020 |" in proc.stdout

@@ -8,11 +8,14 @@ from expansion.config import GrowthConfig, PopulationConfig, Scenario, Suitabili
 from expansion.pipeline.backtest import score_backtest
 from expansion.suitability import score
 from expansion.validation import (
+    block_counts,
+    bootstrap_fom_difference,
     coarsen_compare,
     compare,
     null_nearest,
     null_no_change,
     null_random,
+    reliability,
 )
 
 
@@ -89,6 +92,36 @@ def test_null_models():
     assert null_nearest(500, cand, base, 30.0).sum() == cand.sum()
 
 
+def test_reliability_of_perfect_and_constant_forecasts():
+    rng = np.random.default_rng(3)
+    cand = np.ones((60, 60), bool)
+    cand[0] = False
+    p = rng.random((60, 60))
+    y = rng.random((60, 60)) < p  # outcomes drawn from p: calibrated by construction
+    r = reliability(p, y, cand)
+    assert r["ece"] < 0.05 and r["brier_skill"] > 0.2 and r["p0_share"] == 0
+    assert sum(b["cells"] for b in r["bins"]) == cand.sum()
+    const = reliability(np.full((60, 60), y[cand].mean()), y, cand)
+    assert const["brier_skill"] == pytest.approx(0, abs=1e-9) and const["ece"] == pytest.approx(0, abs=1e-9)
+    zero = reliability(np.zeros((60, 60)), y, cand)
+    assert zero["new_on_p0_share"] == 1 and zero["brier_skill"] < 0
+
+
+def test_block_bootstrap_interval():
+    rng = np.random.default_rng(0)
+    cand = np.ones((40, 40), bool)
+    obs = rng.random((40, 40)) < 0.2
+    good = obs.copy()
+    good[:20] = rng.random((20, 40)) < 0.2  # right on half the map, random on the other
+    bad = rng.random((40, 40)) < 0.2
+    a, b = block_counts(good, obs, cand, 5), block_counts(bad, obs, cand, 5)
+    assert a.shape == (64, 3) and a[:, 0].sum() == (good & obs).sum()
+    r = bootstrap_fom_difference(a, b, np.random.default_rng(1))
+    assert r["low"] > 0 and r["low"] <= r["difference"] <= r["high"]
+    same = bootstrap_fom_difference(a, a, np.random.default_rng(1))
+    assert same["low"] == same["high"] == same["difference"] == 0
+
+
 def _scenario(base, cal, **kw):
     return Scenario(name="t", path=Path("/tmp/s.toml"), layers=Path("/tmp/l.toml"), base_year=base,
                     horizon_year=base + 30, step_years=5, growth=GrowthConfig(calibrate_from=cal),
@@ -102,7 +135,14 @@ def test_backtest_on_synthetic_city():
     for key in ("fom", "producers_accuracy", "users_accuracy", "quantity_disagreement",
                 "allocation_disagreement", "hits", "misses", "false_alarms"):
         assert key in r and key in r["null_models"]["nearest_builtup"]
-    assert set(r["null_models"]) == {"no_change", "random", "nearest_builtup"}
+    assert set(r["null_models"]) == {"no_change", "random", "nearest_builtup", "logistic_distance"}
+    ties = r["nearest_builtup_ties"]
+    assert ties["min"] <= r["null_models"]["nearest_builtup"]["fom"] <= ties["max"]
+    vs = r["versus_nearest"]
+    assert vs["low"] <= vs["difference"] <= vs["high"]
+    cal = r["probability_calibration"]
+    assert 0 <= cal["ece"] <= 1 and cal["brier_constant"] > 0 and 0 <= cal["new_on_p0_share"] <= 1
+    assert r["quantity"]["quantity_ratio"] is None  # no population in the scenario
     assert r["quantity"]["predicted_cells"] == r["quantity"]["observed_cells"]
     assert r["quantity_disagreement"] == 0
     assert len(r["fom_runs"]) == 3 and set(r["multi_resolution"]) == {"2", "4", "8"}
@@ -110,6 +150,8 @@ def test_backtest_on_synthetic_city():
     r2 = score_backtest(s, _scenario(2010, 2000, population=PopulationConfig(base=1e5, growth_rate=0.03)),
                   2020, "projected", suit, runs=1, seed=1)
     assert r2["quantity"]["mode"] == "projected" and r2["quantity"]["predicted_cells"] > 0
+    q = r2["quantity"]
+    assert q["quantity_ratio"] == pytest.approx(sum(q["new_cells_per_step"]) / q["observed_cells"])
 
 
 @pytest.mark.skipif(not (BACAU / "02_urban_change_Bacau_GHSL_LDSMT_4326.tif").exists(),

@@ -39,6 +39,7 @@ With only one built-up epoch (``from_year`` None) nothing can be learned:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -68,10 +69,11 @@ def fallback_model(stack: Stack, note: str | None = None) -> GrowthModel:
 
 
 def _fit(stack: Stack, from_year: int, to_year: int, excluded: np.ndarray,
-         extra: np.ndarray | None = None) -> tuple:
+         extra: np.ndarray | None = None, features: Sequence[str] | None = None) -> tuple:
     """Logistic fit of "built by ``to_year``" on the cells open at ``from_year``.
 
     ``extra`` is an optional further feature (a grid); its coefficient is returned apart.
+    ``features`` restricts the features to those of its names the stack has.
     Returns (names, beta, extra_beta, intercept, fill, auc, n_sample, n_positive).
     """
     from sklearn.linear_model import LogisticRegression
@@ -98,6 +100,8 @@ def _fit(stack: Stack, from_year: int, to_year: int, excluded: np.ndarray,
     target = np.concatenate([np.ones(len(pos_s), bool), np.zeros(len(neg_s), bool)])
 
     names = feature_names(stack)
+    if features is not None:
+        names = tuple(n for n in names if n in features)
     feats = sample_features(stack, names, before, sample)
     cols = [feats[n] for n in names]
     if extra is not None:
@@ -128,7 +132,7 @@ def _fit(stack: Stack, from_year: int, to_year: int, excluded: np.ndarray,
 
 
 def calibrate(stack: Stack, from_year: int | None, to_year: int, excluded: np.ndarray, *,
-              survival: float | str = "auto") -> GrowthModel:
+              survival: float | str = "auto", features: Sequence[str] | None = None) -> GrowthModel:
     """Fit the growth-potential model on the change ``from_year`` → ``to_year``.
 
     Parameters
@@ -140,6 +144,7 @@ def calibrate(stack: Stack, from_year: int | None, to_year: int, excluded: np.nd
     survival : ``"auto"`` (learn the weight of the survival discount when the
         stack has a built-up epoch before ``from_year``, else
         :data:`SURVIVAL_PRIOR`) or a fixed weight ≥ 0 (0 turns the discount off).
+    features : only these features (of those the stack has); default all.
 
     Returns
     -------
@@ -167,15 +172,16 @@ def calibrate(stack: Stack, from_year: int | None, to_year: int, excluded: np.nd
     earlier = [y for y in stack.builtup if y < from_year]
     window = None
     if survival == "auto" and earlier:
-        previous = calibrate(stack, max(earlier), from_year, excluded, survival=0.0)
+        previous = calibrate(stack, max(earlier), from_year, excluded, survival=0.0, features=features)
         names, coefs, gamma, intercept, fill, auc, n, n_pos = _fit(
-            stack, from_year, to_year, excluded, extra=survival_feature(previous, stack))
+            stack, from_year, to_year, excluded, extra=survival_feature(previous, stack), features=features)
         weight, source = max(0.0, gamma), "learned"
         window = (previous.from_year, from_year)
         how = (f"survival weight {weight:.2f} learned with the {previous.from_year}–{from_year} "
                "window" + (f" (fitted {gamma:.2f}, clipped at 0)" if gamma < 0 else ""))
     else:
-        names, coefs, _, intercept, fill, auc, n, n_pos = _fit(stack, from_year, to_year, excluded)
+        names, coefs, _, intercept, fill, auc, n, n_pos = _fit(stack, from_year, to_year, excluded,
+                                                               features=features)
         if survival == "auto":
             weight, source = SURVIVAL_PRIOR, "prior"
             how = (f"survival weight {weight:g} (a prior: no built-up epoch before {from_year} to "

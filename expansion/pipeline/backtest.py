@@ -18,6 +18,30 @@ from ..outputs.provenance import write_json
 from ..stack import Stack
 from .common import Timer, input_paths, load, provenance, slug, stack_for
 
+# The nearest-built-up rule is scored with this many tie seeds (its spread from tie-breaking).
+NULL_TIE_SEEDS = 20
+# Side of the blocks of the spatial bootstrap, metres.
+BOOTSTRAP_BLOCK_M = 1000.0
+# The stronger null: a logistic on these features only (distance to built-up land and to roads).
+LOGISTIC_NULL_FEATURES = ("log_dist_builtup", "dist_builtup_km", "log_dist_arterial", "log_dist_road")
+
+
+def new_cells_per_step(scenario: Scenario, stack: Stack, years: list[int], quantity: str,
+                       n_observed: int) -> list[int] | None:
+    """New cells to allocate in each step of ``years``: the observed number spread over the
+    steps in proportion to their length (``quantity="observed"``), or the demand
+    projection's (``"projected"``; None when the scenario gives no population)."""
+    if quantity == "observed":
+        spans = np.diff(years)
+        cum = np.round(np.cumsum(spans) / spans.sum() * n_observed).astype(int)
+    else:
+        if not scenario.population.base > 0:
+            return None
+        rows = demand_mod.project_demand(scenario.population, scenario.density, years,
+                                         stack.builtup_ha(years[0]))
+        cum = np.round(np.cumsum([r.new_land_ha for r in rows[1:]]) / stack.grid.cell_area_ha).astype(int)
+    return np.diff(np.concatenate([[0], cum])).tolist()
+
 
 def score_backtest(stack: Stack, scenario: Scenario, observed_year: int, quantity: str,
                    suit: suitability.Suitability, runs: int, seed: int) -> dict:
@@ -40,13 +64,19 @@ def score_backtest(stack: Stack, scenario: Scenario, observed_year: int, quantit
     ``quantity_disagreement``, ``allocation_disagreement``, ``kappa_simulation``,
     ``hits``, ``misses``, ``false_alarms``, ``correct_rejections``, ``candidates``);
     ``fom_mean``, ``fom_sd``, ``fom_runs`` over the runs; ``null_models``
-    (``no_change``, ``random``, ``nearest_builtup``, each with the same metrics);
-    ``multi_resolution`` (factor → metrics for the model and each null);
-    ``beats_nulls``; ``quantity`` (mode, predicted and observed cells, quantity error
-    in % of observed change); ``calibration`` (the growth model); ``warnings``;
-    and ``arrays`` — numpy arrays, not JSON: ``predicted_new`` (run 0, bool),
-    ``observed_new`` (bool), ``candidates`` (bool), ``probability`` (float32).
-    Pop ``arrays`` before writing JSON.
+    (``no_change``, ``random``, ``nearest_builtup`` (tie seed 0), ``logistic_distance``
+    (a logistic on distance to built-up and to roads only, fitted on the same window,
+    its top cells), each with the same metrics); ``nearest_builtup_ties`` (the rule's FoM
+    over :data:`NULL_TIE_SEEDS` tie seeds: ``mean``, ``sd``, ``min``, ``max``);
+    ``versus_nearest`` (mean FoM of the runs minus the rule's mean over tie seeds, with a
+    spatial block bootstrap interval, blocks of :data:`BOOTSTRAP_BLOCK_M`);
+    ``probability_calibration`` (:func:`expansion.validation.reliability` of the
+    probability map); ``multi_resolution`` (factor → metrics for the model and each
+    null); ``beats_nulls``; ``quantity`` (mode, predicted and observed cells, quantity
+    error in % of observed change, ``quantity_ratio``: projected / observed new land, None
+    without population); ``calibration`` (the growth model); ``warnings``; and ``arrays``
+    — numpy arrays, not JSON: ``predicted_new`` (run 0, bool), ``observed_new`` (bool),
+    ``candidates`` (bool), ``probability`` (float32). Pop ``arrays`` before writing JSON.
     """
     base_year = scenario.base_year
     for y in (base_year, observed_year):
@@ -65,25 +95,24 @@ def score_backtest(stack: Stack, scenario: Scenario, observed_year: int, quantit
 
     years = list(range(base_year, observed_year, scenario.step_years)) + [observed_year]
     cell_ha = stack.grid.cell_area_ha
-    if quantity == "observed":
-        spans = np.diff(years)
-        cum = np.round(np.cumsum(spans) / spans.sum() * n_observed).astype(int)
-        new_cells = np.diff(np.concatenate([[0], cum])).tolist()
-    else:
-        rows = demand_mod.project_demand(scenario.population, scenario.density, years,
-                                         stack.builtup_ha(base_year))
-        cum = np.round(np.cumsum([r.new_land_ha for r in rows[1:]]) / cell_ha).astype(int)
-        new_cells = np.diff(np.concatenate([[0], cum])).tolist()
+    projected = new_cells_per_step(scenario, stack, years, "projected", n_observed)
+    new_cells = new_cells_per_step(scenario, stack, years, quantity, n_observed)
+    if new_cells is None:
+        raise DataError("backtest --quantity projected needs the scenario's [population]")
 
     g = scenario.growth
     model = growth.calibrate(stack, g.calibrate_from, base_year, excluded, survival=g.survival)
     fom_runs: list[float] = []
+    block = max(1, round(BOOTSTRAP_BLOCK_M / stack.grid.res))
+    model_counts = []
 
     def score_run(run: int, uyear: np.ndarray) -> None:
-        fom_runs.append(validation.compare(uyear > base_year, observed_new, candidates)["fom"])
+        predicted_run = uyear > base_year
+        fom_runs.append(validation.compare(predicted_run, observed_new, candidates)["fom"])
+        model_counts.append(validation.block_counts(predicted_run, observed_new, candidates, block))
 
     result = growth.simulate(stack, model, excluded, new_cells, years, seed, runs, base, noise=g.noise,
-                      on_run=score_run)
+                             on_run=score_run)
     predicted = (result.urbanization_year > base_year) & candidates
     n_predicted = int(predicted.sum())
 
@@ -97,7 +126,24 @@ def score_backtest(stack: Stack, scenario: Scenario, observed_year: int, quantit
         "random": validation.null_random(n_predicted, candidates, rng),
         "nearest_builtup": validation.null_nearest(n_predicted, candidates, base, stack.grid.res),
     }
+    if g.calibrate_from is not None:
+        plain = growth.calibrate(stack, g.calibrate_from, base_year, excluded, survival=0.0,
+                                 features=LOGISTIC_NULL_FEATURES)
+        nulls["logistic_distance"] = validation.top_cells(growth.potential(plain, stack, base), n_predicted,
+                                                          candidates)
     out["null_models"] = {k: validation.compare(v, observed_new, candidates) for k, v in nulls.items()}
+    near_foms, near_counts = [], []
+    for tie in range(NULL_TIE_SEEDS):
+        near = validation.null_nearest(n_predicted, candidates, base, stack.grid.res, tie_seed=tie)
+        near_foms.append(validation.compare(near, observed_new, candidates)["fom"])
+        near_counts.append(validation.block_counts(near, observed_new, candidates, block))
+    out["nearest_builtup_ties"] = {"tie_seeds": NULL_TIE_SEEDS, "mean": float(np.mean(near_foms)),
+                                   "sd": float(np.std(near_foms, ddof=1)), "min": float(np.min(near_foms)),
+                                   "max": float(np.max(near_foms))}
+    vs = validation.bootstrap_fom_difference(np.mean(model_counts, axis=0), np.mean(near_counts, axis=0),
+                                             np.random.default_rng(np.random.SeedSequence([seed, 2])))
+    out["versus_nearest"] = {**vs, "block_m": block * stack.grid.res}
+    out["probability_calibration"] = validation.reliability(result.probability, observed_new, candidates)
     out["multi_resolution"] = {
         str(f): {"model": validation.coarsen_compare(predicted, observed_new, candidates, f),
                  **{k: validation.coarsen_compare(v, observed_new, candidates, f) for k, v in nulls.items()}}
@@ -109,6 +155,7 @@ def score_backtest(stack: Stack, scenario: Scenario, observed_year: int, quantit
         "predicted_ha": n_predicted * cell_ha, "observed_ha": n_observed * cell_ha,
         "error_pct_of_observed": 100.0 * (n_predicted - n_observed) / n_observed if n_observed else 0.0,
         "new_cells_per_step": new_cells, "years": years,
+        "quantity_ratio": sum(projected) / n_observed if projected is not None and n_observed else None,
     }
     out["calibration"] = model.as_dict()
     out["base_year"], out["observed_year"], out["runs"], out["seed"] = base_year, observed_year, runs, seed
