@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from expansion import suitability  # noqa: E402
-from expansion.config import GrowthConfig, PopulationConfig, load_catalog, load_scenario  # noqa: E402
+from expansion.config import PopulationConfig, load_catalog, load_scenario  # noqa: E402
 from expansion.pipeline.backtest import score_backtest  # noqa: E402
 from expansion.pipeline.common import stack_for  # noqa: E402
 
@@ -95,10 +95,10 @@ def run_case(case: Case) -> dict:
     if case.resolution_m is not None:
         sc = sc.replace(resolution_m=case.resolution_m)
     stack = stack_for(sc, load_catalog(sc.layers))
-    suit = suitability.score(stack, sc.suitability)
     rows = []
     for a, b, c in windows(stack.years):
         t0 = time.perf_counter()
+        suit = suitability.score(stack, sc.suitability, b)
         own = case.population_window == (b, c)
         g = dataclasses.replace(sc.growth, calibrate_from=a, quantity="observed")
         s2 = sc.replace(base_year=b, growth=g,
@@ -155,7 +155,8 @@ def markdown(results: list[dict]) -> str:
             lg = "–" if w["logistic_distance"] is None else f"{w['logistic_distance']:.3f}"
             qr = "–" if w["quantity_ratio"] is None else f"{w['quantity_ratio']:.2f}"
             lines.append(
-                f"| {w['case']} | {a}→{b}, {b}→{c} | {w['new_cells']:,} | {m['fom_mean']:.3f} ({m['fom_sd']:.3f}) | "
+                f"| {w['case']} | {a}→{b}, {b}→{c} | {w['new_cells']:,} | "
+                f"{m['fom_mean']:.3f} ({m['fom_sd']:.3f}) | "
                 f"{n['mean']:.3f} ({n['min']:.3f}–{n['max']:.3f}) | {lg} | {w['random']:.3f} | "
                 f"{v['difference']:+.3f} [{v['low']:+.3f}, {v['high']:+.3f}] | {p['ece']:.3f} | "
                 f"{p['brier_skill']:+.3f} | {100 * p['new_on_p0_share']:.0f} % | {qr} | "

@@ -188,7 +188,7 @@ def backtest(scenario_path: Path, observed_year: int, quantity: str | None = Non
                           f"observed years are {', '.join(map(str, stack.years))}")
     timer.mark("layers")
     quantity = quantity or sc.growth.quantity
-    suit = suitability.score(stack, sc.suitability, max(stack.builtup))
+    suit = suitability.score(stack, sc.suitability, sc.base_year)  # nothing after the base year
     res = score_backtest(stack, sc, observed_year, quantity, suit, sc.growth.runs, sc.growth.seed)
     arrays = res.pop("arrays")
     timer.mark("backtest")
