@@ -7,7 +7,6 @@ temporary folder renamed into place.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ from .common import (
     provenance,
     stack_for,
 )
+from .parallel import LocalRuns
 
 log = logging.getLogger(__name__)
 
@@ -93,42 +93,23 @@ class RunResult:
         return lines
 
 
-def run_counter(runs: int):
-    """An ``on_run`` callback that shows "run i/N" on a terminal (nothing when stderr is not one)."""
-    if not sys.stderr.isatty() or log.getEffectiveLevel() > logging.INFO:
-        return None
-
-    def show(run: int, _uyear) -> None:
-        sys.stderr.write(f"\r  run {run + 1}/{runs}" + ("\n" if run + 1 == runs else ""))
-        sys.stderr.flush()
-
-    return show
-
-
-def simulate_here(*args, **kwargs) -> Callable[[], growth.GrowthResult]:
-    """Run :func:`expansion.growth.simulate` now, in this process; return a function giving its result.
-
-    On a terminal, the Monte-Carlo runs are counted as they finish."""
-    kwargs.setdefault("on_run", run_counter(kwargs.get("runs", 1)))
-    result = growth.simulate(*args, **kwargs)
-    return lambda: result
-
-
 def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
-            start_simulation: Callable[..., Callable[[], growth.GrowthResult]] = simulate_here,
+            start_simulation: Callable[..., Callable[[], growth.GrowthResult]] | None = None,
             spill: Spill | None = None) -> Model:
     """Run every stage on a prepared stack (pure: writes nothing).
 
     ``start_simulation`` takes the arguments of :func:`expansion.growth.simulate`,
-    starts it and returns a function that waits for its result. The default runs
-    it at once, here; :mod:`expansion.batch` passes one that spreads the
-    Monte-Carlo runs over Dask workers (same bytes: see ``growth.merge_runs``),
-    so that the business-as-usual runs go on while the plan is made.
+    starts it and returns a function that waits for its result. The default,
+    :class:`~expansion.pipeline.parallel.LocalRuns`, makes the runs at once on this
+    machine's cores; :mod:`expansion.pipeline.batch` passes one that spreads them
+    over Dask workers, so that the business-as-usual runs go on while the plan is
+    made. Either way the bytes are those of one call (see ``growth.merge_runs``).
 
     ``spill`` (see :class:`expansion.outputs.folder.Spill`) moves each stage's
     finished grids to files as they are made, for large grids.
     """
     spill = spill or Spill()
+    start_simulation = start_simulation or LocalRuns()
     grid = stack.grid
     base = stack.builtup_at(sc.base_year) & stack.valid
     base_ha = float(base.sum()) * grid.cell_area_ha
@@ -271,7 +252,7 @@ def write_raster_styles(folder: Path, years: list[int]) -> None:
 
 
 def run(scenario_path: Path, out: Path | None = None, overwrite: bool = False, runs: int | None = None,
-        seed: int | None = None, progress=None, start_simulation=simulate_here,
+        seed: int | None = None, progress=None, start_simulation=None,
         out_option: str = "--out") -> RunResult:
     """Run a scenario end to end and write its run folder atomically.
 
