@@ -92,6 +92,7 @@ class PlanConfig:
     arterial_width_m: float = 30.0
     generosity: float = 1.5
     park_ha: float = 2.0
+    enforcement: float = 1.0  # share of planned rights-of-way and open space actually secured (0-1)
 
 
 @dataclass(frozen=True)
@@ -333,6 +334,9 @@ def load_scenario(path: str | Path) -> Scenario:
            f"{where} [plan]: 'arterial_width_m' must be positive and under half the spacing")
     _check(p.generosity >= 1, f"{where} [plan]: 'generosity' must be at least 1, got {p.generosity}")
     _check(p.park_ha >= 0, f"{where} [plan]: 'park_ha' must be zero or more")
+    _check(0 <= p.enforcement <= 1,
+           f"{where} [plan]: 'enforcement' is the share of the plan actually secured, from 0 to 1; "
+           f"got {p.enforcement}")
     return s
 
 

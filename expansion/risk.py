@@ -70,21 +70,28 @@ class Risk:
     score: np.ndarray  # float32 [0, 1], NaN outside the study area
     classes: np.ndarray  # uint8, CLASS_NAMES, 255 outside the study area
     hazard: np.ndarray  # float32 [0, 1]
+    high_land: np.ndarray | None = None  # bool, vulnerability >= HIGH_RISK: high-risk land if settled
     unserviced: np.ndarray | None = None  # float32 [0, 1]; only with keep_factors=True
     pressure: np.ndarray | None = None  # float32 [0, 1]; only with keep_factors=True
 
 
-def weights_for(cfg: RiskConfig) -> dict[str, float]:
-    """Default weights overridden by the scenario's, normalized to sum 1."""
+def weights_for(cfg: RiskConfig, has_roads: bool = True) -> dict[str, float]:
+    """Default weights overridden by the scenario's, normalized to sum 1; without a
+    roads layer (``has_roads`` False) the unserviced term is dropped (weight 0) and
+    the others renormalized, since distance to roads would then measure the data,
+    not the city."""
     unknown = sorted(set(cfg.weights) - set(DEFAULT_WEIGHTS))
     if unknown:
         raise ConfigError(
             f"[risk] weights: unknown factor '{unknown[0]}'; valid factors are: {', '.join(DEFAULT_WEIGHTS)}"
         )
     w = {**DEFAULT_WEIGHTS, **cfg.weights}
+    if not has_roads:
+        w["unserviced"] = 0.0
     total = sum(w.values())
     if total <= 0:
-        raise ConfigError("[risk] weights: at least one weight must be more than 0")
+        why = "" if has_roads else " (without a roads layer the 'unserviced' weight is not used)"
+        raise ConfigError(f"[risk] weights: at least one weight must be more than 0{why}")
     return {k: v / total for k, v in w.items()}
 
 
@@ -157,7 +164,7 @@ def risk_for_policy(
     keep_factors : also keep the unserviced and pressure grids (float32, for
         diagnostics and tests); without, the score is made one row block at a time.
     """
-    w = weights_for(cfg)
+    w = weights_for(cfg, stack.has_roads)
     if hazard is None:
         hazard = hazard_score(stack)
     road = stack.road_dist_m if road_dist_m is None else road_dist_m
@@ -166,10 +173,12 @@ def risk_for_policy(
     unserviced = np.empty(shape, np.float32) if keep_factors else None
     score = np.empty(shape, np.float32)
     classes = np.empty(shape, np.uint8)
+    high_land = np.empty(shape, bool)
     for sl in row_slices(shape):
         uns = unserviced_score(road[sl])
         pre = _pressure(pressure[sl], stack.arterial_dist_m[sl])
         vulnerability = w["hazard"] * hazard[sl] + w["unserviced"] * uns + w["pressure"] * pre
+        high_land[sl] = (vulnerability >= HIGH_RISK) & stack.valid[sl]
         if keep_factors:
             unserviced[sl] = uns
             pressure[sl] = pre
@@ -182,43 +191,60 @@ def risk_for_policy(
         classes[sl] = classify(sc, valid)
     if not keep_factors:
         pressure = None
-    return Risk(policy, score, classes, hazard, unserviced, pressure)
+    return Risk(policy, score, classes, hazard, high_land, unserviced, pressure)
 
 
 def risk_summary(risk: Risk, likelihood: np.ndarray, base_builtup: np.ndarray, valid: np.ndarray,
-                 cell_ha: float, density_pph: float) -> dict:
+                 cell_ha: float, new_residents: float) -> dict:
     """Hectares and people at high risk, and the share of growth on hazard land.
 
-    ``high_risk_people`` are the expected new residents of high-risk cells:
-    likelihood x cell hectares x the horizon's density (persons per hectare).
-    ``hazard_share`` is the share of expected new built-up land (sum of
-    likelihoods on cells not built at the base) that lies on hazard land.
-    Sums are taken one row block at a time, in float64.
+    ``high_risk_ha`` is the expected new built-up land (sum of likelihoods on
+    cells not built at the base, times the cell area) on high-risk land: land
+    whose vulnerability is at least :data:`HIGH_RISK`. ``high_risk_people`` are
+    the expected new residents there: ``new_residents`` (the projected growth of
+    the population, persons) times that land's share of the expected new
+    built-up land, so never more than ``new_residents``. ``hazard_share`` is the
+    share of expected new built-up land on hazard land. Sums are taken one row
+    block at a time, in float64.
     """
-    high_cells = 0
-    people = growth = on_hazard = 0.0
+    people_like = growth = on_hazard = 0.0
     for sl in row_slices(valid.shape):
-        high = np.nan_to_num(risk.score[sl]) >= HIGH_RISK
         like = np.where(valid[sl] & ~base_builtup[sl], np.nan_to_num(likelihood[sl]), 0.0)
-        high_cells += int(np.count_nonzero(high))
         growth += float(like.sum(dtype=np.float64))
         on_hazard += float(like[risk.hazard[sl] >= HAZARD_LAND].sum(dtype=np.float64))
-        people += float(like[high].sum(dtype=np.float64))
+        people_like += float(like[risk.high_land[sl]].sum(dtype=np.float64))
+    new_residents = max(0.0, float(new_residents))
+    people = new_residents * people_like / growth if growth > 0 else 0.0
+    assert people <= new_residents * (1 + 1e-9), (people, new_residents)
     return {
-        "high_risk_ha": float(high_cells) * cell_ha,
-        "high_risk_people": people * cell_ha * density_pph,
+        "high_risk_ha": people_like * cell_ha,
+        "high_risk_people": people,
         "hazard_share": on_hazard / growth if growth > 0 else 0.0,
         "growth_on_hazard_ha": on_hazard * cell_ha,
         "expected_growth_ha": growth * cell_ha,
     }
 
 
-def hotspots(risk: Risk, likelihood: np.ndarray, stack: Stack, density_pph: float,
+def residents_on_hazard_land(stack: Stack, hazard: np.ndarray) -> float | None:
+    """People already living on hazard land (hazard >= :data:`HAZARD_LAND`), from the
+    stack's population layer (persons per cell); None without one."""
+    if stack.population is None:
+        return None
+    total = 0.0
+    for sl in row_slices(stack.grid.shape):
+        pop = np.nan_to_num(stack.population[sl]).astype(np.float64)
+        total += float(pop[(hazard[sl] >= HAZARD_LAND) & stack.valid[sl]].sum())
+    return total
+
+
+def hotspots(risk: Risk, likelihood: np.ndarray, stack: Stack, people_per_ha: float,
              min_ha: float = MIN_HOTSPOT_HA) -> gpd.GeoDataFrame:
-    """High-risk cells as polygons with hectares, expected residents and hazard share.
+    """High-risk cells (risk score >= :data:`HIGH_RISK`: high-risk land where
+    settlement is likely) as polygons with hectares, expected residents and hazard share.
 
     Returns a GeoDataFrame in the grid CRS with columns ``policy``, ``hectares``,
-    ``people`` (expected new residents at the horizon's density), ``hazard_share``
+    ``people`` (expected new residents: likelihood × hectares × ``people_per_ha``,
+    the projected new residents per expected new hectare), ``hazard_share``
     (share of the hotspot's cells on hazard land) and ``mean_risk``. Hotspots
     smaller than ``min_ha`` are dropped.
     """
@@ -241,7 +267,7 @@ def hotspots(risk: Risk, likelihood: np.ndarray, stack: Stack, density_pph: floa
 
     cells = per_label()
     people = per_label(np.nan_to_num(likelihood.ravel()[at]).astype(np.float64)) \
-        * grid.cell_area_ha * density_pph
+        * grid.cell_area_ha * people_per_ha
     on_hazard = per_label((risk.hazard.ravel()[at] >= HAZARD_LAND).astype(np.float64))
     mean_risk = per_label(np.nan_to_num(risk.score.ravel()[at]).astype(np.float64)) / cells
     del at, lab

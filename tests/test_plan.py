@@ -153,8 +153,8 @@ def test_empty_need_gives_an_empty_plan(tmp_path, city):
     assert m["expansion_area_ha"] == 0 and m["arterials_planned_km"] == 0
     assert m["arterial_spacing_m"] is None
     path = write_plan_gpkg(plan, tmp_path / "plan.gpkg")
-    assert [name for name, _ in pyogrio.list_layers(path)][:4] == [
-        "expansion_area", "arterials", "open_space", "risk_hotspots"]
+    assert [name for name, _ in pyogrio.list_layers(path)][:5] == [
+        "expansion_area", "arterials", "open_space", "risk_hotspots", "right_of_way"]
 
 
 def _sha(path):
@@ -170,7 +170,9 @@ def test_plan_gpkg_layers_styles_and_determinism(tmp_path, city):
         assert name in layers
     arts = gpd.read_file(a, layer="arterials")
     assert set(arts["kind"]) == {"planned", "existing"}
-    assert {"length_m", "width_m"} <= set(arts.columns)
+    assert {"length_m", "width_m", "phase_year"} <= set(arts.columns)
+    row = gpd.read_file(a, layer="right_of_way")
+    assert len(row) == len(plan.right_of_way) and {"kind", "hectares", "phase_year"} <= set(row.columns)
     assert arts.crs == stack.grid.pyproj_crs
     assert len(arts) == len(plan.arterials)
     spots = gpd.read_file(a, layer="risk_hotspots")
@@ -180,7 +182,8 @@ def test_plan_gpkg_layers_styles_and_determinism(tmp_path, city):
         rows = con.execute("SELECT f_table_name, f_geometry_column, useAsDefault, styleQML, update_time "
                            "FROM layer_styles ORDER BY id").fetchall()
         stamps = {r[0] for r in con.execute("SELECT DISTINCT last_change FROM gpkg_contents")}
-    assert [r[0] for r in rows] == ["expansion_area", "arterials", "open_space", "risk_hotspots"]
+    assert [r[0] for r in rows] == ["expansion_area", "arterials", "open_space", "risk_hotspots",
+                                    "right_of_way"]
     assert all(r[1] == "geom" and r[2] == 1 and r[3].startswith("<!DOCTYPE qgis") for r in rows)
     assert len(stamps) == 1
     # Hotspots given: written as they are.
@@ -339,3 +342,84 @@ def test_next_k_reaches_the_target_where_the_proportional_step_oscillates():
     assert next_k([(100, 50.0)], 80.0, 1000) == 160
     assert next_k([(100, 50.0), (160, 40.0)], 80.0, 1000) == 320
     assert next_k([(100, 50.0)], 80.0, 120) == 120  # never more than the candidates
+
+
+# ------------------------------------------- BAU placement, crossings, phases, enforcement
+
+YEARS = [2020, 2025, 2030, 2035]
+
+
+def _bau(stack, base):
+    """A business-as-usual projection heading east: probability 1 in a band east of
+    the city, growing outward a step at a time (the year each cell is built)."""
+    xs, ys = stack.grid.cell_centres()
+    X, Y = np.meshgrid(xs, ys)
+    cx, cy = np.mean(xs), np.mean(ys)
+    east = (X - cx > 1300) & (X - cx < 1300 + 2400) & (np.abs(Y - cy) < 1200) & ~stack.water & ~base
+    prob = np.where(east, 0.9, 0.0).astype(np.float32)
+    year = np.where(base, 2020, 0).astype(np.int16)
+    for i, y in enumerate(YEARS[1:]):
+        year[east & (year == 0) & (X - cx < 1300 + 800 * (i + 1))] = y
+    return prob, year
+
+
+@pytest.fixture(scope="module")
+def phased():
+    stack = plan_stack()
+    score, excluded = suitability(stack)
+    base = stack.builtup[2020]
+    prob, year = _bau(stack, base)
+    plan = make_plan(stack, score, excluded, 700.0, PlanConfig(), base, bau_probability=prob, bau_year=year,
+                     years=YEARS)
+    return stack, base, prob, plan
+
+
+def test_expansion_area_is_placed_where_business_as_usual_growth_goes(phased):
+    stack, base, prob, plan = phased
+    held = prob[plan.expansion_area & ~base].sum() / prob[~base].sum()
+    assert plan_metrics(plan)["bau_growth_share"] == pytest.approx(held)
+    assert held >= 0.85
+    m = plan_metrics(plan)
+    assert 0 < m["compactness"] <= 1 and m["parts"] >= 1 and m["boundary_km"] > 0
+
+
+def test_planned_arterials_keep_off_the_built_city(city, phased):
+    from expansion.plan.arterials import built_length_m
+
+    for stack, base, plan in ((city[0], city[3], city[4]), (phased[0], phased[1], phased[3])):
+        planned = plan.arterials[plan.arterials["kind"] == "planned"]
+        m = plan_metrics(plan)
+        on_built = built_length_m(planned.geometry.values, base, stack.grid)
+        assert m["crossings_km"] == pytest.approx(on_built / 1000)
+        assert m["crossings_share"] <= 0.03
+
+
+def test_phases_add_up_and_every_planned_piece_has_a_year(phased):
+    stack, base, prob, plan = phased
+    m = plan_metrics(plan)
+    assert [p["year"] for p in m["phases"]] == YEARS[1:]
+    assert sum(p["arterial_km"] for p in m["phases"]) == pytest.approx(m["arterials_planned_km"], rel=1e-9)
+    assert sum(p["row_ha"] for p in m["phases"]) == pytest.approx(m["row_ha"], rel=1e-9)
+    assert sum(p["open_space_ha"] for p in m["phases"]) == pytest.approx(m["open_space_ha"], rel=1e-9)
+    kinds, years = plan.arterials["kind"].to_numpy(), plan.arterials["phase_year"].to_numpy()
+    assert set(years[kinds == "planned"]) <= set(YEARS[1:]) and set(years[kinds == "existing"]) <= {0}
+    assert len(plan.right_of_way) == len(plan.arterials)
+    # growth reaches the west later than the east (it heads east in _bau): the first phase is east of the city
+    first = plan.arterials[(plan.arterials["phase_year"] == YEARS[1])]
+    assert len(first) and first.geometry.centroid.x.mean() > np.mean(stack.grid.cell_centres()[0])
+
+
+def test_enforcement_secures_the_first_phases_first(phased):
+    from expansion.plan.phases import secure
+
+    stack, base, prob, plan = phased
+    full, none, half = (secure(plan, e, stack.valid) for e in (1.0, 0.0, 0.5))
+    assert np.array_equal(full.constraints, plan.constraints) and full.confined
+    assert np.array_equal(full.arterial_dist_m, plan.arterial_dist_m)
+    assert not none.constraints.any() and not none.confined and none.row_share == 0
+    assert 0.5 <= half.row_share < 0.6 and half.open_space_share == pytest.approx(0.5, abs=0.01)
+    assert not half.confined
+    assert np.all(half.constraints <= full.constraints)
+    # what is secured at 0.5 is reached no later than what is not
+    kind = plan.open_space_kind > 0
+    assert plan.phase[kind & half.constraints].max() <= plan.phase[kind & ~half.constraints].min()

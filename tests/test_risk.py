@@ -105,15 +105,56 @@ def test_classes():
 def test_summary_and_hotspots(stack):
     like = np.zeros(stack.grid.shape, np.float32)
     like[50:57, 0:20] = 1.0   # likely growth on the floodplain, far from the road
+    like[5:8, 40:50] = 0.5    # and some elsewhere
     stack.road_dist_m[:] = 2500.0
     r = _risk(stack, like)
-    s = risk_summary(r, like, stack.builtup[2020], stack.valid, stack.grid.cell_area_ha, density_pph=100.0)
-    high = np.nan_to_num(r.score) >= HIGH_RISK
-    assert s["high_risk_ha"] == pytest.approx(high.sum() * 0.09)
-    assert s["high_risk_people"] == pytest.approx(like[high].sum() * 0.09 * 100)
+    base = stack.builtup[2020]
+    s = risk_summary(r, like, base, stack.valid, stack.grid.cell_area_ha, new_residents=1000.0)
+    grow = np.where(stack.valid & ~base, like, 0)
+    assert s["expected_growth_ha"] == pytest.approx(grow.sum() * 0.09)
+    assert s["high_risk_ha"] == pytest.approx(grow[r.high_land].sum() * 0.09)
+    assert s["high_risk_people"] == pytest.approx(1000.0 * grow[r.high_land].sum() / grow.sum())
+    assert 0 < s["high_risk_people"] <= 1000.0
     assert 0 < s["hazard_share"] <= 1
-    spots = hotspots(r, like, stack, density_pph=100.0)
+    high = np.nan_to_num(r.score) >= HIGH_RISK
+    assert not np.any(high & ~r.high_land)  # a high-risk score is on high-risk land
+    spots = hotspots(r, like, stack, people_per_ha=1000.0 / s["expected_growth_ha"])
     assert len(spots) >= 1 and spots.crs == stack.grid.crs
-    assert spots["hectares"].sum() == pytest.approx(s["high_risk_ha"], rel=1e-6)
+    assert spots["hectares"].sum() == pytest.approx(high.sum() * 0.09, rel=1e-6)
+    assert spots["people"].sum() <= s["high_risk_people"] + 1e-6
     assert set(spots.columns) >= {"policy", "hectares", "people", "hazard_share", "geometry"}
     assert spots.geometry.area.sum() == pytest.approx(spots["hectares"].sum() * 10_000)
+
+
+def test_without_a_roads_layer_distance_to_roads_is_left_out(stack):
+    assert weights_for(RiskConfig(), has_roads=False) == pytest.approx(
+        {"hazard": 0.4 / 0.65, "unserviced": 0.0, "pressure": 0.25 / 0.65})
+    like = np.full(stack.grid.shape, 0.9, np.float32)
+    stack.has_roads = False
+    stack.road_dist_m[:] = 1e5  # no roads: the distance would say "unserviced" everywhere
+    far = _risk(stack, like)
+    stack.road_dist_m[:] = 0.0
+    near = _risk(stack, like)
+    assert np.array_equal(far.score, near.score, equal_nan=True)
+    with pytest.raises(ConfigError, match="without a roads layer"):
+        weights_for(RiskConfig(weights={"hazard": 0, "pressure": 0}), has_roads=False)
+
+
+@pytest.mark.parametrize("residents", [0.0, 10.0, 1e6])
+def test_people_at_high_risk_never_exceed_the_new_residents(stack, residents):
+    like = np.full(stack.grid.shape, 1.0, np.float32)  # everything grows, most of it on high-risk land
+    stack.road_dist_m[:] = 5000.0
+    r = _risk(stack, like)
+    s = risk_summary(r, like, stack.builtup[2020], stack.valid, stack.grid.cell_area_ha, residents)
+    assert r.high_land.mean() > 0.5
+    assert 0 <= s["high_risk_people"] <= residents
+
+
+def test_residents_on_hazard_land_come_from_the_population_layer(stack):
+    from expansion.risk import residents_on_hazard_land
+
+    hz = hazard_score(stack)
+    assert residents_on_hazard_land(stack, hz) is None
+    stack.population = np.full(stack.grid.shape, 2.0, np.float32)
+    on_hazard = np.count_nonzero((hz >= 0.5) & stack.valid)
+    assert residents_on_hazard_land(stack, hz) == pytest.approx(2.0 * on_hazard)

@@ -9,15 +9,17 @@ import pandas as pd
 
 from ..plan import Plan
 from .gpkg import write_gpkg
-from .qgis import PLAN_LAYER_STYLES
+from .qgis import plan_layer_styles
 
 _HOTSPOT_COLUMNS = {"policy": "str", "hectares": "float", "people": "float", "hazard_share": "float",
                     "mean_risk": "float"}
 
 
 def write_plan_gpkg(plan: Plan, path: str | Path, risk_hotspots: gpd.GeoDataFrame | None = None) -> Path:
-    """Write ``plan.gpkg`` with layers ``expansion_area``, ``arterials``,
-    ``open_space`` and ``risk_hotspots`` (empty, with its columns, when None),
+    """Write ``plan.gpkg`` with layers ``expansion_area``, ``arterials`` (with
+    ``phase_year``: the year by which to secure it, 0 for existing arterials),
+    ``open_space``, ``risk_hotspots`` (empty, with its columns, when None) and
+    ``right_of_way`` (the arterials' rights-of-way as polygons, with ``phase_year``),
     each styled for QGIS through the GeoPackage ``layer_styles`` table.
 
     Same plan, same bytes (see :mod:`expansion.outputs.gpkg`). An existing file at
@@ -33,8 +35,11 @@ def write_plan_gpkg(plan: Plan, path: str | Path, risk_hotspots: gpd.GeoDataFram
         risk_hotspots = gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
     return write_gpkg(path, [
         ("expansion_area", plan.expansion, "MultiPolygon"),
-        ("arterials", plan.arterials[["kind", "length_m", "width_m", "geometry"]], "LineString"),
+        ("arterials", plan.arterials[["kind", "length_m", "width_m", "phase_year", "geometry"]],
+         "LineString"),
         ("open_space", plan.open_space[["kind", "hectares", "geometry"]], "MultiPolygon"),
         ("risk_hotspots", risk_hotspots, "MultiPolygon"),
-    ], styles=PLAN_LAYER_STYLES, crs=crs)
+        ("right_of_way", plan.right_of_way[["kind", "width_m", "hectares", "phase_year", "geometry"]],
+         "MultiPolygon"),
+    ], styles=plan_layer_styles(plan.width_m), crs=crs)
 

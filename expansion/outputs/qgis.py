@@ -112,20 +112,28 @@ def _categorized(attr: str, cats: list[tuple[str, str, str]]) -> str:
             "</renderer-v2>")
 
 
-PLAN_LAYER_STYLES = {
-    "expansion_area": ("Expansion area", _qml(_single(_fill_symbol("0", "255,222,140,110", "214,140,20,255",
-                                                                    0.6)), 2)),
-    "arterials": ("Arterial grid", _qml(_categorized("kind", [
-        ("planned", "planned arterial (30 m right-of-way)", _line_symbol("0", "215,25,28,255", 1.2)),
-        ("existing", "existing arterial", _line_symbol("1", "60,60,60,255", 0.9)),
-    ]), 1)),
-    "open_space": ("Open space", _qml(_categorized("kind", [
-        ("floodplain", "floodplain", _fill_symbol("0", "140,200,230,150", "60,130,190,255")),
-        ("steep_slope", "steep slope", _fill_symbol("1", "190,160,120,150", "130,100,60,255")),
-        ("protected", "protected land", _fill_symbol("2", "60,140,70,150", "30,90,40,255")),
-        ("park", "park", _fill_symbol("3", "120,210,90,200", "50,150,40,255")),
-    ]), 2)),
-    "risk_hotspots": ("Informal-settlement risk hotspots",
-                      _qml(_single(_fill_symbol("0", "230,50,40,120", "160,20,20,255", 0.5)), 2)),
-}
-
+def plan_layer_styles(width_m: float) -> dict[str, tuple[str, str]]:
+    """QGIS styles of ``plan.gpkg``'s layers (title, QML) by layer name; ``width_m`` is
+    the scenario's arterial right-of-way width, for the legend."""
+    fill, line, cat = _fill_symbol, _line_symbol, _categorized
+    return {
+        "expansion_area": ("Expansion area",
+                           _qml(_single(fill("0", "255,222,140,110", "214,140,20,255", 0.6)), 2)),
+        "arterials": ("Arterial grid", _qml(cat("kind", [
+            ("planned", f"planned arterial ({width_m:g} m right-of-way)", line("0", "215,25,28,255", 1.2)),
+            ("existing", "existing arterial", line("1", "60,60,60,255", 0.9)),
+        ]), 1)),
+        "open_space": ("Open space", _qml(cat("kind", [
+            ("floodplain", "floodplain", fill("0", "140,200,230,150", "60,130,190,255")),
+            ("steep_slope", "steep slope", fill("1", "190,160,120,150", "130,100,60,255")),
+            ("protected", "protected land", fill("2", "60,140,70,150", "30,90,40,255")),
+            ("park", "park", fill("3", "120,210,90,200", "50,150,40,255")),
+        ]), 2)),
+        "risk_hotspots": ("Informal-settlement risk hotspots",
+                          _qml(_single(fill("0", "230,50,40,120", "160,20,20,255", 0.5)), 2)),
+        "right_of_way": ("Rights-of-way", _qml(cat("kind", [
+            ("planned", f"planned right-of-way ({width_m:g} m)",
+             fill("0", "215,25,28,90", "215,25,28,255", 0.2)),
+            ("existing", "existing arterial right-of-way", fill("1", "60,60,60,90", "60,60,60,255", 0.2)),
+        ]), 2)),
+    }

@@ -34,6 +34,7 @@ from .common import (
     stack_for,
 )
 from .parallel import LocalRuns
+from .planned import plan_and_risk
 
 log = logging.getLogger(__name__)
 
@@ -128,37 +129,13 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
     log.info("growth: %d Monte-Carlo runs, business as usual", sc.growth.runs)
     bau_result = start_simulation(stack, model, suit.excluded, new_cells, years, seed=sc.growth.seed,
                                   runs=sc.growth.runs, base_builtup=base, noise=sc.growth.noise)
+    bau = spill(bau_result())
     timer.mark("growth")
 
-    land_need_ha = max(0.0, rows[-1].land_need_ha - base_ha)
-    the_plan = spill(plan.make_plan(stack, suit.score, suit.excluded, land_need_ha, sc.plan, base,
-                                    max_slope_pct=sc.suitability.max_slope_pct))
-    timer.mark("plan")
-
-    log.info("growth: %d Monte-Carlo runs, planned", sc.growth.runs)
-    arterial_planned = spill(np.minimum(stack.arterial_dist_m, the_plan.arterial_dist_m))
-    road_planned = spill(np.minimum(stack.road_dist_m, the_plan.arterial_dist_m))
-    planned_excluded = spill(suit.excluded | the_plan.constraints)
-    planned_result = start_simulation(stack, model, planned_excluded, new_cells, years,
-                                      seed=sc.growth.seed, runs=sc.growth.runs, base_builtup=base,
-                                      arterial_dist_m=arterial_planned, road_dist_m=road_planned,
-                                      allowed=the_plan.expansion_area | base, noise=sc.growth.noise)
-    bau, planned = spill(bau_result()), spill(planned_result())
-    timer.mark("growth_planned")
-
+    out = plan_and_risk(sc, stack, suit, model, base, rows, bau, start_simulation, spill, timer)
+    the_plan, planned, risks = out.plan, out.planned, out.risks
+    land_need_ha = the_plan.land_need_ha
     density_h = rows[-1].density_pph
-    hazard = spill(risk.hazard_score(stack))
-    risks = {
-        "bau": spill(risk.risk_for_policy(stack, "business as usual", bau.probability, suit.excluded, base,
-                                          sc.risk, hazard=hazard)),
-        "planned": spill(risk.risk_for_policy(stack, "planned", planned.probability, planned_excluded, base,
-                                              sc.risk, road_dist_m=road_planned, hazard=hazard)),
-    }
-    probs = {"bau": bau.probability, "planned": planned.probability}
-    risk_summary = {k: risk.risk_summary(r, probs[k], base, stack.valid, grid.cell_area_ha, density_h)
-                    for k, r in risks.items()}
-    spots = [risk.hotspots(r, probs[k], stack, density_h) for k, r in risks.items()]
-    timer.mark("risk")
 
     horizon_bau = (bau.urbanization_year > 0) & stack.valid
     horizon_planned = (planned.urbanization_year > 0) & stack.valid
@@ -168,7 +145,7 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
         "horizon_bau": metrics.atlas_metrics(horizon_bau, stack.valid, stack.water, grid.res, pop_h),
         "horizon_planned": metrics.atlas_metrics(horizon_planned, stack.valid, stack.water, grid.res, pop_h),
     }
-    plan_m = plan.plan_metrics(the_plan, stack, land_need_ha)
+    plan_m = {**plan.plan_metrics(the_plan, stack, land_need_ha), "enforcement": sc.plan.enforcement}
     timer.mark("metrics")
 
     summary = {
@@ -188,13 +165,15 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
         "arterials_planned_km": plan_m.get("arterials_planned_km"),
         "open_space_ha": plan_m.get("open_space_ha"),
         "growth_model": model.as_dict(),
-        "risk": risk_summary,
+        "risk": out.risk_summary,
         "plan": plan_m,
         "metrics": atlas,
-        "warnings": suit.warnings + bau.warnings + [f"planned: {w}" for w in planned.warnings],
+        "warnings": (suit.warnings + bau.warnings + [f"planned: {w}" for w in planned.warnings]
+                     + out.warnings),
     }
     import pandas as pd
 
+    spots = out.hotspots
     hot = pd.concat(spots, ignore_index=True) if any(len(s) for s in spots) else spots[0]
     return Model(sc, catalog, stack, rows, suit, model, bau, the_plan, planned, risks, summary, hot)
 

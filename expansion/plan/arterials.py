@@ -91,9 +91,12 @@ def family_offset(positions: np.ndarray, weights: np.ndarray, spacing: float, fa
     return (ang / (2 * np.pi) * spacing) % spacing
 
 
-def trace(normal, along, offset, spacing, cell_xy, passable, grid, step, min_len):
+def trace(normal, along, offset, spacing, cell_xy, passable, grid, step, min_len, bridge=None,
+          bridge_len=0.0):
     """Straight lines ``p·normal = offset + k·spacing`` sampled every ``step`` metres,
     split into runs over ``passable``; runs shorter than ``min_len`` dropped.
+    A gap of at most ``bridge_len`` metres between two runs whose samples all lie
+    on ``bridge`` (bool raster, e.g. land built at the base year) joins them.
     Returns a list of ((x0, y0), (x1, y1)) pairs."""
     c = cell_xy @ normal
     t = cell_xy @ along
@@ -110,11 +113,27 @@ def trace(normal, along, offset, spacing, cell_xy, passable, grid, step, min_len
         ys = ck * normal[1] + ts * along[1]
         rows, cols, inside = cells_of(xs, ys, grid)
         ok = inside & passable[rows, cols]
+        if bridge is not None and bridge_len > 0:
+            ok = _bridged(ok, inside & bridge[rows, cols], ts, bridge_len)
         edges = np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))
         starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
         for s, e in zip(starts, ends):
             if ts[e] - ts[s] >= min_len:
                 out.append(((xs[s], ys[s]), (xs[e], ys[e])))
+    return out
+
+
+def _bridged(ok: np.ndarray, bridge: np.ndarray, ts: np.ndarray, max_len: float) -> np.ndarray:
+    """``ok`` with its inner gaps (False runs between True runs) set True where every
+    sample of the gap is on ``bridge`` and the gap spans at most ``max_len`` metres."""
+    edges = np.diff(np.concatenate([[1], ok.astype(np.int8), [1]]))
+    starts, ends = np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)  # gap = [start, end)
+    out = ok.copy()
+    for s, e in zip(starts, ends):
+        if s == 0 or e == len(ok):
+            continue  # not between two runs
+        if ts[e] - ts[s - 1] <= max_len + 1e-6 and bridge[s:e].all():
+            out[s:e] = True
     return out
 
 
@@ -174,7 +193,8 @@ def outline_cells(mask: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.ndarray]
 
 
 def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
-                  max_slope_pct: float = MAX_SLOPE_PCT, min_fragment_m: float = MIN_FRAGMENT_M,
+                  base_builtup: np.ndarray | None = None, max_slope_pct: float = MAX_SLOPE_PCT,
+                  min_fragment_m: float = MIN_FRAGMENT_M,
                   crossing_m: float = CROSSING_M) -> tuple[gpd.GeoDataFrame, float]:
     """The arterial grid over ``expansion_area``.
 
@@ -188,9 +208,15 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
     existing road crosses water), on slopes above ``max_slope_pct`` and on
     protected land; planned lines within a quarter spacing of a parallel existing
     arterial are left out (the existing road is that line); pieces shorter than
-    ``min_fragment_m`` are dropped. Dead ends (existing arterials ending inside
-    the area, planned lines stopped next to an existing road) are joined to the
-    nearest line within half a spacing by a straight, passable connector.
+    ``min_fragment_m`` are dropped. Planned lines run on land not built at the
+    base year (``base_builtup``): the built city keeps its own streets, and a line
+    crosses built land only over a gap of at most a twentieth of the spacing
+    between two stretches of open land (a few scattered buildings), so that it
+    stays one road;
+    those crossings are measured by :func:`built_length_m`. Dead ends (existing
+    arterials ending inside the area, planned lines stopped next to an existing
+    road) are joined to the nearest line within half a spacing by a straight,
+    passable connector.
 
     Returns
     -------
@@ -219,6 +245,10 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
     if stack.slope_pct is not None:
         blocked |= steep(stack.slope_pct, max_slope_pct)
     passable = expansion_area & ~blocked
+    bridge = None
+    if base_builtup is not None:
+        bridge = base_builtup & ~blocked & stack.valid
+        passable &= ~base_builtup
 
     cell_xy, centroid = outline_cells(expansion_area, grid)
 
@@ -259,7 +289,8 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
             band = dilate(rasterize([shapely.LineString(s) for s in seg[par]], grid),
                            spacing / 4, res)
             fam_passable = passable & ~band
-        runs = trace(normal, along, offset, spacing, cell_xy, fam_passable, grid, step, min_fragment_m)
+        runs = trace(normal, along, offset, spacing, cell_xy, fam_passable, grid, step, min_fragment_m,
+                     bridge, spacing / 20.0)
         for a, b in runs:
             i = len(lines_planned)
             lines_planned.append(shapely.LineString([a, b]))
@@ -306,8 +337,25 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
 
 
 def right_of_way(arterials: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Rights-of-way: each arterial buffered by half its width with flat caps."""
+    """Rights-of-way: each arterial buffered by half its width with flat caps (one
+    polygon per arterial row, in the same order), columns ``kind``, ``width_m``,
+    ``hectares`` and ``phase_year`` where the arterials have it."""
     polys = shapely.buffer(arterials.geometry.values, arterials["width_m"].to_numpy() / 2.0, cap_style="flat")
-    return gpd.GeoDataFrame({"kind": arterials["kind"].to_numpy(), "width_m": arterials["width_m"].to_numpy(),
-                             "hectares": shapely.area(polys) / 10_000.0}, geometry=polys, crs=arterials.crs)
+    cols = {"kind": arterials["kind"].to_numpy(), "width_m": arterials["width_m"].to_numpy(),
+            "hectares": shapely.area(polys) / 10_000.0}
+    if "phase_year" in arterials:
+        cols["phase_year"] = arterials["phase_year"].to_numpy()
+    return gpd.GeoDataFrame(cols, geometry=polys, crs=arterials.crs)
 
+
+
+def built_length_m(lines, built: np.ndarray, grid: Grid) -> float:
+    """Length (metres) of ``lines`` lying on ``built`` cells, sampled every third of a cell."""
+    total = 0.0
+    step = grid.res / 3.0
+    for g in lines:
+        n = max(2, int(math.ceil(g.length / step)) + 1)
+        xy = shapely.get_coordinates(shapely.line_interpolate_point(g, np.linspace(0.0, g.length, n)))
+        rows, cols, inside = cells_of(xy[:, 0], xy[:, 1], grid)
+        total += g.length * float(np.mean(inside & built[rows, cols]))
+    return total

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
+import shapely
 
 from ..config import PlanConfig
 from ..grid import Grid, distance_m, rasterize
 from ..hazard import MAX_SLOPE_PCT
 from ..stack import Stack
-from .arterials import arterial_grid, right_of_way
+from .arterials import arterial_grid, built_length_m, right_of_way
 from .expansion_area import grow_expansion_area
 from .morphology import polygons
 from .open_space import open_space, open_space_frame
+from .phases import phase_table, reach_year, split_by_phase
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,14 @@ class Plan:
         its minimum with the stack's existing arterial distance.
     network_dist_m : float32, distance to the nearest planned or existing arterial.
     constraints : bool, open space or right-of-way: land the plan keeps unbuilt.
+    crossings_m : planned arterial length on land built at the base year, metres.
+    phase : int16 raster, the year by which each place in and around the area is
+        reached by business-as-usual growth (see :mod:`.phases`); 0 away from the plan.
+    phases : ``[{"year", "arterial_km", "row_ha", "open_space_ha"}, ...]`` per step.
+    bau_growth_share : share of business-as-usual growth (expected new built-up
+        land) inside the expansion area; None without a business-as-usual projection.
+    compactness : Polsby-Popper index of the expansion area's outlines, 4πA/P²
+        (1 for a disc; see :func:`polsby_popper`).
     """
 
     grid: Grid
@@ -63,9 +74,15 @@ class Plan:
     arterial_dist_m: np.ndarray
     network_dist_m: np.ndarray
     constraints: np.ndarray
-    spacing_m: float = 1000.0
+    spacing_m: float = PlanConfig.arterial_spacing_m
+    width_m: float = PlanConfig.arterial_width_m
     max_slope_pct: float = MAX_SLOPE_PCT
     notes: list[str] = field(default_factory=list)
+    crossings_m: float = 0.0
+    phase: np.ndarray | None = None
+    phases: list[dict] = field(default_factory=list)
+    bau_growth_share: float | None = None
+    compactness: float | None = None
 
     @property
     def open_space_mask(self) -> np.ndarray:
@@ -84,7 +101,9 @@ class Plan:
 
 
 def make_plan(stack: Stack, suitability_score: np.ndarray, excluded: np.ndarray, land_need_ha: float,
-              cfg: PlanConfig, base_builtup: np.ndarray, *, max_slope_pct: float = MAX_SLOPE_PCT) -> Plan:
+              cfg: PlanConfig, base_builtup: np.ndarray, *, max_slope_pct: float = MAX_SLOPE_PCT,
+              bau_probability: np.ndarray | None = None, bau_year: np.ndarray | None = None,
+              years: list[int] | None = None) -> Plan:
     """Lay out the Making Room plan.
 
     Parameters
@@ -98,29 +117,88 @@ def make_plan(stack: Stack, suitability_score: np.ndarray, excluded: np.ndarray,
     max_slope_pct : slope limit for arterials and steep-slope open space, percent.
         (Not yet in PlanConfig; the suitability stage's ``max_slope_pct`` is the
         natural value to pass.)
+    bau_probability : float32, business-as-usual probability that a cell is built
+        by the horizon: the expansion area is placed where it is high.
+    bau_year : int16, the year each cell is built in the business-as-usual run with
+        the scenario's seed (base year for built cells, 0 never), and ``years`` the
+        base year and step-end years: with both, arterials and open space are phased.
     """
     grid = stack.grid
+    res = grid.res
+    base = np.asarray(base_builtup, bool) & stack.valid
     target = max(0.0, float(land_need_ha)) * cfg.generosity
-    area, new_ha = grow_expansion_area(stack, suitability_score, excluded, base_builtup, target)
+    area, new_ha = grow_expansion_area(stack, suitability_score, excluded, base, target,
+                                       likelihood=bau_probability)
     notes = []
     if new_ha < 0.95 * target:
-        notes.append(f"only {new_ha:,.0f} ha of buildable land found for a target of {target:,.0f} ha")
+        notes.append(f"only {new_ha:,.0f} ha of buildable land was found for an expansion area of "
+                     f"{target:,.0f} ha (the land need times {cfg.generosity:g}): the study area is too "
+                     "small for the projected growth")
         log.warning("plan: %s", notes[-1])
-    expansion = [(g, float(g.area) / 10_000.0) for _, g in polygons(area, grid, grid.res / 2)]
-    expansion_gdf = gpd.GeoDataFrame({"hectares": [h for _, h in expansion]},
-                                     geometry=[g for g, _ in expansion], crs=grid.crs)
-    arterials, bearing = arterial_grid(stack, area, cfg, max_slope_pct=max_slope_pct)
+    expansion_gdf = expansion_polygons(area, grid)
+    arterials, bearing = arterial_grid(stack, area, cfg, base_builtup=base, max_slope_pct=max_slope_pct)
+    planned_lines = arterials.geometry.values[arterials["kind"].to_numpy() == "planned"]
+    crossings = built_length_m(planned_lines, base, grid)
+    kind = None
+    phase = None
+    if bau_year is not None and years is not None and len(years) > 1:
+        phase = reach_year(area, bau_year, years, cfg.arterial_spacing_m / 4.0, res)
+        arterials = split_by_phase(arterials, phase, grid)
+    else:
+        arterials = arterials.assign(phase_year=np.zeros(len(arterials), np.int64))
     row_gdf = right_of_way(arterials)
     row = rasterize(row_gdf.geometry.values, grid) & stack.valid
     kind = open_space(stack, area, row, cfg, max_slope_pct=max_slope_pct)
+    if phase is not None:
+        phase = np.where(phase > 0, phase, reach_year(kind > 0, bau_year, years, cfg.arterial_spacing_m / 4.0,
+                                                      res)).astype(np.int16)
     planned = arterials.geometry.values[arterials["kind"].to_numpy() == "planned"]
     planned_dist = distance_m(rasterize(planned, grid), grid.res)
     existing = stack.arterial_dist_m
     network = np.minimum(planned_dist, existing if existing is not None else planned_dist)
+    share = None
+    if bau_probability is not None:
+        grow = np.where(stack.valid & ~base, np.nan_to_num(bau_probability), 0.0)
+        total = float(grow.sum(dtype=np.float64))
+        share = float(grow[area].sum(dtype=np.float64)) / total if total > 0 else None
+        del grow
+    phases = (phase_table(arterials, row_gdf, kind, phase, years, grid.cell_area_ha)
+              if phase is not None else [])
     return Plan(grid=grid, land_need_ha=float(land_need_ha), target_ha=target, new_land_ha=new_ha,
                 expansion_area=area, expansion=expansion_gdf, bearing_deg=bearing, arterials=arterials,
                 right_of_way=row_gdf, row=row, open_space=open_space_frame(kind, grid),
                 open_space_kind=kind, arterial_dist_m=planned_dist, network_dist_m=network.astype(np.float32),
                 constraints=(kind > 0) | row, spacing_m=float(cfg.arterial_spacing_m),
-                max_slope_pct=max_slope_pct, notes=notes)
+                width_m=float(cfg.arterial_width_m),
+                max_slope_pct=max_slope_pct, notes=notes, crossings_m=crossings, phase=phase, phases=phases,
+                bau_growth_share=share, compactness=polsby_popper(expansion_gdf.geometry.values))
 
+
+def expansion_polygons(area: np.ndarray, grid: Grid) -> gpd.GeoDataFrame:
+    """The expansion area as deliverable polygons: cell patches that touch (also
+    at a corner) joined by a closing of half a cell, outlines generalized (cell
+    stairs removed: simplified with a tolerance of one cell), slivers under four
+    cells dropped; column ``hectares``."""
+    parts = [g for _, g in polygons(area, grid, 0.0)]
+    if not parts:
+        return gpd.GeoDataFrame({"hectares": []}, geometry=[], crs=grid.crs)
+    half = grid.res / 2.0
+    merged = shapely.buffer(shapely.buffer(shapely.union_all(parts), half, join_style="mitre"), -half,
+                            join_style="mitre")
+    merged = shapely.simplify(merged, grid.res, preserve_topology=True)
+    geoms = [g for g in shapely.get_parts(merged) if g.area >= 4 * grid.cell_area_m2]
+    return gpd.GeoDataFrame({"hectares": [float(g.area) / 10_000.0 for g in geoms]}, geometry=geoms,
+                            crs=grid.crs)
+
+
+def polsby_popper(geoms) -> float | None:
+    """4πA/P² of polygons taken together, their holes filled (A the area inside the
+    outer rings, P their length): 1 for a disc, lower for ragged or elongated outlines
+    (holes, such as the existing city or a lake inside the area, do not count)."""
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 0:
+        return None
+    rings = shapely.get_exterior_ring(shapely.get_parts(geoms))
+    a = float(shapely.area(shapely.polygons(rings)).sum())
+    p = float(shapely.length(rings).sum())
+    return 4.0 * math.pi * a / (p * p) if p > 0 else None

@@ -98,14 +98,21 @@ class Cheapest:
 def grow_expansion_area(stack: Stack, suitability_score: np.ndarray, excluded: np.ndarray,
                         base_builtup: np.ndarray, target_ha: float, *, close_m: float = 150.0,
                         open_m: float = 90.0, min_hole_ha: float = 25.0,
-                        min_fragment_ha: float | None = None) -> tuple[np.ndarray, float]:
-    """Grow ``target_ha`` of new buildable land outward from today's urban extent.
+                        min_fragment_ha: float | None = None,
+                        likelihood: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Grow ``target_ha`` of new buildable land outward from today's urban extent,
+    where business-as-usual growth is going.
 
     Candidate cells (valid, not excluded, not water, not built, not captured open
     space inside the city) are ranked by ``(d + res)·(2 − s)``, where ``d`` is the
     distance from today's urban extent (Atlas: urban + suburban built-up and
     urbanized open space; the built-up itself for a city with none) in metres
     and ``s`` the suitability in [0, 1] (unsuitable land counts as twice as far).
+    With ``likelihood`` (the business-as-usual probability that a cell is built
+    by the horizon, float32 in [0, 1], NaN ignored), the cost is divided by
+    ``0.01 + p̄``, where ``p̄`` is that probability averaged over a square of
+    side ``2·close_m`` around the cell: land the city is growing into comes first,
+    nearer and more suitable land first among equally likely cells.
     The cheapest are taken, then smoothed: closing by ``close_m``, opening by
     ``open_m``, holes under ``min_hole_ha`` filled (small villages and excluded
     patches become part of the area, water never), and patches under
@@ -144,13 +151,26 @@ def grow_expansion_area(stack: Stack, suitability_score: np.ndarray, excluded: n
     del seed
     score = np.asarray(suitability_score)
     res2 = res * res
+    pull = None
+    if likelihood is not None:
+        pull = np.where(base, np.float32(0), np.nan_to_num(np.asarray(likelihood, np.float32)))
+        size = 2 * int(round(close_m / res)) + 1
+        ndimage.uniform_filter(pull, size=size, output=pull, mode="constant")
+        pull = np.clip(pull, 0.0, 1.0, out=pull)
 
-    def cost(d2_cells: np.ndarray, s: np.ndarray) -> np.ndarray:
+    def cost(d2_cells: np.ndarray, s: np.ndarray, p) -> np.ndarray:
         s = np.clip(np.nan_to_num(np.asarray(s, np.float64), nan=0.0), 0.0, 1.0)
-        return (np.sqrt(d2_cells.astype(np.float64) * res2) + res) * (2.0 - s)
+        c = (np.sqrt(d2_cells.astype(np.float64) * res2) + res) * (2.0 - s)
+        return c if p is None else c / (0.01 + np.asarray(p, np.float64))
 
-    ranking = Cheapest(cand, lambda r0, r1: cost(d2[r0:r1], score[r0:r1]),
-                        lambda flat: cost(d2.reshape(-1)[flat], score.reshape(-1)[flat]))
+    def rows_cost(r0: int, r1: int) -> np.ndarray:
+        return cost(d2[r0:r1], score[r0:r1], None if pull is None else pull[r0:r1])
+
+    def cells_cost(flat: np.ndarray) -> np.ndarray:
+        p = None if pull is None else pull.reshape(-1)[flat]
+        return cost(d2.reshape(-1)[flat], score.reshape(-1)[flat], p)
+
+    ranking = Cheapest(cand, rows_cost, cells_cost)
     land = valid & ~water
 
     def smooth(k: int) -> np.ndarray:

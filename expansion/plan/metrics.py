@@ -18,7 +18,12 @@ def plan_metrics(plan: Plan, stack: Stack | None = None, land_need_ha: float | N
     ``arterial_spacing_m`` (measured: 2 × area ÷ network length inside the area),
     ``row_share`` (share of the expansion area in rights-of-way), ``within_500m_share``
     (share of the expansion area within 500 m of a planned or existing arterial),
-    ``open_space_ha`` and ``open_space_by_kind_ha``, ``parks``, ``bearing_deg``.
+    ``open_space_ha`` and ``open_space_by_kind_ha``, ``parks``, ``bearing_deg``;
+    ``crossings_km`` (planned arterial length on land built at the base year) and
+    ``crossings_share`` (of the planned length), ``bau_growth_share`` (share of
+    business-as-usual growth inside the expansion area), ``compactness``
+    (Polsby-Popper, 4πA/P²), ``boundary_km`` and ``parts`` of the area's polygons,
+    ``row_ha`` (planned rights-of-way) and ``phases`` (see :mod:`.phases`).
     ``stack`` is accepted for symmetry with the other stages and not needed;
     ``land_need_ha`` overrides the plan's own.
     """
@@ -29,6 +34,7 @@ def plan_metrics(plan: Plan, stack: Stack | None = None, land_need_ha: float | N
     kinds = plan.arterials["kind"].to_numpy()
     lengths = plan.arterials["length_m"].to_numpy(dtype=float)
     network_m = float(lengths.sum())
+    planned_m = float(lengths[kinds == "planned"].sum())
     area_ha = n * cell_ha
     by_kind = {name: float(np.count_nonzero(plan.open_space_kind == k)) * cell_ha
                for k, name in OPEN_KINDS.items()}
@@ -38,7 +44,7 @@ def plan_metrics(plan: Plan, stack: Stack | None = None, land_need_ha: float | N
         "land_need_ha": need,
         "target_ha": plan.target_ha,
         "expansion_vs_need": area_ha / need if need > 0 else None,
-        "arterials_planned_km": float(lengths[kinds == "planned"].sum()) / 1000.0,
+        "arterials_planned_km": planned_m / 1000.0,
         "arterials_existing_km": float(lengths[kinds == "existing"].sum()) / 1000.0,
         "arterial_spacing_m": 2.0 * area_ha * 10_000.0 / network_m if network_m > 0 else None,
         "row_share": float(np.count_nonzero(plan.row & area)) / n if n else None,
@@ -48,5 +54,14 @@ def plan_metrics(plan: Plan, stack: Stack | None = None, land_need_ha: float | N
         "open_space_by_kind_ha": by_kind,
         "parks": int(np.count_nonzero(plan.open_space["kind"].to_numpy() == "park")),
         "bearing_deg": plan.bearing_deg,
+        "crossings_km": plan.crossings_m / 1000.0,
+        "crossings_share": plan.crossings_m / planned_m if planned_m > 0 else 0.0,
+        "bau_growth_share": plan.bau_growth_share,
+        "compactness": plan.compactness,
+        "boundary_km": float(plan.expansion.geometry.length.sum()) / 1000.0,
+        "parts": int(len(plan.expansion)),
+        "row_ha": float(plan.right_of_way["hectares"].to_numpy()[plan.right_of_way["kind"].to_numpy()
+                                                                  == "planned"].sum()),
+        "phases": plan.phases,
     }
 

@@ -1,0 +1,129 @@
+"""The plan, the planned policy at the scenario's enforcement, and the risk under
+each policy: the part of a run after the business-as-usual projection.
+
+The plan is placed and phased by the business-as-usual projection, so it waits
+for it. The planned policy is simulated at the scenario's ``[plan] enforcement``
+and, for ``risk.by_enforcement``, at :data:`ENFORCEMENT_LEVELS`; enforcement 0
+secures nothing, so it is business as usual and reuses that projection, and a
+level equal to the scenario's reuses the planned one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import growth, plan, risk
+from ..config import Scenario
+from ..plan.phases import Secured, secure
+from ..stack import Stack
+
+log = logging.getLogger(__name__)
+
+ENFORCEMENT_LEVELS = (0.0, 0.5, 1.0)
+
+
+@dataclass
+class PlannedOutcome:
+    plan: plan.Plan
+    secured: Secured
+    planned: growth.GrowthResult
+    planned_excluded: np.ndarray
+    risks: dict[str, risk.Risk]
+    risk_summary: dict
+    hotspots: list
+    warnings: list[str]
+
+
+def plan_and_risk(sc: Scenario, stack: Stack, suit, model, base: np.ndarray, rows: list,
+                  bau: growth.GrowthResult, start_simulation: Callable, spill, timer) -> PlannedOutcome:
+    """Make the plan from the business-as-usual projection ``bau``, simulate the
+    planned policy, and score the risk of both (see the module docstring)."""
+    grid = stack.grid
+    years = [r.year for r in rows]
+    new_cells = [int(round(r.new_land_ha / grid.cell_area_ha)) for r in rows[1:]]
+    base_ha = float(np.count_nonzero(base)) * grid.cell_area_ha
+    land_need_ha = max(0.0, rows[-1].land_need_ha - base_ha)
+    the_plan = spill(plan.make_plan(stack, suit.score, suit.excluded, land_need_ha, sc.plan, base,
+                                    max_slope_pct=sc.suitability.max_slope_pct,
+                                    bau_probability=bau.probability, bau_year=bau.urbanization_year,
+                                    years=years))
+    timer.mark("plan")
+
+    def start(e: float):
+        sec = secure(the_plan, e, stack.valid)
+        arterial = np.minimum(stack.arterial_dist_m, sec.arterial_dist_m)
+        road = np.minimum(stack.road_dist_m, sec.arterial_dist_m)
+        excluded = suit.excluded | sec.constraints
+        allowed = the_plan.expansion_area | base if sec.confined else None
+        log.info("growth: %d Monte-Carlo runs, planned, enforcement %g", sc.growth.runs, e)
+        wait = start_simulation(stack, model, excluded, new_cells, years, seed=sc.growth.seed,
+                                runs=sc.growth.runs, base_builtup=base, arterial_dist_m=arterial,
+                                road_dist_m=road, allowed=allowed, noise=sc.growth.noise)
+        return sec, road, excluded, wait
+
+    e0 = sc.plan.enforcement
+    levels = {e: None for e in (e0, *ENFORCEMENT_LEVELS) if e > 0}
+    for e in levels:  # all started before any is waited for (Dask runs them side by side)
+        levels[e] = start(e)
+    results = {e: (sec, road, excluded, wait()) for e, (sec, road, excluded, wait) in levels.items()}
+    if e0 > 0:
+        sec, road_planned, planned_excluded, planned = results[e0]
+    else:
+        sec, road_planned, planned_excluded = secure(the_plan, 0.0, stack.valid), None, suit.excluded
+        planned = bau
+    planned = spill(planned)
+    timer.mark("growth_planned")
+
+    new_residents = max(0.0, rows[-1].population - rows[0].population)
+    hazard = spill(risk.hazard_score(stack))
+
+    def scored(policy: str, result, excluded, road):
+        r = risk.risk_for_policy(stack, policy, result.probability, excluded, base, sc.risk, road_dist_m=road,
+                                 hazard=hazard)
+        s = risk.risk_summary(r, result.probability, base, stack.valid, grid.cell_area_ha, new_residents)
+        return r, s
+
+    risk_bau, sum_bau = scored("business as usual", bau, suit.excluded, None)
+    risk_planned, sum_planned = scored("planned", planned, planned_excluded, road_planned)
+    risks = {"bau": spill(risk_bau), "planned": spill(risk_planned)}
+    by_enforcement = []
+    for e in ENFORCEMENT_LEVELS:
+        if e == 0:
+            s = sum_bau
+        elif e == e0:
+            s = sum_planned
+        else:
+            _, road, excluded, result = results[e]
+            s = scored("planned", result, excluded, road)[1]
+        by_enforcement.append({"enforcement": e, "high_risk_people": s["high_risk_people"],
+                               "high_risk_ha": s["high_risk_ha"]})
+    summary = {"bau": sum_bau, "planned": sum_planned, "by_enforcement": by_enforcement,
+               "new_residents": new_residents,
+               "residents_on_hazard_land": risk.residents_on_hazard_land(stack, hazard)}
+    spots = []
+    for key, result in (("bau", bau), ("planned", planned)):
+        s = summary[key]
+        per_ha = new_residents / s["expected_growth_ha"] if s["expected_growth_ha"] > 0 else 0.0
+        spots.append(risk.hotspots(risks[key], result.probability, stack, per_ha))
+    timer.mark("risk")
+    return PlannedOutcome(the_plan, sec, planned, planned_excluded, risks, summary, spots,
+                          _warnings(sc, stack, the_plan, sec))
+
+
+def _warnings(sc: Scenario, stack: Stack, the_plan: plan.Plan, sec: Secured) -> list[str]:
+    """Plain-language caveats of the plan and the risk figures, for summary.json."""
+    out = list(the_plan.notes)
+    if not stack.has_roads:
+        out.append("no roads layer: the risk map leaves out distance to roads (its weight is shared by the "
+                   "other terms), so it shows hazard and growth pressure only")
+    if sec.enforcement < 1:
+        out.append(f"the plan is assumed {sec.enforcement:.0%} enforced: {sec.row_share:.0%} of the "
+                   f"planned rights-of-way and {sec.open_space_share:.0%} of the open space are secured, and "
+                   "growth may spill past the expansion area")
+    if stack.population is None:
+        out.append("no population layer: people already living on hazard land are not counted")
+    return out
