@@ -153,10 +153,14 @@ class CatalogLayer:
 
 @dataclass(frozen=True)
 class Catalog:
+    """A catalog file, validated. ``country`` is the ISO 3166 alpha-3 code of the
+    city's country (for the density reference), or None."""
+
     name: str
     path: Path
     synthetic: bool
     layers: tuple[CatalogLayer, ...]
+    country: str | None = None
 
     @property
     def folder(self) -> Path:
@@ -367,11 +371,16 @@ def load_catalog(path: str | Path) -> Catalog:
     path = Path(path)
     data = _read_toml(path, "catalog")
     where = str(path)
-    allowed = ("name", "synthetic", "layers")
+    allowed = ("name", "synthetic", "country", "layers")
     for k in data:
         _check(k in allowed, f"{where}: unknown key '{k}'; valid keys are: {', '.join(allowed)}")
     name = _coerce(data.get("name", path.parent.name), str, f"{where}: 'name'")
     synthetic = _coerce(data.get("synthetic", False), bool, f"{where}: 'synthetic'")
+    country = data.get("country")
+    if country is not None:
+        country = _coerce(country, str, f"{where}: 'country'")
+        _check(len(country) == 3 and country.isalpha() and country.isupper(),
+               f"{where}: 'country' must be an ISO 3166 alpha-3 code in capitals (like ETH), got {country!r}")
     entries = data.get("layers", [])
     _check(isinstance(entries, list), f"{where}: 'layers' must be a list of [[layers]] tables")
     layers = []
@@ -404,4 +413,4 @@ def load_catalog(path: str | Path) -> Catalog:
     _check(any(e.role == "boundary" for e in layers),
            f"{where}: no layer has role 'boundary'; the study area boundary is required "
            f"(add it with `expansion layers import {where} --role boundary FILE`)")
-    return Catalog(name=name, path=path.resolve(), synthetic=synthetic, layers=tuple(layers))
+    return Catalog(name=name, path=path.resolve(), synthetic=synthetic, layers=tuple(layers), country=country)

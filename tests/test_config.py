@@ -139,3 +139,17 @@ def test_committed_scenarios_load():
         s = load_scenario(path)
         assert s.layers.exists(), f"{path} names a missing catalog {s.layers}"
         load_catalog(s.layers)
+
+
+def test_catalog_country_is_an_iso_alpha3_code(tmp_path):
+    from expansion.config import load_catalog
+    from expansion.errors import ConfigError
+
+    base = '[[layers]]\nrole = "boundary"\npath = "b.gpkg"\n'
+    (tmp_path / "a.toml").write_text('name = "X"\ncountry = "ETH"\n' + base)
+    assert load_catalog(tmp_path / "a.toml").country == "ETH"
+    (tmp_path / "b.toml").write_text('name = "X"\n' + base)
+    assert load_catalog(tmp_path / "b.toml").country is None
+    (tmp_path / "c.toml").write_text('name = "X"\ncountry = "Ethiopia"\n' + base)
+    with pytest.raises(ConfigError, match="ISO 3166 alpha-3"):
+        load_catalog(tmp_path / "c.toml")
