@@ -26,6 +26,16 @@ RASTER_ROLES = ("builtup", "dem", "population")
 
 
 @dataclass(frozen=True)
+class Shock:
+    """A one-off change of population: ``persons`` arriving (negative: leaving) spread
+    evenly over ``over_years`` years from ``year``; they then grow as the population does."""
+
+    year: int
+    persons: float
+    over_years: int = 1
+
+
+@dataclass(frozen=True)
 class PopulationConfig:
     """Population per step.
 
@@ -33,7 +43,8 @@ class PopulationConfig:
     with ``net_migration`` (persons a year; a number, or a table
     ``{"2020" = 6000, "2035" = 4000}`` whose values hold from their year on),
     or a total ``growth_rate`` (per year), or a ``table`` of population by year
-    (linear in between).
+    (linear in between). ``shocks`` (``[{ year = 2030, persons = 20000,
+    over_years = 3 }]``) add arrivals or departures on top of any of them.
     """
 
     base: float
@@ -41,18 +52,27 @@ class PopulationConfig:
     net_migration: float | dict[str, float] = 0.0
     growth_rate: float | None = None
     table: dict[str, float] | None = None
+    shocks: list[Shock] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class DensityConfig:
-    """Density path: ``base`` is ``"observed"`` (base population / base
-    built-up area) or persons per hectare of built-up; it changes by
-    ``annual_change`` a year (-0.01 = falls 1 % a year). ``infill_share`` is
-    the share of each step's new land need met inside today's built-up
-    footprint (0 to 1)."""
+    """Density path (see :mod:`expansion.demand`).
+
+    ``base`` is the density, in persons per hectare of built-up land, at which
+    the base year's *new growth* is housed: ``"observed"`` (from the population
+    layer on the base built-up land, else base population / base built-up) or a
+    number. The existing city always keeps its own density (base population /
+    base built-up), so the base-year land need is the built-up area. Both change
+    by ``annual_change`` a year (-0.01 = falls 1 % a year), or by the city's own
+    trend with ``"observed"``. ``annual_change_range`` (two rates) gives the low
+    and high land need; by default the reference quartiles of the city's country.
+    ``infill_share`` is the share of each step's new land need met inside
+    today's built-up footprint (0 to 1)."""
 
     base: str | float = "observed"
-    annual_change: float = -0.01
+    annual_change: float | str = -0.01
+    annual_change_range: list[float] | None = None
     infill_share: float = 0.0
 
 
@@ -230,6 +250,13 @@ def _coerce(value, tp, where: str):
         if not isinstance(value, tp):
             raise ConfigError(f"{where} must be {_type_name(tp)}, got {value!r}")
         return value
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, where)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list, got {value!r}")
+        (vt,) = typing.get_args(tp)
+        return [_coerce(v, vt, f"{where}[{i}]") for i, v in enumerate(value)]
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where} must be a table, got {value!r}")
@@ -311,9 +338,17 @@ def load_scenario(path: str | Path) -> Scenario:
                f"{where} [density]: 'base' must be \"observed\" or persons per hectare, got {d.base!r}")
     else:
         _check(d.base > 0, f"{where} [density]: 'base' must be more than 0 persons per hectare")
-    _check(-0.5 < d.annual_change < 0.5,
-           f"{where} [density]: 'annual_change' {d.annual_change} is a yearly fraction; "
-           "use e.g. -0.01 for a 1 % fall a year")
+    if isinstance(d.annual_change, str):
+        _check(d.annual_change == "observed",
+               f"{where} [density]: 'annual_change' must be a yearly fraction (e.g. -0.01) or \"observed\", "
+               f"got {d.annual_change!r}")
+    else:
+        _check(-0.5 < d.annual_change < 0.5,
+               f"{where} [density]: 'annual_change' {d.annual_change} is a yearly fraction; "
+               "use e.g. -0.01 for a 1 % fall a year")
+    if d.annual_change_range is not None:
+        _check(len(d.annual_change_range) == 2 and all(-0.5 < r < 0.5 for r in d.annual_change_range),
+               f"{where} [density]: 'annual_change_range' must be two yearly fractions, like [-0.02, 0.005]")
     _check(0 <= d.infill_share < 1, f"{where} [density]: 'infill_share' must be in [0, 1)")
     g = s.growth
     _check(g.runs >= 1, f"{where} [growth]: 'runs' must be at least 1, got {g.runs}")
@@ -364,6 +399,12 @@ def _validate_population(p: PopulationConfig, where: str, base_year: int) -> Non
         for k, v in p.table.items():
             _check(k.isdigit(), f"{w}: 'table' keys must be years, got '{k}'")
             _check(v > 0, f"{w}: 'table' population for {k} must be more than 0")
+    for i, shock in enumerate(p.shocks, start=1):
+        _check(shock.year >= base_year,
+               f"{w}: shock #{i} is in {shock.year}, before base_year {base_year}; the base population "
+               "already includes it")
+        _check(shock.over_years >= 1, f"{w}: shock #{i}: 'over_years' must be at least 1")
+        _check(shock.persons != 0, f"{w}: shock #{i}: 'persons' must not be 0 (negative for departures)")
 
 
 def load_catalog(path: str | Path) -> Catalog:

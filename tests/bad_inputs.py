@@ -485,7 +485,7 @@ CASES: list[Case] = [
     Case(
         "catalog-unknown-key",
         lambda k: k.run_with(changes={"nmae": "x"}),
-        ("unknown key 'nmae'", "valid keys are: name, synthetic, layers"),
+        ("unknown key 'nmae'", "valid keys are: name, synthetic, country, layers"),
     ),
     Case(
         "catalog-unknown-layer-key",

@@ -106,3 +106,160 @@ def test_no_growth_no_density_change_no_new_land(base, built, years):
                           DensityConfig(base="observed", annual_change=0.0), years, built)
     assert all(row.new_land_ha == 0 for row in rows)
     assert all(math.isclose(row.land_need_ha, built, rel_tol=1e-12) for row in rows)
+
+
+# ---------------------------------------------------------------- issue 16: land need from evidence
+
+from expansion import density as dens  # noqa: E402
+from expansion.config import Shock  # noqa: E402
+from expansion.demand import (  # noqa: E402
+    land_need_range,
+    migration_summary,
+    new_land_total,
+    population_by_year,
+    range_summary,
+    scenario_warnings,
+)
+
+
+def test_observed_trend_from_two_epochs_and_a_population_table():
+    pop = PopulationConfig(base=120_000, table={"2005": 100_000, "2020": 120_000, "2050": 200_000})
+    rate, info = dens.observed_trend({2005: 1000.0, 2020: 1500.0}, pop, 2020, 2005)
+    assert rate == pytest.approx(0.8 ** (1 / 15) - 1)  # 100 p/ha -> 80 p/ha in 15 years
+    assert info["from_year"] == 2005 and info["to_year"] == 2020 and not info["bounded"]
+    path = dens.density_path(DensityConfig(annual_change="observed"), pop, 2020, 2005,
+                             {2005: 1000.0, 2020: 1500.0}, "ETH")
+    assert path.source == "observed" and path.annual_change == pytest.approx(rate)
+    assert any("observed 2005->2020" in n for n in path.notes)
+    assert path.summary()["observed"]["density_to_pph"] == pytest.approx(80.0)
+
+
+def test_observed_trend_is_bounded_and_falls_back_with_the_reason():
+    pop = PopulationConfig(base=1000, table={"2005": 10_000, "2020": 1000})
+    rate, info = dens.observed_trend({2005: 100.0, 2020: 100.0}, pop, 2020, 2005)
+    assert info["bounded"] and rate == dens.plausible_range()[0]
+    no_table = PopulationConfig(base=1000, natural_growth=0.02)
+    path = dens.density_path(DensityConfig(annual_change="observed"), no_table, 2020, 2005,
+                             {2005: 100.0, 2020: 120.0}, "KEN")
+    assert path.source == "reference" and path.annual_change == dens.reference("KEN").median
+    assert "no population for both 2005 and 2020" in path.warnings[0] and "KEN" in path.warnings[0]
+    one_epoch = dens.density_path(DensityConfig(annual_change="observed"), no_table, 2020, None,
+                                  {2020: 120.0}, None)
+    assert "two epochs are needed" in one_epoch.warnings[0]
+
+
+def test_reference_by_country_else_the_continent_and_far_outside_warns():
+    eth = dens.reference("ETH")
+    assert eth.scope == "ETH" and eth.n >= 100 and eth.median == pytest.approx(-0.023, abs=0.001)
+    assert eth.q1 < eth.median < eth.q3
+    assert dens.reference("XXX").scope == "Africa" and dens.reference(None).n == 1513
+    assert "CC BY 4.0" in eth.source and "GHS-POP" in eth.caveat
+    near = dens.density_path(DensityConfig(annual_change=-0.02), PopulationConfig(base=1), 2020, None,
+                             {2020: 1.0}, "ETH")
+    assert near.warnings == []
+    far = dens.density_path(DensityConfig(annual_change=0.03), PopulationConfig(base=1), 2020, None,
+                            {2020: 1.0}, "ETH")
+    assert "far outside" in far.warnings[0] and "ETH" in far.warnings[0]
+
+
+def test_land_need_range_brackets_the_central_path():
+    pop = PopulationConfig(base=100_000, natural_growth=0.02, net_migration=1000)
+    years = [2020, 2030, 2040]
+    for cfg, scope in ((DensityConfig(annual_change=-0.01), "reference"),
+                       (DensityConfig(annual_change=-0.01, annual_change_range=[0.0, -0.03]), "scenario")):
+        path = dens.density_path(cfg, pop, 2020, None, {2020: 1000.0}, "ETH")
+        assert path.range_source == scope
+        low, central, high = land_need_range(pop, cfg, years, 1000.0, path)
+        assert low[-1].land_need_ha <= central[-1].land_need_ha <= high[-1].land_need_ha
+        assert low[0].land_need_ha == central[0].land_need_ha == high[0].land_need_ha == pytest.approx(1000)
+        summary = range_summary(low, central, high)
+        assert summary["land_need_ha_range"][1] == central[-1].land_need_ha
+        assert [r["year"] for r in summary["land_need_range"]] == years
+    assert path.high_need_change == -0.03 and path.low_need_change == 0.0
+
+
+def test_numeric_base_density_applies_to_new_growth_and_tables_agree():
+    """80 p/ha given, 100 observed: the base year needs exactly the built-up area, and the table's
+    density is the whole city's (population / land need), as the Atlas metric measures it."""
+    rows = project_demand(PopulationConfig(base=350_000, natural_growth=0.02),
+                          DensityConfig(base=80.0, annual_change=0.0), [2020, 2050], 3500.0)
+    assert rows[0].land_need_ha == pytest.approx(3500.0) and rows[0].density_pph == pytest.approx(100.0)
+    added = rows[-1].population - 350_000
+    assert rows[-1].land_need_ha == pytest.approx(3500.0 + added / 80.0)
+    assert rows[-1].density_pph == pytest.approx(rows[-1].population / rows[-1].land_need_ha)
+    assert 80.0 < rows[-1].density_pph < 100.0
+
+
+def test_population_layer_gives_the_density_of_new_growth(stack):
+    import numpy as np
+
+    built = stack.builtup[2020]
+    ha = float(built.sum()) * stack.grid.cell_area_ha
+    stack.population = np.where(built, 50.0 * stack.grid.cell_area_ha, np.nan).astype(np.float32)
+    assert dens.population_layer_pph(stack, 2020) == pytest.approx(50.0)
+    pop = PopulationConfig(base=100.0 * ha, natural_growth=0.01)
+    path = dens.path_for_stack(DensityConfig(), pop, 2020, None, stack, None, [2020])
+    assert path.growth_pph == pytest.approx(50.0) and path.growth_pph_source == "population layer"
+    assert any("population layer gives 50.0" in w for w in path.warnings)  # 50 against 100: told
+    other_year = dens.path_for_stack(DensityConfig(), pop, 2020, None, stack, None, [None])
+    assert other_year.growth_pph is None and "not of the base year" in other_year.notes[-1]
+
+
+def test_shock_adds_its_arrivals_and_their_natural_growth():
+    calm = PopulationConfig(base=1000, natural_growth=0.1)
+    shock = PopulationConfig(base=1000, natural_growth=0.1,
+                             shocks=[Shock(year=2021, persons=100, over_years=2)])
+    a = population_by_year(calm, 2020, 2025)
+    b = population_by_year(shock, 2020, 2025)
+    assert b[2021] == pytest.approx(a[2021])                       # arrivals during 2021 count from 2022
+    assert b[2022] - a[2022] == pytest.approx(50)
+    assert b[2023] - a[2023] == pytest.approx(50 * 1.1 + 50)
+    assert b[2025] - a[2025] == pytest.approx(50 * 1.1**3 + 50 * 1.1**2)
+    leave = PopulationConfig(base=1000, growth_rate=0.0, shocks=[Shock(year=2020, persons=-300)])
+    assert population_by_year(leave, 2020, 2022)[2022] == pytest.approx(700)
+    table = PopulationConfig(base=1000, table={"2020": 1000, "2030": 2000},
+                             shocks=[Shock(year=2020, persons=100)])
+    # the 100 arrive during 2020 and then grow as the table does from 2021 (1,100) to 2030 (2,000)
+    assert population_by_year(table, 2020, 2030)[2030] == pytest.approx(2000 + 100 * 2000 / 1100)
+
+
+def test_migration_share_of_growth_and_its_land():
+    pop = PopulationConfig(base=1000, natural_growth=0.0, net_migration=100)
+    rows = project_demand(pop, DensityConfig(annual_change=0.0), [2020, 2030], 10.0)
+    m = migration_summary(pop, rows)
+    assert m["share_of_growth"] == pytest.approx(1.0) and m["persons"] == pytest.approx(1000)
+    assert m["land_ha"] == pytest.approx(new_land_total(rows))
+    half = PopulationConfig(base=1000, natural_growth=0.02, net_migration=20)
+    rows = project_demand(half, DensityConfig(annual_change=0.0), [2020, 2021], 10.0)
+    assert migration_summary(half, rows)["share_of_growth"] == pytest.approx(0.5)
+    assert migration_summary(PopulationConfig(base=1000, growth_rate=0.02), rows) is None
+
+
+def test_scenario_warnings_name_the_fix():
+    said = scenario_warnings(PopulationConfig(base=350_000, table={"2020": 300_000, "2050": 500_000}),
+                             2020, 2050)
+    assert "table gives 300,000 for 2020 but base is 350,000" in said[0]
+    said = scenario_warnings(PopulationConfig(base=1000, natural_growth=0.0, net_migration={"2030": 10}),
+                             2020, 2050)
+    assert "starts in 2030, after base_year 2020" in said[0] and 'add a "2020" entry' in said[0]
+    said = scenario_warnings(PopulationConfig(base=1000, natural_growth=0.0, net_migration=-100), 2020, 2050)
+    assert any("reaches zero in 2030" in w for w in said)
+    said = scenario_warnings(PopulationConfig(base=5000, natural_growth=0.0, net_migration=6000), 2020, 2030)
+    assert any("exceeds the population" in w for w in said)
+    assert scenario_warnings(PopulationConfig(base=350_000, natural_growth=0.02, net_migration=6000),
+                             2020, 2050) == []
+
+
+def test_shipped_reference_is_the_table_of_the_shared_data(shared_data):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "build_density_reference.py"
+    spec = importlib.util.spec_from_file_location("build_density_reference", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    built = mod.build(shared_data / "density_trends" / "african_secondary_cities_2000_2020.csv")
+    shipped = json.loads((Path(dens.__file__).parent / "data" / "density_reference.json").read_text())
+    assert built == shipped
+    assert built["Africa"]["median"] == pytest.approx(-0.0013, abs=1e-4)

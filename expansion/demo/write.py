@@ -270,7 +270,7 @@ def _write_vectors(out: Path, frame: Frame, layout: Layout, roads: list) -> None
 
 
 def _write_catalog(path: Path) -> None:
-    lines = ['name = "Demo City"', "synthetic = true", ""]
+    lines = ['name = "Demo City"', "synthetic = true", 'country = "ETH"  # for the density reference', ""]
 
     def entry(role: str, file: str, **extra) -> None:
         lines.extend(["[[layers]]", f'role = "{role}"', f'path = "{file}"'])
@@ -285,5 +285,5 @@ def _write_catalog(path: Path) -> None:
     entry("roads", "roads.gpkg", class_field="highway")
     entry("water", "water.gpkg")
     entry("protected", "protected.gpkg")
-    entry("population", "population_2020.tif")
+    entry("population", "population_2020.tif", year=2020)
     path.write_text("\n".join(lines), encoding="utf-8")

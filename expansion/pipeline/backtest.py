@@ -10,6 +10,7 @@ import numpy as np
 from .. import demand as demand_mod
 from .. import growth, suitability, validation
 from ..config import Scenario
+from ..density import path_for_stack
 from ..errors import ConfigError, DataError
 from ..outputs.folder import atomic_folder, check_target
 from ..outputs.geotiff import write_geotiff
@@ -37,8 +38,11 @@ def new_cells_per_step(scenario: Scenario, stack: Stack, years: list[int], quant
     else:
         if not scenario.population.base > 0:
             return None
+        path = path_for_stack(scenario.density, scenario.population, years[0], scenario.growth.calibrate_from,
+                              stack, None, [])
         rows = demand_mod.project_demand(scenario.population, scenario.density, years,
-                                         stack.builtup_ha(years[0]))
+                                         stack.builtup_ha(years[0]), annual_change=path.annual_change,
+                                         growth_pph=path.growth_pph)
         cum = np.round(np.cumsum([r.new_land_ha for r in rows[1:]]) / stack.grid.cell_area_ha).astype(int)
     return np.diff(np.concatenate([[0], cum])).tolist()
 

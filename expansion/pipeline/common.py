@@ -136,6 +136,16 @@ def check_plan_fits(sc: Scenario, stack: Stack) -> None:
         )
 
 
+def density_for(sc: Scenario, catalog: Catalog, stack: Stack, base_year: int | None = None):
+    """The scenario's density path resolved against the evidence (:mod:`expansion.density`);
+    ``base_year`` defaults to the scenario's."""
+    from ..density import path_for_stack
+
+    base_year = sc.base_year if base_year is None else base_year
+    return path_for_stack(sc.density, sc.population, base_year, sc.growth.calibrate_from, stack,
+                          catalog.country, [e.year for e in catalog.by_role("population")])
+
+
 def input_paths(sc: Scenario, catalog: Catalog) -> list[Path]:
     """The files a run reads: the scenario, the catalog and its layers (never to be replaced)."""
     return [sc.path, catalog.path] + [e.path for e in catalog.layers]

@@ -39,14 +39,17 @@ class PlannedOutcome:
 
 
 def plan_and_risk(sc: Scenario, stack: Stack, suit, model, base: np.ndarray, rows: list,
-                  bau: growth.GrowthResult, start_simulation: Callable, spill, timer) -> PlannedOutcome:
+                  bau: growth.GrowthResult, start_simulation: Callable, spill, timer,
+                  plan_new_land_ha: float | None = None) -> PlannedOutcome:
     """Make the plan from the business-as-usual projection ``bau``, simulate the
-    planned policy, and score the risk of both (see the module docstring)."""
+    planned policy, and score the risk of both (see the module docstring).
+
+    ``plan_new_land_ha`` is the new land (after infill) the expansion area is sized for
+    (the high land-need path); default the new land of ``rows``."""
     grid = stack.grid
     years = [r.year for r in rows]
     new_cells = [int(round(r.new_land_ha / grid.cell_area_ha)) for r in rows[1:]]
-    base_ha = float(np.count_nonzero(base)) * grid.cell_area_ha
-    land_need_ha = max(0.0, rows[-1].land_need_ha - base_ha)
+    land_need_ha = sum(r.new_land_ha for r in rows) if plan_new_land_ha is None else plan_new_land_ha
     the_plan = spill(plan.make_plan(stack, suit.score, suit.excluded, land_need_ha, sc.plan, base,
                                     max_slope_pct=sc.suitability.max_slope_pct,
                                     bau_probability=bau.probability, bau_year=bau.urbanization_year,

@@ -27,6 +27,7 @@ from .common import (
     check_grid_fits,
     check_plan_fits,
     default_out,
+    density_for,
     input_paths,
     load,
     prepare,
@@ -84,6 +85,10 @@ class RunResult:
             f"arterials to secure: {s['arterials_planned_km']:,.1f} km; open space protected: "
             f"{s['open_space_ha']:,.0f} ha",
         ]
+        if s.get("land_need_ha_range"):
+            low, mid, high = s["land_need_ha_range"]
+            lines.append(f"land need in {s['horizon_year']}: {mid:,.0f} ha (range {low:,.0f} to "
+                         f"{high:,.0f} ha); the expansion area is sized for the high end")
         r = s.get("risk", {})
         if r:
             lines.append(
@@ -114,7 +119,15 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
     grid = stack.grid
     base = stack.builtup_at(sc.base_year) & stack.valid
     base_ha = float(base.sum()) * grid.cell_area_ha
-    rows = demand_mod.project_demand(sc.population, sc.density, sc.years, base_ha)
+    path = density_for(sc, catalog, stack)
+    low, rows, high = demand_mod.land_need_range(sc.population, sc.density, sc.years, base_ha, path)
+    said = demand_mod.scenario_warnings(sc.population, sc.base_year, sc.horizon_year) + path.warnings
+    for note in path.notes:
+        log.info(note)
+    for w in said:
+        log.warning(w)
+    new_land_ha = demand_mod.new_land_total(rows)
+    plan_new_land_ha = demand_mod.new_land_total(high)  # Making Room plans for the high end
     timer.mark("demand")
 
     # without its factor grids (~20 bytes a cell)
@@ -132,7 +145,8 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
     bau = spill(bau_result())
     timer.mark("growth")
 
-    out = plan_and_risk(sc, stack, suit, model, base, rows, bau, start_simulation, spill, timer)
+    out = plan_and_risk(sc, stack, suit, model, base, rows, bau, start_simulation, spill, timer,
+                        plan_new_land_ha=plan_new_land_ha)
     the_plan, planned, risks = out.plan, out.planned, out.risks
     land_need_ha = the_plan.land_need_ha
     density_h = rows[-1].density_pph
@@ -160,7 +174,11 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
         "density_horizon_pph": density_h,
         "builtup_base_ha": base_ha,
         "land_need_ha": rows[-1].land_need_ha,
-        "new_land_ha": sum(r.new_land_ha for r in rows),
+        "new_land_ha": new_land_ha,
+        **demand_mod.range_summary(low, rows, high),
+        "density": path.summary(),
+        "migration": demand_mod.migration_summary(sc.population, rows),
+        "assumptions": demand_mod.assumptions(sc.population, sc.density, path),
         "expansion_area_ha": plan_m.get("expansion_area_ha"),
         "arterials_planned_km": plan_m.get("arterials_planned_km"),
         "open_space_ha": plan_m.get("open_space_ha"),
@@ -168,7 +186,7 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
         "risk": out.risk_summary,
         "plan": plan_m,
         "metrics": atlas,
-        "warnings": (suit.warnings + bau.warnings + [f"planned: {w}" for w in planned.warnings]
+        "warnings": (said + suit.warnings + bau.warnings + [f"planned: {w}" for w in planned.warnings]
                      + out.warnings),
     }
     import pandas as pd
