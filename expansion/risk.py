@@ -9,21 +9,20 @@ land far from roads. Per cell, for one policy,
 - ``likelihood`` is the Monte-Carlo probability that the cell is built up by
   the horizon under that policy (share of runs). A cell that cannot urbanize
   (excluded, already built, outside the study area) has likelihood 0, hence
-  zero risk. Under the planned policy the plan is assumed enforced: its open
-  spaces and rights-of-way do not develop.
+  zero risk. Under the planned policy the secured part of the plan (its
+  ``[plan] enforcement``) does not develop.
 - ``vulnerability`` in [0, 1] is the weighted mean of three scores:
 
   hazard
-      max(flood, slope). Flood is 1 inside mapped flood zones and on water
-      banks (within 100 m of water); elsewhere within 500 m of water it falls
-      linearly from 1 at 1 m to 0 at 5 m above the nearest water (where a
-      DEM exists; without a DEM, from 1 at 100 m to 0 at 300 m from water).
-      Slope is 0 up to 15 %, rising linearly to 1 at 30 % (the two
-      "unbuildable" cut-offs of Parent's Urban Growth Analysis).
+      max(flood, slope) as defined once in :mod:`expansion.hazard` (flood 1
+      on water banks and in mapped flood zones, falling off with height above
+      the nearest water; slope 0 up to half the slope limit, 1 at it).
   unserviced
-      distance to the nearest road (existing roads, plus planned arterials
-      under the plan): 0 within 250 m (a few minutes' walk), rising linearly
-      to 1 at 2 km. Land far from any road gets no services.
+      distance to the nearest road (existing roads, plus secured planned
+      arterials under the plan): 0 within 250 m (a few minutes' walk), rising
+      linearly to 1 at 2 km. Land far from any road gets no services. Without
+      a roads layer this term is dropped (its weight shared by the others):
+      distance to roads would then measure the data, not the city.
   pressure
       mean of nearness to dense built-up (share of built-up land in a
       1 km window around the cell) and nearness to arrival corridors
@@ -35,10 +34,13 @@ most because it is what turns an informal settlement into a disaster
 lack of services is NYU's reason for the arterial grid; pressure says where
 arrivals concentrate. Set them in the scenario as ``[risk] weights``.
 
-Classes: 0 none (< 0.05), 1 low (< 0.15), 2 moderate (< 0.3), 3 high
-(< 0.5), 4 very high. "High risk" means classes 3 and 4 (risk >= 0.3).
+Classes of the risk map: 0 none (< 0.05), 1 low (< 0.15), 2 moderate (< 0.3),
+3 high (< 0.5), 4 very high. **High-risk land** is land whose vulnerability is
+at least 0.3 (:data:`HIGH_RISK`); the people at high risk are the expected new
+residents of high-risk land (see :func:`risk_summary`), a figure that is linear
+in the likelihood, so it does not depend on how the Monte-Carlo runs spread
+their growth, and never exceeds the projected new residents.
 """
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,14 +53,14 @@ from scipy import ndimage
 from .config import RiskConfig
 from .errors import ConfigError
 from .grid import row_slices, shapes
-from .hazard import hazard_block
+from .hazard import MAX_SLOPE_PCT, PRONE, hazard_block
 from .stack import Stack
 
 DEFAULT_WEIGHTS = {"hazard": 0.4, "unserviced": 0.35, "pressure": 0.25}
 CLASS_BREAKS = (0.05, 0.15, 0.3, 0.5)
 CLASS_NAMES = ("none", "low", "moderate", "high", "very high")
 HIGH_RISK = 0.3
-HAZARD_LAND = 0.5  # a cell with hazard >= this is "hazard land"
+HAZARD_LAND = PRONE  # a cell with hazard >= this is "hazard land" (flood-prone or steep)
 MIN_HOTSPOT_HA = 1.0
 
 
@@ -95,11 +97,12 @@ def weights_for(cfg: RiskConfig, has_roads: bool = True) -> dict[str, float]:
     return {k: v / total for k, v in w.items()}
 
 
-def hazard_score(stack: Stack) -> np.ndarray:
-    """Hazard in [0, 1]: the larger of flood and slope hazard (float32)."""
+def hazard_score(stack: Stack, max_slope_pct: float = MAX_SLOPE_PCT) -> np.ndarray:
+    """Hazard in [0, 1]: the larger of flood and slope hazard (float32, see
+    :mod:`expansion.hazard`; slope hazard reaches 1 at ``max_slope_pct``)."""
     out = np.empty(stack.grid.shape, np.float32)
     for sl in row_slices(stack.grid.shape):
-        out[sl] = hazard_block(stack, sl)
+        out[sl] = hazard_block(stack, sl, max_slope_pct)
     return out
 
 

@@ -6,11 +6,8 @@ Factors (each scored to [0, 1], 1 = most suitable for urban growth)
     ``1 − slope_pct / max_slope_pct``, clipped to [0, 1]: 1 on flat land, 0 at
     and above the slope limit. Needs a DEM.
 ``flood``
-    Safety from flooding, from distance to water ``d`` (m) and, where a DEM
-    exists, height above the nearest water ``h`` (m): ``s_d = min(1, d / 500)``,
-    ``s_h = min(1, h / 10)``, and ``flood = 1 − (1 − s_d)·(1 − s_h)`` — land is
-    exposed only when it is both near water and low above it. Without a DEM,
-    ``flood = s_d``. Needs a water layer.
+    Safety from flooding, ``1 − flood hazard`` (:mod:`expansion.hazard`: 0 on
+    water banks and low land by water, 1 away from it). Needs a water layer.
 ``builtup``
     Proximity to the built-up area of the base year, ``2^(−d / 300 m)``
     (1 on built-up land, ½ at 300 m, ¼ at 600 m).
@@ -24,9 +21,10 @@ where one factor has no data, e.g. a DEM gap, is scored by the others).
 A factor whose layer is missing is dropped with a logged warning and the
 weights of the others are renormalized to sum to 1.
 
-Hard constraints (cells that never develop): open water, protected land, slope
-above ``max_slope_pct``, mapped flood zones. ``excluded`` is these OR outside
-the study area. Excluded cells inside the study area get score 0. Existing
+Hard constraints (cells that never develop, see
+:func:`expansion.hazard.hard_constraint_block`): open water, protected land,
+slope above ``max_slope_pct``, mapped flood zones. ``excluded`` is these OR
+outside the study area. Excluded cells inside the study area get score 0. Existing
 built-up land is not a hard constraint here: the growth stage starts from it.
 
 Classes (uint8), for maps: 0 no data (outside the study area), 1 excluded,
@@ -45,7 +43,7 @@ import numpy as np
 from .config import SuitabilityConfig
 from .errors import ConfigError
 from .grid import distance_m, row_slices
-from .hazard import flood_safety_block, hard_constraint_block
+from .hazard import flood_block, hard_constraint_block
 from .stack import Stack
 
 log = logging.getLogger(__name__)
@@ -205,7 +203,7 @@ def _factors(stack: Stack, cfg: SuitabilityConfig, sl: slice, builtup_dist: np.n
     if has_dem:
         f["slope"] = np.clip(1.0 - stack.slope_pct[sl] / np.float32(cfg.max_slope_pct), 0, 1)
     if has_water:
-        f["flood"] = flood_safety_block(stack, sl)
+        f["flood"] = 1.0 - flood_block(stack, sl)
     f["builtup"] = _proximity(builtup_dist, HALF_DISTANCE_M["builtup"])
     if stack.has_roads:
         f["arterials"] = _proximity(stack.arterial_dist_m[sl], HALF_DISTANCE_M["arterials"])

@@ -82,7 +82,7 @@ def plan_and_risk(sc: Scenario, stack: Stack, suit, model, base: np.ndarray, row
     timer.mark("growth_planned")
 
     new_residents = max(0.0, rows[-1].population - rows[0].population)
-    hazard = spill(risk.hazard_score(stack))
+    hazard = spill(risk.hazard_score(stack, sc.suitability.max_slope_pct))
 
     def scored(policy: str, result, excluded, road):
         r = risk.risk_for_policy(stack, policy, result.probability, excluded, base, sc.risk, road_dist_m=road,

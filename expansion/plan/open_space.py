@@ -10,7 +10,7 @@ from scipy import ndimage
 
 from ..config import PlanConfig
 from ..grid import Grid
-from ..hazard import MAX_SLOPE_PCT, floodplain, steep
+from ..hazard import MAX_SLOPE_PCT, flood_prone, steep
 from ..stack import Stack
 from .morphology import crop, deepest, dilate, polygons, sq_cells
 
@@ -26,9 +26,8 @@ def open_space(stack: Stack, expansion_area: np.ndarray, row: np.ndarray, cfg: P
     """Open-space kind raster (codes of :data:`OPEN_KINDS`).
 
     Large spaces within ``margin_m`` of the expansion area (and inside the study
-    area, never water): floodplain (within 100 m of water, or less than 2 m above
-    the nearest water within 500 m of it where a DEM exists, or a mapped flood
-    zone), steep slopes (above ``max_slope_pct``), protected land; where they
+    area, never water): floodplain (flood-prone land, :func:`expansion.hazard.flood_prone`),
+    steep slopes (above ``max_slope_pct``), protected land; where they
     overlap, protected wins over floodplain over steep slope; patches under
     ``min_open_ha`` are dropped. Then a park of ``cfg.park_ha`` in every
     superblock (expansion land between rights-of-way, at least a quarter of a
@@ -43,7 +42,7 @@ def open_space(stack: Stack, expansion_area: np.ndarray, row: np.ndarray, cfg: P
     zone &= stack.valid
     zone &= ~stack.water
     if zone.any():
-        flood = floodplain(stack)
+        flood = flood_prone(stack)
         layers = [(1, flood)]
         if stack.slope_pct is not None:
             layers.append((2, steep(stack.slope_pct, max_slope_pct)))
