@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,9 @@ from expansion.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
+# The run date on pages and static maps comes from here (reproducible builds), so runs compared
+# for identical bytes agree even across midnight; the CLI runs of the tests inherit it.
+os.environ.setdefault("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01
 
 
 def make_stack(n: int = 60, res: float = 30.0) -> Stack:

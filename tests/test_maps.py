@@ -118,7 +118,8 @@ def test_same_inputs_give_identical_html(grid, dem, layers, page):
 
 def test_page_shows_badge_legend_scale_and_layer_control(page, grid, layers):
     assert "SYNTHETIC DATA" in page
-    assert "L.control.scale()" in page
+    # a metric scale bar only (no feet or miles)
+    assert "L.control.scale({metric: true, imperial: false" in page and "L.control.scale()" not in page
     assert "L.control.layers(" in page
     assert "xp-legend" in page and "score, 0 to 1" in page and "risk hotspots" in page
     plain = leaflet.make_map("City", "s", grid, layers, synthetic=False)
@@ -258,7 +259,7 @@ def test_empty_vector_layer_and_callable_style(grid, layers):
                                 lambda p: {"color": "#00ff00" if p["other"] == 1 else "#0000ff"}, ["name"])
     page = leaflet.make_map("c", "s", grid, [empty, styled])
     # the legend draws each distinct style of a feature-dependent style
-    assert "background:#00ff00" in page and "background:#0000ff" in page
+    assert "background:rgba(0,255,0,0.30)" in page and "background:rgba(0,0,255,0.30)" in page
 
 
 def test_write_html(tmp_path, page):
@@ -381,3 +382,43 @@ def test_maps_of_regions_with_very_many_roads_draw_the_arterials_only(monkeypatc
     (layer,) = [x for x in run_maps.context_layers(stack) if x.name == "Roads today"]
     assert len(layer.gdf) == 5 and (layer.gdf["road_class"] == "arterial").all()
     assert "25 local streets" in layer.legend
+
+
+def test_place_and_road_names_and_caveats_on_a_map(grid):
+    from shapely.geometry import Point
+
+    from expansion.outputs.web import labels
+
+    left, bottom, right, top = grid.bounds
+    roads = gpd.GeoDataFrame(
+        {"name": ["Ring Road", "Ring Road", None, "Lane 4"],
+         "road_class": ["arterial", "arterial", "arterial", "local"]},
+        geometry=[LineString([(left, bottom + 300), (right, bottom + 300)]),
+                  LineString([(left, bottom + 600), (left + 300, bottom + 600)]),
+                  LineString([(left, top - 300), (right, top - 300)]),
+                  LineString([(left, top - 600), (right, top - 600)])], crs=grid.crs)
+    names = labels.road_labels(roads)
+    assert [lab[2] for lab in names.labels] == ["Ring Road"]  # arterials only, one label per name
+    places = gpd.GeoDataFrame({"name": ["Hamlet " + NASTY, "Centre", ""],
+                               "place": ["hamlet", "town", "town"]},
+                              geometry=[Point(left + 100, top - 100), Point(left + 900, top - 700),
+                                        Point(left + 50, top - 50)], crs=grid.crs)
+    towns = labels.place_labels(places)
+    assert [lab[2] for lab in towns.labels] == ["Centre", "Hamlet " + NASTY]  # towns first, blanks dropped
+    assert labels.place_labels(None) is None and labels.road_labels(roads.drop(columns="name")) is None
+    page = leaflet.make_map("c", "s", grid, [names, towns], notes=["no DEM " + NASTY, "second", "third"])
+    assert "Place names" in page and "Road names" in page and "L.divIcon" in page
+    assert "<script>alert" not in page.split("<body>")[1].split("xp-legend")[0]
+    assert "no DEM &lt;script&gt;" in page and "1 more caveat" in page and 'href="index.html"' in page
+    # names reach the page as JSON data set with textContent, never as markup
+    assert "span.textContent = l[2]" in page
+
+
+def test_warnings_go_to_the_maps_they_concern():
+    from expansion.outputs.web.assumptions import warnings_for
+
+    ws = ["no DEM: slope and flood exposure are not used", "no roads layer: risk uses hazard only",
+          "density assumption far from the reference"]
+    assert warnings_for("suitability.html", ws) == ws[:1]
+    assert warnings_for("risk.html", ws) == ws[:2]
+    assert warnings_for("expansion.html", ws) == ws[1:]

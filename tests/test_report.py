@@ -83,7 +83,7 @@ def test_index_page_escapes_everything(summary):
     assert NASTY_ESCAPED in page
     assert 'href="javascript:' not in page
     assert 'href="risk%20map.html"' in page
-    assert not re.search(r"<(script|link|img|iframe)\b", page)  # nothing to fetch, nothing to run
+    assert not re.search(r"<(script|link|img|iframe)\b", page)  # nothing to fetch or run (no images given)
     assert not re.search(r"(src|href)=\"(https?:)?//", page)
 
 
@@ -131,3 +131,134 @@ def test_metrics_tables_show_plan_and_atlas_metrics():
     assert "<td>3,500</td>" in page and "<td>12,485</td>" in page and "<td>0.34</td>" in page
     assert "horizon, with the plan" not in page   # columns only for the runs present
     assert "Plan and urban form metrics" not in index.index_page({}, [], [], "City", False)
+
+
+# ---------------------------------------------------------------- issue 18: what a council needs on the page
+
+JARGON = ("generosity", "seed", "risk >=", "risk &gt;=", "BAU")
+
+
+def full_summary(summary: dict) -> dict:
+    """The summary with every optional part the producers write (DESIGN section 5 and the team's shapes)."""
+    return {
+        **summary,
+        "warnings": ["no DEM: slope and flood exposure are not used",
+                     "the roads layer covers only part of the study area; risk far from roads is unreliable",
+                     "density assumption far from the reference of comparable cities"],
+        "growth": {"validation": {"window": [2005, 2020], "fom": 0.31, "null_nearest_fom": 0.24, "ece": 0.03,
+                                  "brier_skill": 0.2, "model": "logistic, chosen on held-out AUC"}},
+        "plan": {"arterials_planned_km": 183.26, "enforcement": 0.5, "crossings_km": 2.0,
+                 "bau_growth_share": 0.88, "compactness": 0.61,
+                 "phases": [{"year": 2030, "arterial_km": 80.0, "row_ha": 240.0, "open_space_ha": 300.0},
+                            {"year": 2040, "arterial_km": 60.0, "row_ha": 180.0, "open_space_ha": 200.0},
+                            {"year": 2050, "arterial_km": 43.26, "row_ha": 130.0, "open_space_ha": 100.0}]},
+        "risk": {**summary["risk"], "by_enforcement": [
+            {"enforcement": 0.0, "high_risk_people": 52_340.2, "high_risk_ha": 812.0},
+            {"enforcement": 0.5, "high_risk_people": 20_000.0, "high_risk_ha": 300.0},
+            {"enforcement": 1.0, "high_risk_people": 6_100.0, "high_risk_ha": 95.0}]},
+        "land_need_ha_range": [12_000.0, 15_424.0, 19_000.0],
+        "land_need_range": [{"year": y, "low_ha": 4000 + 250 * (y - 2020),
+                             "central_ha": 4375 + 330 * (y - 2020), "high_ha": 4800 + 450 * (y - 2020)}
+                            for y in range(2020, 2051, 5)],
+        "density": {"annual_change": -0.01, "source": "scenario", "observed": None, "plan_for": "high",
+                    "reference": {"scope": "ETH", "median": -0.021, "q1": -0.03, "q3": -0.012, "n": 14,
+                                  "source": "Atlas of Urban Expansion"}},
+        "migration": {"share_of_growth": 0.41, "persons": 230_000.0, "land_ha": 3_100.0},
+        "unmet_demand": {"ha": 1_250.0, "year_full": 2045},
+    }
+
+
+PARAMETERS = {"base_year": 2020, "horizon_year": 2040, "step_years": 5,
+              "population": {"base": 350_000, "natural_growth": 0.022, "net_migration": 8000, "table": None,
+                             "growth_rate": None},
+              "density": {"base": "observed", "annual_change": 0.0, "infill_share": 0.0},
+              "growth": {"runs": 20, "seed": 42},
+              "plan": {"arterial_spacing_m": 800.0, "arterial_width_m": 25.0, "generosity": 1.5}}
+
+
+def test_every_warning_and_the_skill_sentence_are_on_the_index(summary):
+    s = full_summary(summary)
+    page = index.index_page(s, demand_rows(), LINKS, "City", False, parameters=PARAMETERS)
+    caveats = page.split("<h2>Caveats</h2>")[1].split("</ul>")[0]
+    for w in s["warnings"]:
+        assert w in caveats
+    assert "31 % of growth correctly" in caveats and "better than the simple rule" in caveats
+    assert "2005-2020" in caveats
+    # without a validation window the page says so, and that the maps are indicative only
+    bare = index.index_page(summary, demand_rows(), LINKS, "City", False)
+    assert "could not be checked" in bare and "indicative only" in bare
+
+
+def test_page_text_takes_its_numbers_from_the_scenario(summary):
+    s = {**summary, "horizon_year": 2040}
+    page = index.index_page(s, demand_rows(), LINKS, "City", False, parameters=PARAMETERS)
+    assert "25 m rights-of-way, about 800 m apart" in page
+    assert "30 years" not in page and "30 m" not in page and "1 km apart" not in page
+    assert "growth to 2040" in page
+
+
+def test_assumptions_from_the_scenario_or_from_summary_json(summary):
+    summary = {**summary, "horizon_year": 2040}
+    page = index.index_page(summary, demand_rows(), LINKS, "City", False, parameters=PARAMETERS)
+    table = page.split("What this scenario assumes")[1].split("</table>")[0]
+    for text in ("8,000 people a year arriving", "2.2 % a year", "held constant", "2020 to 2040",
+                 "350,000 people in 2020", "about 800 m apart"):
+        assert text in table, text
+    given = {**summary, "assumptions": {"migration": "8,000 a year, then 3,000 from 2030",
+                                        "shocks": [{"year": 2030, "persons": 20000, "over_years": 3}],
+                                        "density": "held at today's 100 people per hectare"}}
+    page = index.index_page(given, demand_rows(), LINKS, "City", False, parameters=PARAMETERS)
+    table = page.split("What this scenario assumes")[1].split("</table>")[0]
+    assert "8,000 a year, then 3,000 from 2030" in table and "held at today" in table
+    assert "20,000 people arriving from 2030 over 3 years" in table
+    assert "2.2 % a year" not in table  # summary.json's assumptions take precedence
+
+
+def test_optional_parts_are_rendered_when_present(summary):
+    page = index.index_page(full_summary(summary), demand_rows(), LINKS, "City", False, parameters=PARAMETERS)
+    phases = page.split("Secure these rights-of-way by this year")[1].split("</table>")[0]
+    assert phases.count("<tr>") == 1 + 3 and "<td>2030</td>" in phases and "<td>183.3</td>" in phases
+    enforcement = page.split("What enforcing the plan buys")[1].split("</table>")[0]
+    assert "50 % (this scenario)" in enforcement and "20,000" in enforcement
+    assert "Lower is better" in enforcement
+    assert "Migration brings 41 % of the city" in page and "230,000 people" in page
+    assert "between 12,000 and 19,000 hectares" in page
+    assert "comparable Ethiopian cities changed by -2.1 % a year" in page and "14 cities" in page
+    assert "full by 2045" in page and "1,250 hectares" in page
+    assert "plausible range" in page and "<polygon" in page  # the land-need band on the chart
+    assert "Secure the rights-of-way of the first 80.0 km of arterials by 2030" in page
+    # the plan table says which way is better, and shows the new plan measures
+    assert "which way is better" in page and "lower is better" in page and "88.0 %" in page
+
+
+def test_pages_use_plain_words_and_a_glossary(summary):
+    page = index.index_page(full_summary(summary), demand_rows(), LINKS, "City", False, parameters=PARAMETERS)
+    for word in JARGON:
+        assert word not in page, word
+    assert "<h2>Glossary</h2>" in page and "Business as usual" in page
+    assert "Proposal for the scenario" in page and "What this plan says" not in page
+    compare_page = compare.compare_page([{"summary": full_summary(summary), "demand": demand_rows()}])
+    for word in JARGON:
+        assert word not in compare_page, word
+
+
+def test_provenance_lists_sources_date_and_version(summary):
+    prov = {"run_date": "2026-01-01", "version": "0.1.0", "catalog": "Demo City",
+            "sources": [{"role": "builtup", "file": "builtup_2005.tif", "year": 2005},
+                        {"role": "builtup", "file": "builtup_2020.tif", "year": 2020},
+                        {"role": "dem", "file": "dem.tif", "year": None}]}
+    page = index.index_page(summary, demand_rows(), LINKS, "City", False, provenance=prov)
+    data = page.split("Data and method")[1]
+    assert "builtup_2005.tif (2005), builtup_2020.tif (2020)" in data and "terrain (elevation)" in data
+    assert "Run on 2026-01-01" in data and "expansion 0.1.0" in data
+
+
+def test_the_brief_is_marked_for_print(summary):
+    images = [("Plan", "map_expansion_plan.png"), ("Risk", "map_risk_without_plan.png"),
+              ("Risk with plan", "map_risk_with_plan.png")]
+    page = index.index_page(full_summary(summary), demand_rows(), LINKS, "City", False, images=images)
+    brief, detail = page.split('<section class="detail">')
+    assert "Key maps" in brief and "Next steps" in brief and "Caveats" in brief
+    assert brief.count("<img") == 3 and brief.count('class="noprint"') == 1  # two maps on paper
+    assert "@media print" in page and ".detail" in page and "size: A4" in page
+    assert "Glossary" in detail

@@ -12,40 +12,59 @@ from collections.abc import Sequence
 
 import numpy as np
 
+# The tables below are chosen to stay apart for readers with the common colour-vision
+# deficiencies (deuteranopia, protanopia, tritanopia; checked by simulation in
+# tests/test_palette.py): growth and risk are yellow-orange-red ramps, arterials are
+# purple and black (never a growth or risk hue), water is light blue and the plan's
+# areas are outlined in black, never filled blue or purple.
+
 # ---------------------------------------------------------------- context layers (Leaflet path styles)
 
-BOUNDARY_STYLE = {"color": "#222222", "weight": 2, "fill": False, "dashArray": "6 4"}
-WATER_STYLE = {"color": "#1f78b4", "weight": 2, "fillColor": "#a6cee3", "fillOpacity": 0.6}
+BOUNDARY_STYLE = {"color": "#4d4d4d", "weight": 2, "fill": False, "dashArray": "2 5"}
+WATER_STYLE = {"color": "#2b8cbe", "weight": 1.5, "fillColor": "#a6dbf0", "fillOpacity": 0.7}
 PROTECTED_STYLE = {"color": "#1b7837", "weight": 1, "fillColor": "#5aae61", "fillOpacity": 0.25}
-ROADS_STYLE = {"color": "#555555", "weight": 1.5}
+ROADS_STYLE = {"color": "#737373", "weight": 1.5}
+#: Built-up land at the base year, under the risk maps (to find one's way).
+BUILT_TODAY_COLOUR = "#bdbdbd"
 
 # ---------------------------------------------------------------- the plan
 
-ARTERIAL_COLOURS = {"planned": "#d7301f", "existing": "#252525"}
-EXPANSION_AREA_STYLE = {"color": "#6a3d9a", "weight": 2, "fillColor": "#cab2d6", "fillOpacity": 0.15}
-RIGHT_OF_WAY_STYLE = {"color": "#d7301f", "weight": 0.5, "fillColor": "#fc9272", "fillOpacity": 0.5}
-OPEN_SPACE_COLOURS = {"floodplain": "#74add1", "steep_slope": "#b2abd2", "protected": "#5aae61",
-                      "park": "#a6d96a", "wetland": "#66c2a5"}
-OPEN_SPACE_DEFAULT = "#1b7837"
+ARTERIAL_COLOURS = {"planned": "#54278f", "existing": "#1a1a1a"}
+#: Planned arterials by the year to secure them: darkest first.
+PHASE_RAMP = ("#3f007d", "#6a51a3", "#9e9ac8")
+EXPANSION_AREA_STYLE = {"color": "#000000", "weight": 2.5, "dashArray": "9 5", "fillColor": "#000000",
+                        "fillOpacity": 0.04}
+RIGHT_OF_WAY_STYLE = {"color": "#3f007d", "weight": 0.5, "fillColor": "#6a51a3", "fillOpacity": 0.5}
+#: Open space kinds, apart in lightness as well as hue (dark teal, brown, mid green, pale green, pale teal).
+OPEN_SPACE_COLOURS = {"floodplain": "#01665e", "steep_slope": "#8c510a", "protected": "#5aae61",
+                      "park": "#d9f0a3", "wetland": "#80cdc1"}
+OPEN_SPACE_DEFAULT = "#5aae61"
 
 # ---------------------------------------------------------------- rasters
 
-#: Suitability score 0 (unsuitable) to 1 (most suitable).
-SUITABILITY_RAMP = "RdYlGn"
-EXCLUDED_COLOUR = "#3f3f3f"
+#: Suitability score 0 (unsuitable) to 1 (most suitable): viridis, readable with any colour vision.
+SUITABILITY_RAMP = "viridis"
+EXCLUDED_COLOUR = "#525252"
 #: Continuous risk score and probability of urbanization, 0 to 1.
 RISK_RAMP = "YlOrRd_09"
 PROBABILITY_RAMP = "YlOrRd_09"
 #: Risk classes 0 (none) to 4 (very high).
-RISK_COLOURS = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
-HOTSPOT_STYLE = {"color": "#bd0026", "weight": 2, "fillOpacity": 0.1}
+RISK_COLOURS = ["#ffffb2", "#fed976", "#fd8d3c", "#e31a1c", "#800026"]
+HOTSPOT_STYLE = {"color": "#67000d", "weight": 2, "fillOpacity": 0.05}
 #: Growth by period: built at the base year, then a ramp over the steps.
 BASE_BUILT_COLOUR = "#6b6b6b"
 PERIOD_RAMP = "YlOrRd_09"
 
-#: Backtest agreement: 1 hit, 2 miss, 3 false alarm, 4 correct rejection (RGBA, 0-255).
-BACKTEST_COLOURS = {0: (0, 0, 0, 0), 1: (26, 152, 80, 255), 2: (215, 48, 39, 255), 3: (253, 174, 97, 255),
+#: Backtest agreement: 1 hit, 2 miss, 3 false alarm, 4 correct rejection (RGBA, 0-255):
+#: blue, vermillion and yellow (Okabe & Ito), apart for every colour vision.
+BACKTEST_COLOURS = {0: (0, 0, 0, 0), 1: (0, 114, 178, 255), 2: (213, 94, 0, 255), 3: (240, 228, 66, 255),
                     4: (230, 230, 230, 255)}
+
+
+# ---------------------------------------------------------------- charts
+
+#: Scenario lines on charts, in turn (Okabe & Ito's colour-blind-safe set; with dashes and markers).
+SERIES_COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000")
 
 
 # ---------------------------------------------------------------- helpers
@@ -98,6 +117,21 @@ def colour_ramp(colormap: str | Sequence[str], n: int = 255) -> np.ndarray:
     x = np.linspace(0.0, 1.0, n)
     out = np.stack([np.interp(x, stops, colours[:, k]) for k in range(3)], axis=1)
     return np.rint(out).astype("uint8")
+
+
+RISK_LABELS = ("low", "moderate", "high", "very high")
+
+
+def risk_classes() -> dict:
+    """Risk classes 1-4 ``{class: (plain label, colour)}`` (0, no risk, and 255, outside, are not drawn)."""
+    return {i + 1: (f"{RISK_LABELS[i]} risk", RISK_COLOURS[i + 1]) for i in range(4)}
+
+
+def phase_colours(years: list) -> dict:
+    """``{phase year: colour}`` from the first phase (darkest) to the last, for the planned arterials."""
+    years = sorted({int(y) for y in years})
+    ramp = colour_ramp(PHASE_RAMP, max(2, len(years)))
+    return {y: hex_colour(ramp[i]) for i, y in enumerate(years)}
 
 
 def period_categories(years: list[int]) -> dict:

@@ -2,7 +2,7 @@
 
 Rasters: QGIS loads ``name.qml`` beside ``name.tif`` as the layer's default
 style, so every raster opens coloured with a legend, as on the HTML maps.
-Vectors: :data:`PLAN_LAYER_STYLES` go into ``plan.gpkg``'s ``layer_styles`` table.
+Vectors: :func:`plan_layer_styles` go into ``plan.gpkg``'s ``layer_styles`` table.
 """
 
 from __future__ import annotations
@@ -11,11 +11,8 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from .palette import colour_ramp
-
-
-def _hex(rgb) -> str:
-    return "#{:02x}{:02x}{:02x}".format(*(int(c) for c in rgb))
+from . import palette as pal
+from .palette import colour_ramp, hex_colour, parse_colour
 
 
 def raster_qml(items: Sequence[tuple[float, str, str]], ramp: str = "INTERPOLATED",
@@ -55,7 +52,7 @@ def continuous_qml(colormap: str, vmin: float, vmax: float, label: str, steps: i
     """A continuous ramp from ``vmin`` to ``vmax`` with ``steps`` stops labelled in ``label`` units."""
     colours = colour_ramp(colormap, steps)
     values = [vmin + (vmax - vmin) * i / (steps - 1) for i in range(steps)]
-    items = [(v, _hex(c), f"{v:g} {label}".strip()) for v, c in zip(values, colours)]
+    items = [(v, hex_colour(c), f"{v:g} {label}".strip()) for v, c in zip(values, colours)]
     return raster_qml(items, "INTERPOLATED", vmin, vmax)
 
 
@@ -112,28 +109,39 @@ def _categorized(attr: str, cats: list[tuple[str, str, str]]) -> str:
             "</renderer-v2>")
 
 
+def _rgba(colour: str, alpha: float = 1.0) -> str:
+    """'r,g,b,a' (0-255) as QGIS writes colours, from a palette colour and an opacity (0-1)."""
+    return ",".join(str(c) for c in (*parse_colour(colour), int(round(alpha * 255))))
+
+
 def plan_layer_styles(width_m: float) -> dict[str, tuple[str, str]]:
     """QGIS styles of ``plan.gpkg``'s layers (title, QML) by layer name; ``width_m`` is
-    the scenario's arterial right-of-way width, for the legend."""
+    the scenario's arterial right-of-way width, for the legend. Colours from :mod:`.palette`,
+    as on the web and static maps."""
     fill, line, cat = _fill_symbol, _line_symbol, _categorized
+    ea, row, arts = pal.EXPANSION_AREA_STYLE, pal.RIGHT_OF_WAY_STYLE, pal.ARTERIAL_COLOURS
+    os_ = pal.OPEN_SPACE_COLOURS
     return {
         "expansion_area": ("Expansion area",
-                           _qml(_single(fill("0", "255,222,140,110", "214,140,20,255", 0.6)), 2)),
+                           _qml(_single(fill("0", _rgba(ea["fillColor"], ea["fillOpacity"]),
+                                             _rgba(ea["color"]), 0.6)), 2)),
         "arterials": ("Arterial grid", _qml(cat("kind", [
-            ("planned", f"planned arterial ({width_m:g} m right-of-way)", line("0", "215,25,28,255", 1.2)),
-            ("existing", "existing arterial", line("1", "60,60,60,255", 0.9)),
+            ("planned", f"proposed arterial ({width_m:g} m right-of-way)",
+             line("0", _rgba(arts["planned"]), 1.2)),
+            ("existing", "existing arterial", line("1", _rgba(arts["existing"]), 0.9)),
         ]), 1)),
         "open_space": ("Open space", _qml(cat("kind", [
-            ("floodplain", "floodplain", fill("0", "140,200,230,150", "60,130,190,255")),
-            ("steep_slope", "steep slope", fill("1", "190,160,120,150", "130,100,60,255")),
-            ("protected", "protected land", fill("2", "60,140,70,150", "30,90,40,255")),
-            ("park", "park", fill("3", "120,210,90,200", "50,150,40,255")),
+            (kind, label, fill(str(i), _rgba(os_[kind], 0.6), _rgba(os_[kind])))
+            for i, (kind, label) in enumerate((("floodplain", "floodplain"), ("steep_slope", "steep slope"),
+                                               ("protected", "protected land"), ("park", "park")))
         ]), 2)),
         "risk_hotspots": ("Informal-settlement risk hotspots",
-                          _qml(_single(fill("0", "230,50,40,120", "160,20,20,255", 0.5)), 2)),
+                          _qml(_single(fill("0", _rgba(pal.RISK_COLOURS[3], 0.45),
+                                            _rgba(pal.HOTSPOT_STYLE["color"]), 0.5)), 2)),
         "right_of_way": ("Rights-of-way", _qml(cat("kind", [
-            ("planned", f"planned right-of-way ({width_m:g} m)",
-             fill("0", "215,25,28,90", "215,25,28,255", 0.2)),
-            ("existing", "existing arterial right-of-way", fill("1", "60,60,60,90", "60,60,60,255", 0.2)),
+            ("planned", f"proposed right-of-way ({width_m:g} m)",
+             fill("0", _rgba(row["fillColor"], row["fillOpacity"]), _rgba(row["color"]), 0.2)),
+            ("existing", "existing arterial right-of-way",
+             fill("1", _rgba(arts["existing"], 0.35), _rgba(arts["existing"]), 0.2)),
         ]), 2)),
     }

@@ -46,7 +46,8 @@ __all__ = ["RUN_FILES", "Model", "RunResult", "Timer", "check_grid_fits", "compu
 # The files of a run folder (DESIGN.md section 5, plus risk_planned.tif); .qml styles sit beside the .tifs.
 RUN_FILES = ("index.html", "suitability.html", "risk.html", "expansion.html", "demand.csv", "summary.json",
              "suitability.tif", "risk.tif", "risk_planned.tif", "urbanization_year.tif",
-             "urbanization_year_planned.tif", "urbanization_probability.tif", "plan.gpkg", "run.json")
+             "urbanization_year_planned.tif", "urbanization_probability.tif", "plan.gpkg", "run.json",
+             "map_expansion_plan.png", "map_risk_without_plan.png", "map_risk_with_plan.png")
 
 
 @dataclass

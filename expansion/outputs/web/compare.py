@@ -18,10 +18,10 @@ COMPARE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("new_land_ha", "new land (ha)"),
     ("expansion_area_ha", "expansion area (ha)"),
     ("arterials_planned_km", "arterials (km)"),
-    ("risk.bau.high_risk_people", "people at high risk, BAU"),
-    ("risk.planned.high_risk_people", "people at high risk, planned"),
-    ("risk.bau.high_risk_ha", "high-risk ha, BAU"),
-    ("risk.planned.high_risk_ha", "high-risk ha, planned"),
+    ("risk.bau.high_risk_people", "people at high risk, no plan"),
+    ("risk.planned.high_risk_people", "people at high risk, with plan"),
+    ("risk.bau.high_risk_ha", "high-risk ha, no plan"),
+    ("risk.planned.high_risk_ha", "high-risk ha, with plan"),
 )
 
 
@@ -85,7 +85,7 @@ def compare_page(runs: Sequence[Mapping]) -> str:
     parts.append("<h2>Headline numbers</h2>")
     parts.append('<div class="scroll"><table>\n<thead><tr>' + head + "</tr></thead>\n<tbody>\n"
                  + "\n".join(body) + "\n</tbody></table></div>")
-    parts.append('<p class="note">BAU = business as usual (no plan). A dash means the run did not '
+    parts.append('<p class="note">A dash means the run did not '
                  f"compute that number ({NOT_COMPUTED}).</p>")
     for run, s in zip(runs, summaries):
         rows = run.get("demand") or run.get("demand_rows") or []

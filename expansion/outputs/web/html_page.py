@@ -44,6 +44,50 @@ td:first-child, th:first-child { text-align: left; }
 .charts svg { background: #fff; border-radius: 6px; box-shadow: 0 1px 3px rgba(0,0,0,.15); }
 .note { color: #555; font-size: 13px; }
 .scroll { overflow-x: auto; }
+caption { caption-side: top; text-align: left; color: #555; font-size: 13px; padding: 2px 0 4px; }
+td.better { text-align: left; color: #555; font-size: 13px; }
+.caveats { background: #fff8e1; border-left: 4px solid #b7791f; margin: 0; padding: 8px 12px 8px 30px; }
+.caveats li { margin: 3px 0; }
+.lead { font-size: 16px; }
+.keymaps { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
+.keymaps figure { margin: 0; background: #fff; padding: 6px; box-shadow: 0 1px 3px rgba(0,0,0,.15); }
+.keymaps img { width: 100%; height: auto; display: block; }
+.keymaps figcaption { font-size: 13px; color: #444; padding-top: 4px; }
+table.assumptions th { text-align: left; font-weight: 600; background: #f3f2ee; }
+table.assumptions td { text-align: left; }
+.glossary dt { font-weight: 700; margin-top: 6px; }
+.glossary dd { margin: 0 0 0 16px; }
+@media (max-width: 640px) {
+  main { padding: 12px 12px 30px; }
+  h1 { font-size: 22px; }
+  .facts, .keymaps { grid-template-columns: 1fr; }
+  .charts svg { max-width: 100%; height: auto; }
+  th, td { padding: 4px 6px; }
+}
+@page { size: A4; margin: 12mm 12mm 14mm; }
+@media print {
+  body { background: #fff; font-size: 9.5pt; line-height: 1.3; }
+  main { max-width: none; padding: 0; }
+  .detail, .maps, .noprint { display: none !important; }
+  h1 { font-size: 17pt; }
+  h2 { font-size: 12pt; margin: 10px 0 4px; break-after: avoid; }
+  h2.pagebreak { break-before: page; margin-top: 0; }
+  .badge { background: none; color: #c0392b; border: 1px solid #c0392b; padding: 1px 6px; }
+  .facts { grid-template-columns: repeat(3, 1fr); gap: 5px; }
+  .facts li { box-shadow: none; border: 1px solid #bbb; padding: 4px 6px; break-inside: avoid; }
+  .facts .v { font-size: 13pt; }
+  .facts .k { font-size: 8.5pt; }
+  .lead { font-size: 10pt; }
+  .caveats { background: none; border-left: 3px solid #b7791f; padding: 4px 8px 4px 22px; }
+  table { box-shadow: none; font-size: 8.5pt; width: 100%; }
+  th, td { padding: 2px 5px; }
+  .scroll { overflow: visible; }
+  .keymaps { gap: 6px; break-inside: avoid; }
+  .keymaps figure { box-shadow: none; border: 1px solid #bbb; padding: 3px; break-inside: avoid; }
+  .keymaps figcaption { font-size: 8.5pt; }
+  tr, li { break-inside: avoid; }
+  a { color: inherit; text-decoration: none; }
+}
 """
 
 

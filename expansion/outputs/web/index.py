@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .assumptions import arterial_text, assumption_rows, caveats_html, horizon_years, provenance_html
 from .charts import demand_charts
 from .html_page import (
     NOT_COMPUTED,
@@ -37,28 +38,43 @@ from .html_page import (
     safe_href,
     value_of,
 )
+from .sections import (
+    density_sentence,
+    enforcement_html,
+    land_range_sentence,
+    migration_sentence,
+    next_steps,
+    phases_html,
+    unmet_sentence,
+)
 
 # ---------------------------------------------------------------- facts
 
 
-def summary_facts(summary: Mapping) -> list[tuple[str, str | None]]:
-    """The headline numbers as (plain-language label, formatted value or None)."""
-    base, horizon = summary.get("base_year"), summary.get("horizon_year")
+def summary_facts(summary: Mapping, parameters: Mapping | None = None) -> list[tuple[str, str | None]]:
+    """The headline numbers as (plain-language label, formatted value or None).
+
+    The wording takes its years and plan dimensions from the run (``summary``)
+    and the scenario (``parameters``, as in run.json), never from defaults.
+    """
+    base, horizon = horizon_years(summary, parameters)
     by = f"by {horizon}" if horizon is not None else "by the horizon"
+    period = f"{base}-{horizon}" if base is not None and horizon is not None else "over the period"
     pop_base = fmt(summary.get("population_base"))
     facts: list[tuple[str, str | None]] = [
         (f"people expected to live in the city {by}"
          + (f" (from {pop_base} in {base})" if pop_base and base is not None else ""),
          fmt(summary.get("population_horizon"))),
         (f"hectares of built-up land the city will need {by}", fmt(summary.get("land_need_ha"))),
-        ("hectares of new land to urbanize over the period", fmt(summary.get("new_land_ha"))),
-        ("hectares of expansion area to plan for 30 years of growth", fmt(summary.get("expansion_area_ha"))),
-        ("km of arterial roads to secure (30 m rights-of-way, about 1 km apart)",
+        (f"hectares of new land to urbanize, {period}", fmt(summary.get("new_land_ha"))),
+        (f"hectares of expansion area proposed for the growth to {horizon or 'the horizon'}",
+         fmt(summary.get("expansion_area_ha"))),
+        ("km of arterial roads to secure" + arterial_text(parameters),
          fmt(summary.get("arterials_planned_km"), "km")),
         ("hectares of public open space to protect", fmt(summary.get("open_space_ha"))),
     ]
     for key, label in POLICIES:
-        facts.append((f"people at high risk of informal settlement, {label}",
+        facts.append((f"people likely to settle on high-risk land, {label}",
                       fmt(risk_value(summary, key, "high_risk_people"))))
     for key, label in POLICIES:
         facts.append((f"hectares at high risk, {label}", fmt(risk_value(summary, key, "high_risk_ha"))))
@@ -68,9 +84,9 @@ def summary_facts(summary: Mapping) -> list[tuple[str, str | None]]:
     return facts
 
 
-def _facts_html(summary: Mapping) -> str:
+def _facts_html(summary: Mapping, parameters: Mapping | None) -> str:
     items = []
-    for label, value in summary_facts(summary):
+    for label, value in summary_facts(summary, parameters):
         v = f'<span class="v">{esc(value)}</span>' if value is not None else \
             f'<span class="v na">{NOT_COMPUTED}</span>'
         items.append(f'<li>{v}<span class="k">{esc(label)}</span></li>')
@@ -111,29 +127,38 @@ def demand_table(rows: Sequence[Any]) -> str:
 
 # ---------------------------------------------------------------- plan and Atlas metrics
 
+#: (key, label, format, which way is better)
 PLAN_ROWS = (
-    ("arterials_planned_km", "planned arterials (km)", "km"),
-    ("arterials_existing_km", "existing arterials inside the expansion area (km)", "km"),
-    ("arterial_spacing_m", "arterial spacing, 2 x area / length (m)", "int"),
-    ("row_share", "share of the expansion area in rights-of-way (NYU: about 6 %)", "pct1"),
-    ("within_500m_share", "share of the expansion area within 500 m of an arterial", "pct1"),
-    ("open_space_ha", "public open space protected (ha)", "int"),
-    ("expansion_area_ha", "expansion area (ha)", "int"),
-    ("land_need_ha", "new land needed by the horizon (ha)", "int"),
-    ("expansion_vs_need", "expansion area / land need", "dec2"),
+    ("arterials_planned_km", "proposed arterials (km)", "km", "an amount to secure"),
+    ("arterials_existing_km", "existing arterials inside the expansion area (km)", "km", "an amount"),
+    ("crossings_km", "proposed arterials on land already built (km)", "km", "lower is better"),
+    ("arterial_spacing_m", "arterial spacing, 2 x area / length (m)", "int",
+     "close to the scenario's spacing"),
+    ("row_share", "share of the expansion area in rights-of-way", "pct1", "about 6 % (NYU guide)"),
+    ("within_500m_share", "share of the expansion area within 500 m of an arterial", "pct1",
+     "higher is better"),
+    ("bau_growth_share", "share of growth (if nothing is done) inside the expansion area", "pct1",
+     "higher is better"),
+    ("compactness", "compactness of the expansion area (1 = a circle)", "dec2", "higher is better"),
+    ("open_space_ha", "public open space protected (ha)", "int", "higher is better"),
+    ("expansion_area_ha", "expansion area (ha)", "int", "an amount"),
+    ("land_need_ha", "new land needed by the horizon (ha)", "int", "an amount"),
+    ("expansion_vs_need", "expansion area / new land needed", "dec2", "above 1 leaves room to spare"),
 )
 
 ATLAS_ROWS = (
-    ("builtup_ha", "built-up area (ha)", "int"),
-    ("urban_ha", "urban built-up: 50 % or more built within 564 m (ha)", "int"),
-    ("suburban_ha", "suburban built-up: 25-50 % (ha)", "int"),
-    ("rural_ha", "rural built-up: under 25 % (ha)", "int"),
-    ("fringe_open_space_ha", "fringe open space, within 100 m of urban or suburban (ha)", "int"),
-    ("captured_open_space_ha", "captured open space, enclosed clusters under 200 ha (ha)", "int"),
-    ("urban_extent_ha", "urban extent (ha)", "int"),
-    ("builtup_density_pph", "built-up area density (people per ha)", "dec"),
-    ("extent_density_pph", "urban extent density (people per ha)", "dec"),
-    ("openness_index", "openness index (share open in the walking circle)", "dec2"),
+    ("builtup_ha", "built-up area (ha)", "int", "an amount"),
+    ("urban_ha", "urban built-up: 50 % or more built within 564 m (ha)", "int", "an amount"),
+    ("suburban_ha", "suburban built-up: 25-50 % (ha)", "int", "an amount"),
+    ("rural_ha", "rural built-up: under 25 % (ha)", "int", "lower is more compact"),
+    ("fringe_open_space_ha", "fringe open space, within 100 m of urban or suburban (ha)", "int",
+     "lower is more compact"),
+    ("captured_open_space_ha", "captured open space, enclosed clusters under 200 ha (ha)", "int",
+     "lower is more compact"),
+    ("urban_extent_ha", "urban extent (ha)", "int", "an amount"),
+    ("builtup_density_pph", "built-up area density (people per ha)", "dec", "higher uses less land"),
+    ("extent_density_pph", "urban extent density (people per ha)", "dec", "higher uses less land"),
+    ("openness_index", "openness index (share open in the walking circle)", "dec2", "lower is more compact"),
 )
 
 ATLAS_COLUMNS = (("base", "base year"), ("horizon_bau", "horizon, business as usual"),
@@ -156,59 +181,135 @@ def metrics_tables(summary: Mapping) -> str:
     parts = []
     plan = summary.get("plan")
     if isinstance(plan, Mapping) and plan:
-        rows = "\n".join(f"<tr><td>{esc(label)}</td><td>{_fmt_metric(plan.get(key), kind)}</td></tr>"
-                         for key, label, kind in PLAN_ROWS)
-        parts.append("<h3>The plan</h3>\n<table>\n<tbody>\n" + rows + "\n</tbody></table>")
+        rows = "\n".join(f"<tr><td>{esc(label)}</td><td>{_fmt_metric(plan.get(key), kind)}</td>"
+                         f'<td class="better">{esc(better)}</td></tr>'
+                         for key, label, kind, better in PLAN_ROWS if key in plan)
+        parts.append("<h3>The proposed plan</h3>\n<div class=\"scroll\"><table>\n<thead><tr><th>measure</th>"
+                     "<th>value</th><th>which way is better</th></tr></thead>\n<tbody>\n" + rows
+                     + "\n</tbody></table></div>")
     atlas = summary.get("metrics")
     atlas = atlas if isinstance(atlas, Mapping) else {}
     cols = [(k, lb) for k, lb in ATLAS_COLUMNS if isinstance(atlas.get(k), Mapping)]
     if cols:
-        head = "<th>Atlas of Urban Expansion metric</th>" + "".join(f"<th>{esc(lb)}</th>" for _, lb in cols)
+        head = ("<th>Atlas of Urban Expansion metric</th>" + "".join(f"<th>{esc(lb)}</th>" for _, lb in cols)
+                + "<th>which way is better</th>")
         rows = "\n".join(
             f"<tr><td>{esc(label)}</td>" + "".join(
-                f"<td>{_fmt_metric(atlas[k].get(key), kind)}</td>" for k, _ in cols) + "</tr>"
-            for key, label, kind in ATLAS_ROWS)
+                f"<td>{_fmt_metric(atlas[k].get(key), kind)}</td>" for k, _ in cols)
+            + f'<td class="better">{esc(better)}</td></tr>'
+            for key, label, kind, better in ATLAS_ROWS)
         parts.append("<h3>The city's form</h3>\n<div class=\"scroll\"><table>\n<thead><tr>" + head
                      + "</tr></thead>\n<tbody>\n" + rows + "\n</tbody></table></div>")
     return "\n".join(parts)
 
 
+#: Terms of the pages, in plain words (index.html's glossary).
+GLOSSARY = (
+    ("Business as usual", "what happens if nothing is planned: the city grows along today's roads, "
+     "wherever land is easiest to take."),
+    ("With the plan", "growth once the proposed arterial roads exist and the open space is protected."),
+    ("Built-up land", "land covered by buildings, counted cell by cell on the analysis grid as in the Atlas "
+     "of Urban Expansion; density is people per hectare of it."),
+    ("Expansion area", "the land proposed for the city's growth, larger than the land needed so that land "
+     "stays affordable."),
+    ("Arterial road", "a main road carrying traffic and buses across the city; a right-of-way is the strip "
+     "of land kept free for it before anything is built."),
+    ("High risk", "land where growth is likely and that is flood-prone, steep or far from roads and "
+     "services: where informal settlements are most likely to form."),
+    ("Figure of merit", "the share of growth a model placed correctly when tested on a past period: "
+     "correct / (correct + missed + wrongly predicted)."),
+    ("Hectare (ha)", "10,000 square metres; 100 hectares make one square kilometre."),
+)
+
+
+def glossary_html() -> str:
+    items = "\n".join(f"<dt>{esc(term)}</dt><dd>{esc(text)}</dd>" for term, text in GLOSSARY)
+    return f'<h2>Glossary</h2>\n<dl class="glossary">\n{items}\n</dl>'
+
+
+def _figures(images: Sequence[tuple[str, str]], printed: int = 2) -> str:
+    """The static maps; only the first ``printed`` go on paper (the brief keeps to two pages)."""
+    noprint = ' class="noprint"'
+    figs = "\n".join(f'<figure{"" if i < printed else noprint}><img src="{safe_href(src)}" '
+                      f'alt="{esc(caption)}"><figcaption>{esc(caption)}</figcaption></figure>'
+                      for i, (caption, src) in enumerate(images))
+    return f'<div class="keymaps">\n{figs}\n</div>'
+
+
 def index_page(summary: Mapping, demand_rows: Sequence[Any], links: Sequence[tuple[str, str]],
-               title: str, synthetic: bool) -> str:
-    """The run folder's ``index.html``: plain-language summary, charts, demand table, map links.
+               title: str, synthetic: bool, parameters: Mapping | None = None,
+               provenance: Mapping | None = None, images: Sequence[tuple[str, str]] = ()) -> str:
+    """The run folder's ``index.html``: a brief of the proposal, then the details.
+
+    The brief (printed on at most two A4 pages) has the headline figures, the
+    caveats, the key maps, the next steps and the assumptions; the details
+    (hidden in print) have the map links, phasing, enforcement, the demand
+    charts and table, the metrics, data sources and the glossary.
 
     Parameters
     ----------
     summary : the run's summary.json as a dict (missing keys are shown as
-        "not computed yet").
+        "not computed yet"; optional parts are left out).
     demand_rows : rows with ``year``, ``population``, ``density_pph``,
         ``land_need_ha``, ``new_land_ha`` (mappings or objects).
     links : (label, relative path) of each map page, e.g.
         ``("Land suitability", "suitability.html")``.
     title : the heading, usually the city's name (plain text).
     synthetic : show the "synthetic data" badge.
+    parameters : the scenario's parameters as in run.json (for the assumptions
+        and the plan's dimensions in the text).
+    provenance : ``{"run_date", "version", "catalog", "sources": [{"role", "file", "year"}]}``.
+    images : (caption, relative path) of the static key maps.
     """
     summary = summary if isinstance(summary, Mapping) else {}
     scenario = summary.get("scenario")
-    base, horizon = summary.get("base_year"), summary.get("horizon_year")
+    base, horizon = horizon_years(summary, parameters)
     sub = []
     if scenario is not None:
-        sub.append(f"Scenario: {scenario}")
+        sub.append(f"Proposal for the scenario {scenario}")
     if base is not None and horizon is not None:
         sub.append(f"{base} to {horizon}")
-    parts = [heading(title, " | ".join(sub) or "Urban expansion plan", synthetic)]
-    parts.append("<h2>What this plan says</h2>")
-    parts.append(_facts_html(summary))
+    parts = [heading(title, " | ".join(sub) or "Urban expansion proposal", synthetic)]
+    parts.append('<section class="brief">')
+    parts.append("<h2>The proposal in brief</h2>")
+    parts.append(_facts_html(summary, parameters))
+    lines = [land_range_sentence(summary), migration_sentence(summary), unmet_sentence(summary)]
+    lines = [t for t in lines if t]
+    if lines:
+        parts.append('<p class="lead">' + " ".join(esc(t) for t in lines) + "</p>")
+    parts.append("<h2>Caveats</h2>")
+    parts.append(caveats_html(summary))
+    rows = assumption_rows(summary, parameters)
+    if rows:
+        parts.append("<h2>What this scenario assumes</h2>")
+        body = "\n".join(f'<tr><th scope="row">{esc(a)}</th><td>{esc(b)}</td></tr>' for a, b in rows)
+        parts.append(f'<table class="assumptions">\n<tbody>\n{body}\n</tbody></table>')
+    if images:
+        parts.append('<h2 class="pagebreak">Key maps</h2>')
+        parts.append(_figures(images))
+    parts.append("<h2>Next steps</h2>")
+    parts.append("<ol>\n" + "\n".join(f"<li>{esc(s)}</li>" for s in next_steps(summary)) + "\n</ol>")
+    phases = phases_html(summary)
+    if phases:
+        parts.append(phases)
+    parts.append("</section>")
+    parts.append('<section class="detail">')
     if links:
         parts.append("<h2>Maps</h2>")
         parts.append('<p class="maps">' + "".join(
             f'<a href="{safe_href(href)}">{esc(label)}</a>' for label, href in links) + "</p>")
         parts.append('<p class="note">The maps open without an internet connection; the '
                      "OpenStreetMap background needs one.</p>")
+    enforcement = enforcement_html(summary)
+    if enforcement:
+        parts.append(enforcement)
     parts.append("<h2>People and land, step by step</h2>")
-    charts = demand_charts(demand_rows)
+    charts = demand_charts(demand_rows, summary.get("land_need_range"))
     if charts:
         parts.append(charts)
+    density = density_sentence(summary)
+    if density:
+        parts.append(f"<p>{esc(density)}</p>")
     parts.append(demand_table(demand_rows))
     parts.append('<p class="note">Land needed = population / density of built-up land. '
                  "New land is the growth of that need from one step to the next.</p>")
@@ -216,6 +317,9 @@ def index_page(summary: Mapping, demand_rows: Sequence[Any], links: Sequence[tup
     if tables:
         parts.append("<h2>Plan and urban form metrics</h2>")
         parts.append(tables)
+    parts.append("<h2>Data and method</h2>")
+    parts.append(provenance_html(provenance, summary))
+    parts.append(glossary_html())
+    parts.append("</section>")
     page_title = f"{title} - {scenario}" if scenario is not None else str(title)
     return document(page_title, "\n".join(parts))
-

@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from ...grid import Grid
-from .legend import raster_legend, vector_legend
+from .labels import LabelLayer
+from .legend import label_legend, raster_legend, vector_legend
 from .raster import (
     MAX_OVERLAY_PX,
     Overlay,
@@ -109,7 +110,38 @@ html, body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, s
 .xp-row { margin-top: 2px; }
 .xp-line { display: inline-block; width: 18px; height: 0; vertical-align: middle; margin-right: 5px; }
 .leaflet-control-layers-expanded { font-size: 13px; }
-@media print { .leaflet-control-layers, .leaflet-control-zoom { display: none; } }
+.xp-notes { margin-top: 6px; padding: 4px 8px; background: #fff8e1; border-left: 3px solid #b7791f;
+  font-size: 12px; color: #3d2c00; }
+.xp-notes ul { margin: 2px 0 0; padding-left: 16px; }
+.xp-label { background: none; border: none; white-space: nowrap; color: #1b1b1b; font-weight: 600;
+  text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; pointer-events: none; }
+.xp-label span { display: inline-block; transform: translate(-50%, -50%); }
+.xp-label-1 { font-size: 15px; } .xp-label-2 { font-size: 13px; }
+.xp-label-3 { font-size: 11px; font-weight: 500; font-style: italic; color: #333; }
+.xp-legend-btn { display: none; position: absolute; z-index: 1001; right: 10px; bottom: 26px;
+  padding: 7px 12px; border-radius: 6px; border: 1px solid #888; background: #fff; font: inherit;
+  font-size: 14px; font-weight: 600; box-shadow: 0 1px 5px rgba(0,0,0,0.35); }
+@media (max-width: 700px) {
+  .xp-title { left: 50px; right: 56px; max-width: none; padding: 5px 8px; }
+  .xp-title h1 { font-size: 15px; } .xp-title p { font-size: 12px; }
+  .xp-legend-btn { display: block; }
+  .xp-legend { display: none; bottom: 70px; left: 10px; right: 10px; max-width: none; max-height: 55%; }
+  body.xp-legend-open .xp-legend { display: block; }
+}
+@page { size: A4 landscape; margin: 10mm; }
+@media print {
+  html, body { height: auto !important; overflow: visible !important; }
+  body { display: flex; flex-direction: column; }
+  .folium-map { position: relative !important; width: 100% !important; height: 118mm !important;
+    border: 1px solid #999; }
+  .xp-title { order: -1; position: static; max-width: none; box-shadow: none; padding: 0 0 4px; }
+  .xp-legend { position: static; display: block !important; max-width: none; max-height: none;
+    box-shadow: none; overflow: visible; columns: 4; column-gap: 14px; padding: 4px 0 0; font-size: 9px; }
+  .xp-legend h2 { display: none; }
+  .xp-entry { break-inside: avoid; }
+  .leaflet-control-layers, .leaflet-control-zoom, .xp-legend-btn,
+  .leaflet-control-attribution { display: none; }
+}
 """
 
 def _elements():
@@ -166,7 +198,67 @@ def _elements():
             self._name = "Legend"
             self.entries = entries
 
-    return folium, Raw, Legend
+    class Behaviour(MacroElement):
+        """A metric-only scale bar; on narrow screens the layer list and the legend collapse behind
+        buttons; before printing the map is refitted to its printed size."""
+
+        _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  var map = {{ this._parent.get_name() }}, ctrl = {{ this.control.get_name() }};
+  var bounds = {{ this.bounds|tojson }};
+  L.control.scale({metric: true, imperial: false, maxWidth: 150}).addTo(map);
+  if (window.matchMedia && window.matchMedia('(max-width: 700px)').matches) {
+    ctrl.collapse();
+    map.on('click', function () { ctrl.collapse(); });
+  }
+  var btn = document.querySelector('.xp-legend-btn');
+  if (btn) {
+    btn.addEventListener('click', function () {
+      var open = document.body.classList.toggle('xp-legend-open');
+      btn.setAttribute('aria-expanded', open ? 'true' : 'false');
+    });
+  }
+  function refit() { map.invalidateSize(false); map.fitBounds(bounds); }
+  window.addEventListener('beforeprint', refit);
+  window.addEventListener('afterprint', refit);
+  if (window.matchMedia) {
+    var mq = window.matchMedia('print');
+    if (mq.addEventListener) { mq.addEventListener('change', refit); }
+  }
+})();
+{% endmacro %}
+""")
+
+        def __init__(self, control, bounds):
+            super().__init__()
+            self._name = "Behaviour"
+            self.control = control
+            self.bounds = bounds
+
+    class Labels(MacroElement):
+        """Text labels added to the feature group this element belongs to (not interactive)."""
+
+        _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+  var group = {{ this._parent.get_name() }};
+  {{ this.labels|tojson }}.forEach(function (l) {
+    var span = document.createElement('span');
+    span.textContent = l[2];
+    L.marker([l[0], l[1]], {interactive: false, keyboard: false, icon: L.divIcon({
+      className: 'xp-label xp-label-' + l[3], html: span.outerHTML, iconSize: null})}).addTo(group);
+  });
+})();
+{% endmacro %}
+""")
+
+        def __init__(self, labels):
+            super().__init__()
+            self._name = "Labels"
+            self.labels = [list(lab) for lab in labels]
+
+    return folium, Raw, Legend, Behaviour, Labels
 
 
 def _fix_ids(root) -> None:
@@ -184,11 +276,12 @@ def make_map(
     title: str,
     subtitle: str,
     grid: Grid,
-    layers: Sequence[RasterLayer | VectorLayer],
+    layers: Sequence[RasterLayer | VectorLayer | LabelLayer],
     hillshade: np.ndarray | Overlay | None = None,
     synthetic: bool = False,
     osm_tiles: bool = True,
     max_px: int = MAX_OVERLAY_PX,
+    notes: Sequence[str] = (),
 ) -> str:
     """A complete, self-contained HTML page with one Leaflet map.
 
@@ -197,8 +290,9 @@ def make_map(
     title : the page's heading (the city), plain text.
     subtitle : a line under it (the scenario and what the map shows), plain text.
     grid : the analysis grid; the map opens fitted to its bounds.
-    layers : raster and vector layers, drawn in this order (vectors always
-        above rasters); each is listed in the layer control and the legend.
+    layers : raster, vector and label layers, drawn in this order (vectors
+        above rasters, labels above all); each is listed in the layer control
+        and the legend.
     hillshade : the default background: uint8 shaded relief on the grid (see
         :func:`hillshade`), or that relief already drawn as an overlay for this
         grid and ``max_px`` (see :func:`terrain_overlay`, cheaper on large grids
@@ -207,13 +301,15 @@ def make_map(
     osm_tiles : offer OpenStreetMap tiles as a background (not the default: they
         need a connection).
     max_px : longest side of each raster image in pixels.
+    notes : caveats shown under the title (plain text), with a pointer to the
+        summary page that lists them all.
 
     Returns
     -------
     The page as text (UTF-8 when written; see :func:`write_html`). It needs
     no network except for the optional OpenStreetMap background.
     """
-    folium, Raw, Legend = _elements()
+    folium, Raw, Legend, Behaviour, Labels = _elements()
     from folium.map import CustomPane
 
     version, leaflet_js, leaflet_css = leaflet_assets()
@@ -221,7 +317,7 @@ def make_map(
     (south, west), (north, east) = latlon_bounds((left, bottom, right, top))
 
     m = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=12, tiles=None,
-                   control_scale=True, prefer_canvas=False, zoom_snap=0.25, zoom_delta=0.5)
+                   control_scale=False, prefer_canvas=False, zoom_snap=0.25, zoom_delta=0.5)
     # Leaflet is inlined below; jQuery, Bootstrap, Font Awesome and
     # awesome-markers serve folium's popups and markers, which these maps do not use.
     m.default_js = []
@@ -264,20 +360,45 @@ def make_map(
         el = _geojson(folium, layer, data)
         el.add_to(m)
         entries.append((el, vector_legend(layer, data)))
-    unknown = [type(lay).__name__ for lay in layers if not isinstance(lay, RasterLayer | VectorLayer)]
+    for layer in [lay for lay in layers if isinstance(lay, LabelLayer)]:
+        el = folium.FeatureGroup(name=html.escape(layer.name), show=layer.show)
+        el.add_child(Labels(layer.labels))
+        el.add_to(m)
+        entries.append((el, label_legend(layer)))
+    kinds = RasterLayer | VectorLayer | LabelLayer
+    unknown = [type(lay).__name__ for lay in layers if not isinstance(lay, kinds)]
     if unknown:
-        raise TypeError(f"map layers must be RasterLayer or VectorLayer, not {', '.join(unknown)}")
+        raise TypeError("map layers must be RasterLayer, VectorLayer or LabelLayer, "
+                        f"not {', '.join(unknown)}")
 
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    control = folium.LayerControl(collapsed=False, position="topright")
+    control.add_to(m)
     m.fit_bounds([[south, west], [north, east]])
     badge = '<div class="xp-badge">SYNTHETIC DATA - not a real city</div>' if synthetic else ""
     root.html.add_child(Raw(
-        f'<div class="xp-title"><h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p>{badge}</div>'
+        f'<div class="xp-title"><h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p>{badge}'
+        f"{_notes_html(notes)}</div>"
     ), name="xp_titleblock")
     if entries:
         Legend(entries).add_to(m)
+        root.html.add_child(Raw('<button class="xp-legend-btn" type="button" aria-expanded="false">Legend'
+                                "</button>"), name="xp_legend_button")
+    Behaviour(control, [[south, west], [north, east]]).add_to(m)
     _fix_ids(root)
     return root.render()
+
+
+def _notes_html(notes: Sequence[str], shown: int = 2, chars: int = 160) -> str:
+    """The first caveats, shortened, and how many more the summary page lists."""
+    notes = [str(n) for n in notes if str(n).strip()]
+    if not notes:
+        return ""
+    items = "".join(f"<li>{html.escape(n if len(n) <= chars else n[: chars - 1].rstrip() + '…')}</li>"
+                    for n in notes[:shown])
+    more = len(notes) - shown
+    tail = f"{more} more caveat{'s' if more > 1 else ''} and all the others" if more > 0 else "all caveats"
+    return (f'<div class="xp-notes"><b>Caveats</b><ul>{items}</ul>'
+            f'<a href="index.html">{tail}: summary page</a></div>')
 
 
 def _geojson(folium, layer: VectorLayer, data: dict):

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..palette import colour_ramp, hex_colour, parse_colour
+from .labels import LabelLayer
 from .raster import RasterLayer, value_range
 from .vector import VectorLayer
 
@@ -48,8 +49,11 @@ def _swatch(style: Mapping[str, Any], line: bool) -> str:
     if line or not style.get("fill", True) or float(style.get("fillOpacity", 0.2)) <= 0:
         weight = max(1, min(6, int(round(float(style.get("weight", 3))))))
         return f'<span class="xp-line" style="border-top:{weight}px {dashed} {colour}"></span>'
-    fill = hex_colour(parse_colour(str(style.get("fillColor", style.get("color", "#3388ff")))))
-    return f'<span class="xp-swatch" style="background:{fill};border:2px {dashed} {colour}"></span>'
+    r, g, b = parse_colour(str(style.get("fillColor", style.get("color", "#3388ff"))))
+    # the swatch shows the fill as drawn (faint fills stay faint), but never invisible
+    alpha = min(1.0, max(0.15, float(style.get("fillOpacity", 0.2)) * 1.5))
+    return (f'<span class="xp-swatch" style="background:rgba({r},{g},{b},{alpha:.2f});'
+            f'border:2px {dashed} {colour}"></span>')
 
 
 def vector_legend(layer: VectorLayer, data: dict) -> str:
@@ -74,3 +78,9 @@ def vector_legend(layer: VectorLayer, data: dict) -> str:
         f'<div class="xp-units">{units}</div>' if units else "")
 
 
+
+
+def label_legend(layer: LabelLayer) -> str:
+    """Name and source of a label layer."""
+    units = f'<div class="xp-units">{html.escape(layer.legend)}</div>' if layer.legend else ""
+    return f'<div class="xp-row"><span class="xp-name">Aa {html.escape(layer.name)}</span></div>{units}'

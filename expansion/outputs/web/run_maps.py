@@ -2,19 +2,25 @@
 
 Composes layers of :mod:`.raster` and :mod:`.vector` from a computed run; the
 map and page builders themselves stay generic. Colours come from
-:mod:`expansion.outputs.palette`.
+:mod:`expansion.outputs.palette`; the wording of the maps takes its years and
+plan dimensions from the scenario.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import time
 from pathlib import Path
 
 import numpy as np
 
-from ...risk import CLASS_BREAKS
 from .. import palette as pal
-from ..palette import period_categories
+from ..palette import period_categories, phase_colours, risk_classes
+from .assumptions import distance_text, warnings_for, warnings_of
+from .html_page import num
 from .index import index_page
+from .labels import place_labels, road_labels
 from .leaflet import make_map, write_html
 from .raster import Overlay, RasterLayer, terrain_overlay
 from .vector import VectorLayer
@@ -25,13 +31,14 @@ from .vector import VectorLayer
 MAX_MAP_ROADS = 20_000
 
 
+
 def context_layers(stack) -> list:
-    """Boundary, water, protected land and roads from the stack, when present."""
+    """Boundary, water, protected land, roads and place names from the stack, when present."""
     v = stack.vectors
     out = []
     if v.get("protected") is not None and len(v["protected"]):
         out.append(VectorLayer("Protected land", v["protected"], pal.PROTECTED_STYLE,
-                                    legend="forests, parks, reserves (no development)", show=False))
+                               legend="forests, parks, reserves (no development)", show=False))
     if v.get("water") is not None and len(v["water"]):
         out.append(VectorLayer("Water", v["water"], pal.WATER_STYLE, legend="rivers and lakes"))
     if v.get("roads") is not None and len(v["roads"]):
@@ -42,66 +49,116 @@ def context_layers(stack) -> list:
             roads = roads[roads["road_class"] == "arterial"]
             legend = (f"existing arterial roads ({local:,} local streets are too many for a page that "
                       "opens on a modest laptop: see the catalog's roads layer in QGIS)")
+        tips = {"highway": "OpenStreetMap class", "road_class": "class"}
+        if "name" in roads.columns:
+            tips = {"name": "name", **tips}
         out.append(VectorLayer(
             "Roads today", roads,
             lambda p: {**pal.ROADS_STYLE, "weight": 3 if p.get("road_class") == "arterial" else 1},
-            tooltip_fields={"highway": "OpenStreetMap class", "road_class": "class"},
+            tooltip_fields={k: lab for k, lab in tips.items() if k in roads.columns},
             legend=legend, show=False))
     out.append(VectorLayer("Study area", v["boundary"], pal.BOUNDARY_STYLE, legend="study area boundary"))
     return out
 
 
+def _labels(stack) -> list:
+    """Place names and main road names for orientation (from the stack's places and roads' names)."""
+    out = []
+    roads = stack.vectors.get("roads")
+    names = road_labels(roads) if roads is not None else None
+    if names is not None:
+        out.append(names)
+    places = place_labels(getattr(stack, "places", None))
+    if places is not None:
+        out.append(places)
+    return out
+
+
+def _builtup_today(m) -> RasterLayer:
+    """Built-up land at the base year, light grey: the city as it is, to find one's way by."""
+    base = m.scenario.base_year
+    arr = (m.stack.builtup_at(base) & m.stack.valid).view("uint8")
+    return RasterLayer(f"Built-up land in {base}", arr, m.stack.grid,
+                       categories={1: (f"built up in {base}", pal.BUILT_TODAY_COLOUR)}, opacity=0.7,
+                       legend="the city today")
+
+
 def _subtitle(m, what: str) -> str:
     sc = m.scenario
-    return f"{sc.name}, {sc.base_year}-{sc.horizon_year}: {what}"
+    return f"Proposal for {sc.name}, {sc.base_year}-{sc.horizon_year}: {what}"
+
+
+def _notes(m, page: str) -> list[str]:
+    """The run's warnings that concern a map page."""
+    return warnings_for(page, warnings_of(m.summary))
 
 
 def suitability_map(m, shade) -> str:
     grid = m.stack.grid
     layers = [
         RasterLayer("Land suitability", m.suitability.score, grid, colormap=pal.SUITABILITY_RAMP, vmin=0,
-                    vmax=1, legend="score, 0 = unsuitable to 1 = most suitable", opacity=0.75),
+                    vmax=1, legend="score: 0 = unsuitable, 1 = most suitable (higher is better)",
+                    opacity=0.75),
         # suitability class 1 is excluded land inside the study area: drawn without a full-grid mask
-        RasterLayer("Excluded land", m.suitability.classes, grid,
-                         categories={1: ("never develops", pal.EXCLUDED_COLOUR)},
-                         legend="water, protected land, slopes above the limit, flood zones",
-                         opacity=0.6, show=False),
+        RasterLayer("Land that never develops", m.suitability.classes, grid,
+                    categories={1: ("never develops", pal.EXCLUDED_COLOUR)},
+                    legend="water, protected land, steep slopes, flood zones", opacity=0.6, show=False),
         *context_layers(m.stack),
+        *_labels(m.stack),
     ]
     return make_map(m.catalog.name, _subtitle(m, "land suitability"), grid, layers, shade,
-                         m.catalog.synthetic)
+                    m.catalog.synthetic, notes=_notes(m, "suitability.html"))
 
 
 def risk_map(m, shade) -> str:
     grid = m.stack.grid
-    labels = ["low", "moderate", "high", "very high"]
-    layers = []
-    policies = (("bau", "Risk, business as usual", True), ("planned", "Risk with the plan", False))
+    layers = [_builtup_today(m)]
+    policies = (("bau", "Risk if nothing is done", True), ("planned", "Risk with the plan", False))
     for key, name, show in policies:
-        # classes 1-4 are drawn; 0 (no risk) and 255 (outside) are not categories, so transparent
-        cats = {i + 1: (f"{labels[i]} (risk >= {CLASS_BREAKS[i]:g})", pal.RISK_COLOURS[i + 1])
-                for i in range(4)}
-        layers.append(RasterLayer(name, m.risk[key].classes, grid, categories=cats, show=show,
-                                       opacity=0.75,
-                                       legend="informal-settlement risk: likelihood of growth x "
-                                              "(hazard, no services, pressure), 0 to 1"))
+        layers.append(RasterLayer(name, m.risk[key].classes, grid, categories=risk_classes(), show=show,
+                                  opacity=0.75,
+                                  legend="where informal settlement is likely: growth expected on "
+                                         "flood-prone or steep land, or far from roads and services"))
     spots = m.hotspots
     if len(spots):
-        for key, policy in (("bau", "business as usual"), ("planned", "planned")):
+        for key, policy, label in (("bau", "business as usual", "if nothing is done"),
+                                   ("planned", "planned", "with the plan")):
             sub = spots[spots["policy"] == policy]
             layers.append(VectorLayer(
-                f"Hotspots, {policy}", sub,
-                pal.HOTSPOT_STYLE,
+                f"High-risk areas, {label}", sub, pal.HOTSPOT_STYLE,
                 tooltip_fields={"hectares": "hectares", "people": "expected new residents",
                                 "hazard_share": "share on hazard land"},
                 legend="high-risk areas of 1 ha or more", show=key == "bau"))
-    layers.append(VectorLayer("Planned arterials", m.plan.arterials, _arterial_style,
-                                   tooltip_fields={"kind": "kind", "length_m": "length (m)",
-                                                   "width_m": "right-of-way (m)"},
-                                   legend="planned (red) and existing (black) arterials", show=False))
+    layers.append(_arterials(m, show=False))
     layers += context_layers(m.stack)
+    layers += _labels(m.stack)
     return make_map(m.catalog.name, _subtitle(m, "where informal settlements are likely to form"),
-                         grid, layers, shade, m.catalog.synthetic)
+                    grid, layers, shade, m.catalog.synthetic, notes=_notes(m, "risk.html"))
+
+
+def _arterials(m, show: bool = True) -> VectorLayer:
+    """Existing arterials in black, planned ones by the year to secure them (when phased)."""
+    arts = m.plan.arterials
+    sc = m.scenario
+    spacing = distance_text(sc.plan.arterial_spacing_m)
+    width = f"{sc.plan.arterial_width_m:g} m"
+    tips = {"kind": "kind", "length_m": "length (m)", "width_m": "right-of-way (m)"}
+    if "phase_year" in arts.columns:
+        colours = phase_colours([y for y in arts["phase_year"].dropna()])
+
+        def style(p: dict) -> dict:
+            year = num(p.get("phase_year"))
+            if p.get("kind") == "planned" and year is not None:
+                return {"color": colours.get(int(year), pal.ARTERIAL_COLOURS["planned"]), "weight": 3}
+            return _arterial_style(p)
+
+        tips["phase_year"] = "secure by"
+        legend = (f"proposed ({width} rights-of-way, about {spacing} apart), darker = secure sooner; "
+                  "existing in black")
+    else:
+        style = _arterial_style
+        legend = f"proposed ({width} rights-of-way, about {spacing} apart) and existing (black)"
+    return VectorLayer("Arterial roads", arts, style, tooltip_fields=tips, legend=legend, show=show)
 
 
 def _arterial_style(p: dict) -> dict:
@@ -115,45 +172,41 @@ def _open_space_style(p: dict) -> dict:
 
 def expansion_map(m, shade) -> str:
     grid = m.stack.grid
+    sc = m.scenario
     years = [r.year for r in m.demand]
     plan = m.plan
     layers = [
-        RasterLayer("Growth by period, business as usual", m.bau.urbanization_year, grid,
-                         categories=period_categories(years), opacity=0.8,
-                         legend="the period in which a cell is built up (run with the scenario's seed)"),
+        RasterLayer("Growth by period, if nothing is done", m.bau.urbanization_year, grid,
+                    categories=period_categories(years), opacity=0.8,
+                    legend="when land is built up, in one simulation of business as usual"),
         RasterLayer("Growth by period, with the plan", m.planned.urbanization_year, grid,
-                         categories=period_categories(years), opacity=0.8, show=False,
-                         legend="the period in which a cell is built up under the plan"),
-        RasterLayer("Probability of urbanization", m.bau.probability, grid, colormap=pal.PROBABILITY_RAMP,
-                         vmin=0, vmax=1, show=False, opacity=0.75,
-                         legend=f"share of {m.scenario.growth.runs} runs built up by "
-                                f"{m.scenario.horizon_year}, business as usual"),
-        VectorLayer("Expansion area", plan.expansion_gdf,
-                         pal.EXPANSION_AREA_STYLE,
-                         tooltip_fields={"hectares": "hectares"},
-                         legend="land to plan for 30 years of growth (need x generosity)"),
+                    categories=period_categories(years), opacity=0.8, show=False,
+                    legend="when land is built up under the plan"),
+        RasterLayer("Likelihood of growth", m.bau.probability, grid, colormap=pal.PROBABILITY_RAMP,
+                    vmin=0, vmax=1, show=False, opacity=0.75,
+                    legend=f"share of {sc.growth.runs} simulations in which land is built up by "
+                           f"{sc.horizon_year}, if nothing is done"),
+        VectorLayer("Expansion area", plan.expansion_gdf, pal.EXPANSION_AREA_STYLE,
+                    tooltip_fields={"hectares": "hectares"},
+                    legend=f"land proposed for the growth to {sc.horizon_year}, with room to spare"),
         VectorLayer("Open space", plan.open_space, _open_space_style,
-            tooltip_fields={"kind": "kind", "hectares": "hectares"},
-            legend="protected public open space: floodplains, steep slopes, forests, parks"),
-        VectorLayer("Rights-of-way", plan.row_gdf,
-                         pal.RIGHT_OF_WAY_STYLE,
-                         legend=f"{m.scenario.plan.arterial_width_m:g} m arterial rights-of-way", show=False),
-        VectorLayer("Arterials", plan.arterials, _arterial_style,
-                         tooltip_fields={"kind": "kind", "length_m": "length (m)",
-                                         "width_m": "right-of-way (m)"},
-                         legend=f"planned (red, about {m.scenario.plan.arterial_spacing_m:g} m apart) "
-                                "and existing (black) arterials"),
+                    tooltip_fields={"kind": "kind", "hectares": "hectares"},
+                    legend="public open space to protect: floodplains, steep slopes, forests, parks"),
+        VectorLayer("Rights-of-way", plan.row_gdf, pal.RIGHT_OF_WAY_STYLE,
+                    legend=f"{sc.plan.arterial_width_m:g} m strips kept free for the arterials", show=False),
+        _arterials(m),
     ]
     spots = m.hotspots
     if len(spots):
         layers.append(VectorLayer(
-            "Risk hotspots, business as usual", spots[spots["policy"] == "business as usual"],
+            "High-risk areas, if nothing is done", spots[spots["policy"] == "business as usual"],
             pal.HOTSPOT_STYLE,
             tooltip_fields={"hectares": "hectares", "people": "expected new residents"},
             legend="where informal settlements are likely without the plan", show=False))
     layers += context_layers(m.stack)
-    return make_map(m.catalog.name, _subtitle(m, "the expansion plan"), grid, layers, shade,
-                         m.catalog.synthetic)
+    layers += _labels(m.stack)
+    return make_map(m.catalog.name, _subtitle(m, "the proposed expansion plan"), grid, layers, shade,
+                    m.catalog.synthetic, notes=_notes(m, "expansion.html"))
 
 
 PAGES = (("expansion.html", "Expansion plan: growth, expansion area, arterials, open space", expansion_map),
@@ -166,15 +219,44 @@ def _terrain(stack) -> Overlay | None:
     return terrain_overlay(stack.dem, stack.grid) if stack.dem is not None else None
 
 
+def run_date() -> str:
+    """The date of the run (UTC, YYYY-MM-DD), shown on the pages and static maps.
+
+    ``SOURCE_DATE_EPOCH`` (seconds, the reproducible-builds convention) fixes it,
+    so a rebuild on another day gives the same bytes.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    t = int(epoch) if epoch and epoch.strip().isdigit() else int(time.time())
+    return time.strftime("%Y-%m-%d", time.gmtime(t))
+
+
+def run_provenance(m, date: str) -> dict:
+    """Data sources and years, run date and version, for the pages."""
+    from importlib import metadata
+
+    try:
+        version = metadata.version("expansion")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        version = "unknown"
+    sources = [{"role": e.role, "file": e.path_as_written, "year": e.year} for e in m.catalog.layers]
+    return {"run_date": date, "version": version, "catalog": m.catalog.name, "sources": sources}
+
+
 def render_run(m, folder: Path) -> None:
-    """Write index.html and the three maps of a computed run into ``folder``."""
+    """Write index.html, the three maps and the static PNG maps of a computed run into ``folder``."""
+    from .static import write_static_maps
+
     stack = m.stack
     shade = _terrain(stack)
     links = []
     for name, label, make in PAGES:
         write_html(folder / name, make(m, shade))
         links.append((label, name))
-    page = index_page(m.summary, m.demand, links, title=m.catalog.name, synthetic=m.catalog.synthetic)
+    date = run_date()
+    images = write_static_maps(m, folder, date)
+    page = index_page(m.summary, m.demand, links, title=m.catalog.name, synthetic=m.catalog.synthetic,
+                      parameters=dataclasses.asdict(m.scenario), provenance=run_provenance(m, date),
+                      images=images)
     write_html(folder / "index.html", page)
 
 
@@ -185,10 +267,11 @@ def backtest_map(stack, sc, res: dict, agreement: np.ndarray) -> str:
               3: "false alarm: predicted, not observed"}
     cats = {k: (label, pal.hex_colour(pal.BACKTEST_COLOURS[k])) for k, label in labels.items()}
     n = res["null_models"]["nearest_builtup"]["fom"]
-    subtitle = (f"{sc.name}: backtest {res['base_year']}-{res['observed_year']}, figure of merit "
-                f"{res['fom']:.3f} (nearest built-up null model {n:.3f})")
-    layers = [RasterLayer("Backtest agreement", agreement, stack.grid, categories=cats, opacity=0.85,
-                               legend=f"new built-up {res['base_year']}-{res['observed_year']}, "
-                                      "model run with the scenario's seed vs observed"),
+    subtitle = (f"{sc.name}: test on {res['base_year']}-{res['observed_year']}, {res['fom'] * 100:.0f} % of "
+                f"growth placed correctly (simple rule of growing next to the city: {n * 100:.0f} %)")
+    layers = [RasterLayer("Test against observed growth", agreement, stack.grid, categories=cats,
+                          opacity=0.85,
+                          legend=f"new built-up land {res['base_year']}-{res['observed_year']}, one "
+                                 "simulation against what was observed"),
               *context_layers(stack)]
     return make_map(stack.name, subtitle, stack.grid, layers, shade, stack.synthetic)

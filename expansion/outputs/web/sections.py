@@ -1,0 +1,179 @@
+"""Sections of index.html drawn from the optional parts of ``summary.json``.
+
+Each function takes the summary dict and returns HTML, or '' when the run did
+not write that part (so a page from an older run shows nothing rather than
+a wrong table). Shapes follow DESIGN.md section 5 and the team's interfaces:
+
+- ``plan.phases``: ``[{"year", "arterial_km", "row_ha", "open_space_ha"}, ...]``;
+- ``risk.by_enforcement``: ``[{"enforcement", "high_risk_people", "high_risk_ha"}, ...]``;
+- ``migration``: ``{"share_of_growth", "persons", "land_ha"}``;
+- ``density``: ``{"annual_change", "source", "observed", "reference": {"scope", "median", "q1", "q3", "n",
+  "source"}, "plan_for"}``;
+- ``land_need_ha_range``: ``[low, central, high]``;
+- ``unmet_demand``: ``{"ha", "year_full"}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .assumptions import pct_text
+from .html_page import esc, fmt, num
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str | None]], better: str, cls: str = "") -> str:
+    """An HTML table with a caption line saying which way is better."""
+    th = "".join(f"<th>{esc(h)}</th>" for h in head)
+    body = "\n".join("<tr>" + "".join(f"<td>{esc(c) if c is not None else '&ndash;'}</td>" for c in r)
+                     + "</tr>" for r in rows)
+    attr = f' class="{cls}"' if cls else ""
+    return (f'<div class="scroll"><table{attr}>\n<caption>{esc(better)}</caption>\n'
+            f"<thead><tr>{th}</tr></thead>\n<tbody>\n{body}\n</tbody></table></div>")
+
+
+def _list(value: Any) -> list[Mapping]:
+    return [r for r in value if isinstance(r, Mapping)] if isinstance(value, list | tuple) else []
+
+
+def phases(summary: Mapping) -> list[Mapping]:
+    plan = summary.get("plan")
+    return _list(plan.get("phases")) if isinstance(plan, Mapping) else []
+
+
+def phases_html(summary: Mapping) -> str:
+    """The table "secure these rights-of-way by this year" (from ``plan.phases``)."""
+    rows, total = [], 0.0
+    for p in phases(summary):
+        km = num(p.get("arterial_km")) or 0.0
+        total += km
+        rows.append([str(p.get("year", "")), fmt(km, "km"), fmt(total, "km"), fmt(p.get("row_ha")),
+                     fmt(p.get("open_space_ha"))])
+    if not rows:
+        return ""
+    return ("<h2>Secure these rights-of-way by this year</h2>\n"
+            "<p>Each year is when growth, if nothing is done, is expected to reach those arterials: secure "
+            "their rights-of-way and open space before it, while the land is still open and cheap.</p>\n"
+            + _table(["by", "arterials (km)", "arterials so far (km)", "rights-of-way (ha)",
+                      "open space (ha)"], rows,
+                     "Amounts to secure in each period (neither higher nor lower is better).", "phases"))
+
+
+def enforcement_html(summary: Mapping) -> str:
+    """People and hectares at high risk for several enforcement levels (from ``risk.by_enforcement``)."""
+    risk = summary.get("risk")
+    levels = _list(risk.get("by_enforcement")) if isinstance(risk, Mapping) else []
+    if not levels:
+        return ""
+    plan = summary.get("plan")
+    chosen = num(plan.get("enforcement")) if isinstance(plan, Mapping) else None
+    rows = []
+    for r in sorted(levels, key=lambda r: num(r.get("enforcement")) or 0.0):
+        e = num(r.get("enforcement"))
+        label = pct_text(e, 0) if e is not None else None
+        if label is not None and chosen is not None and abs(e - chosen) < 1e-9:
+            label += " (this scenario)"
+        rows.append([label, fmt(r.get("high_risk_people")), fmt(r.get("high_risk_ha"))])
+    return ("<h2>What enforcing the plan buys</h2>\n"
+            "<p>The share of the proposed rights-of-way and open space that is actually secured changes how "
+            "many people are likely to settle informally on high-risk land.</p>\n"
+            + _table(["share of the plan secured", "people at high risk", "hectares at high risk"], rows,
+                     "Lower is better.", "enforcement"))
+
+
+def migration_sentence(summary: Mapping) -> str:
+    """How much of the growth migration brings ('' when the run did not split it)."""
+    mig = summary.get("migration")
+    if not isinstance(mig, Mapping):
+        return ""
+    share = num(mig.get("share_of_growth"))
+    if share is None:
+        return ""
+    text = f"Migration brings {pct_text(share, 0)} of the city's growth"
+    persons, land = fmt(mig.get("persons")), fmt(mig.get("land_ha"))
+    if persons and land:
+        text += f": {persons} people, who need {land} hectares of land"
+    return text + "."
+
+
+def density_sentence(summary: Mapping) -> str:
+    """The density path against the reference of comparable cities ('' when absent)."""
+    dens = summary.get("density")
+    if not isinstance(dens, Mapping):
+        return ""
+    change = num(dens.get("annual_change"))
+    parts = []
+    if change is not None:
+        source = "observed in this city" if dens.get("source") == "observed" else "given in the scenario"
+        parts.append(f"Density is assumed to change by {'+' if change > 0 else ''}{pct_text(change)} a year "
+                     f"({source})")
+    ref = dens.get("reference")
+    if isinstance(ref, Mapping) and num(ref.get("median")) is not None:
+        scope = str(ref.get("scope", ""))
+        scope = {"ETH": "Ethiopian", "Africa": "African"}.get(scope, scope)
+        spread = ""
+        if num(ref.get("q1")) is not None and num(ref.get("q3")) is not None:
+            spread = f", half of them between {pct_text(ref['q1'])} and {pct_text(ref['q3'])}"
+        n = f" ({fmt(ref.get('n'))} cities" + (f", {ref['source']}" if ref.get("source") else "") + ")" \
+            if num(ref.get("n")) is not None else ""
+        parts.append(f"comparable {scope} cities changed by {pct_text(ref['median'])} a year in the median"
+                     f"{spread}{n}")
+    if not parts:
+        return ""
+    text = "; ".join(parts) + "."
+    if dens.get("plan_for") == "high":
+        text += " The land to secure is sized for the high end of the land need."
+    return text
+
+
+def land_range_sentence(summary: Mapping) -> str:
+    """The land need at the horizon as low / central / high ('' when absent)."""
+    rng = summary.get("land_need_ha_range")
+    if not isinstance(rng, list | tuple) or len(rng) != 3 or any(num(v) is None for v in rng):
+        return ""
+    low, mid, high = (fmt(v) for v in rng)
+    horizon = summary.get("horizon_year")
+    by = f" by {horizon}" if horizon is not None else ""
+    return (f"The city will need between {low} and {high} hectares of built-up land{by} ({mid} in this "
+            "scenario), depending on how its density changes.")
+
+
+def unmet_sentence(summary: Mapping) -> str:
+    """Demand the study area cannot hold ('' when all of it is met or unknown)."""
+    unmet = summary.get("unmet_demand")
+    if not isinstance(unmet, Mapping):
+        return ""
+    ha = num(unmet.get("ha"))
+    if ha is None or ha <= 0:
+        return ""
+    year = unmet.get("year_full")
+    when = f"The study area is full by {year}: " if year is not None else ""
+    return (f"{when}{fmt(ha)} hectares of the land needed do not fit in it and are not shown on the maps; "
+            "extend the study area or plan for higher density.")
+
+
+def next_steps(summary: Mapping) -> list[str]:
+    """What to do first, from the run's own figures."""
+    steps = []
+    ph = phases(summary)
+    if ph:
+        first = ph[0]
+        steps.append(f"Secure the rights-of-way of the first {fmt(first.get('arterial_km'), 'km')} km of "
+                     f"arterials by {first.get('year')} (see the table of phases).")
+    elif num(summary.get("arterials_planned_km")) is not None:
+        steps.append(f"Secure the rights-of-way of the {fmt(summary['arterials_planned_km'], 'km')} km of "
+                     "proposed arterials, nearest to the city first.")
+    if num(summary.get("open_space_ha")):
+        steps.append(f"Protect the {fmt(summary['open_space_ha'])} hectares of public open space, "
+                     "floodplains first.")
+    risk = summary.get("risk")
+    bau = risk.get("bau") if isinstance(risk, Mapping) else None
+    if isinstance(bau, Mapping) and num(bau.get("high_risk_ha")):
+        steps.append(f"Serve or guard the {fmt(bau['high_risk_ha'])} hectares where informal settlement is "
+                     "most likely (risk map) before growth reaches them.")
+    if unmet_sentence(summary):
+        steps.append("Decide where the demand that does not fit will go: a larger study area or higher "
+                     "density.")
+    steps.append("Check the caveats below with the people who know the data, then rerun with the corrected "
+                 "layers before this proposal goes to council.")
+    return steps
