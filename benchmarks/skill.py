@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from expansion import suitability  # noqa: E402
 from expansion.config import PopulationConfig, load_catalog, load_scenario  # noqa: E402
-from expansion.pipeline.backtest import score_backtest  # noqa: E402
+from expansion.pipeline.backtest import roads_leak, score_backtest  # noqa: E402
 from expansion.pipeline.common import stack_for  # noqa: E402
 
 SEEDS = (42, 7)
@@ -94,7 +94,8 @@ def run_case(case: Case) -> dict:
     sc = load_scenario(ROOT / case.scenario)
     if case.resolution_m is not None:
         sc = sc.replace(resolution_m=case.resolution_m)
-    stack = stack_for(sc, load_catalog(sc.layers))
+    catalog = load_catalog(sc.layers)
+    stack = stack_for(sc, catalog)
     rows = []
     for a, b, c in windows(stack.years):
         t0 = time.perf_counter()
@@ -103,7 +104,9 @@ def run_case(case: Case) -> dict:
         g = dataclasses.replace(sc.growth, calibrate_from=a, quantity="observed")
         s2 = sc.replace(base_year=b, growth=g,
                         population=sc.population if own else PopulationConfig(base=0.0))
-        per_seed = [score_backtest(stack, s2, c, "observed", suit, RUNS, seed) for seed in SEEDS]
+        leak = roads_leak(catalog, b)  # streets newer than the base year are left out of the model
+        per_seed = [score_backtest(stack, s2, c, "observed", suit, RUNS, seed, road_warning=leak)
+                    for seed in SEEDS]
         for r in per_seed:
             r.pop("arrays")
         r0 = per_seed[0]
@@ -119,14 +122,15 @@ def run_case(case: Case) -> dict:
                       "fom_by_seed": {str(s): r["fom_mean"] for s, r in zip(SEEDS, per_seed)},
                       "runs": len(foms), "survival": r0["calibration"]["survival"],
                       "survival_source": r0["calibration"]["survival_source"],
-                      "auc": r0["calibration"]["auc"], "note": r0["calibration"]["note"]},
+                      "auc": r0["calibration"]["auc"], "note": r0["calibration"]["note"],
+                      "kind": r0["calibration"]["kind"], "validation": r0["calibration"]["validation"]},
             "nearest_builtup": r0["nearest_builtup_ties"],
             "random": nulls["random"]["fom"],
             "logistic_distance": nulls.get("logistic_distance", {}).get("fom"),
             "versus_nearest": r0["versus_nearest"],
             "probability": {k: cal[k] for k in ("ece", "brier", "brier_constant", "brier_skill", "rate",
                                                "p0_share", "new_on_p0_share", "bins")},
-            "quantity_ratio": _quantity_ratio(stack, s2, c, suit) if own else None,
+            "quantity_ratio": _quantity_ratio(stack, s2, c, suit, leak) if own else None,
             "warnings": r0["warnings"], "seconds": round(time.perf_counter() - t0, 1),
         })
         log.info("%s %s: model %.3f, nearest %.3f", case.name, (a, b, c), rows[-1]["model"]["fom_mean"],
@@ -135,18 +139,19 @@ def run_case(case: Case) -> dict:
             "windows": rows}
 
 
-def _quantity_ratio(stack, scenario, observed_year: int, suit) -> float | None:
+def _quantity_ratio(stack, scenario, observed_year: int, suit, leak) -> float | None:
     """Projected / observed new land over the window (the demand model's quantity error)."""
-    r = score_backtest(stack, scenario, observed_year, "projected", suit, 1, SEEDS[0])
+    r = score_backtest(stack, scenario, observed_year, "projected", suit, 1, SEEDS[0], road_warning=leak)
     return r["quantity"]["quantity_ratio"]
 
 
 def markdown(results: list[dict]) -> str:
     """The README table: one row per case and window."""
-    head = ("| case | window (fit → score) | new cells | model FoM (sd) | nearest-built-up FoM (tie range) | "
+    head = ("| case | window (fit → score) | new cells | model used | model FoM (sd) | "
+            "nearest-built-up FoM (tie range) | "
             "logistic on distances | random | model − nearest [95 % block CI] | ECE | Brier skill | "
             "new on p = 0 | quantity ratio | sample |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     lines = []
     for case in results:
         for w in case["windows"]:
@@ -155,13 +160,21 @@ def markdown(results: list[dict]) -> str:
             lg = "–" if w["logistic_distance"] is None else f"{w['logistic_distance']:.3f}"
             qr = "–" if w["quantity_ratio"] is None else f"{w['quantity_ratio']:.2f}"
             lines.append(
-                f"| {w['case']} | {a}→{b}, {b}→{c} | {w['new_cells']:,} | "
+                f"| {w['case']} | {a}→{b}, {b}→{c} | {w['new_cells']:,} | {_used(m)} | "
                 f"{m['fom_mean']:.3f} ({m['fom_sd']:.3f}) | "
                 f"{n['mean']:.3f} ({n['min']:.3f}–{n['max']:.3f}) | {lg} | {w['random']:.3f} | "
                 f"{v['difference']:+.3f} [{v['low']:+.3f}, {v['high']:+.3f}] | {p['ece']:.3f} | "
                 f"{p['brier_skill']:+.3f} | {100 * p['new_on_p0_share']:.0f} % | {qr} | "
                 f"{'in' if w['in_sample'] else 'out'} |")
     return head + "\n".join(lines) + "\n"
+
+
+def _used(model: dict) -> str:
+    """Which model the backtest used, in a few words."""
+    v = model["validation"]
+    if v is None:
+        return "default" + (f" (survival {model['survival']:g})" if model["survival"] else "")
+    return f"{v['chosen']} (validated)"
 
 
 log = logging.getLogger("skill")

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import ndimage
 from stack_fixtures import synthetic_stack
 
 from expansion import growth
@@ -185,3 +186,111 @@ def test_survival_weight_is_learned_with_an_earlier_epoch_else_a_prior():
         calibrate(s, 2000, 2010, ex, survival=-1.0)
     with pytest.raises(ValueError, match="survival"):
         calibrate(s, 2000, 2010, ex, survival="always")
+
+
+def _epochs(s, **epochs):
+    """``s`` with built-up epochs ``{year: mask}`` (inside the study area)."""
+    return dataclasses.replace(s, builtup={int(y[1:]): m & s.valid for y, m in epochs.items()})
+
+
+@pytest.fixture(scope="module")
+def rings_and_corridor():
+    s = synthetic_stack(size=80, years=(1990, 2000, 2010))
+    rows, cols = np.mgrid[0:80, 0:80]
+    r = np.hypot(rows - 40, cols - 40)
+    road = np.abs(rows - 40) <= 1  # the synthetic stack's arterial runs along row 40
+    ex = score(s, SuitabilityConfig(), 2010).excluded
+    return s, r, road, cols, ex
+
+
+def test_validation_falls_back_to_the_rule_when_the_fit_loses_there(rings_and_corridor):
+    s, r, road, cols, ex = rings_and_corridor
+    # 1990-2000 grew along the road, 2000-2010 in rings: a model fitted on the first loses on the second
+    core = r < 8
+    corridor = core | (road & (np.abs(cols - 40) < 35))
+    s = _epochs(s, y1990=core, y2000=corridor, y2010=corridor | (r < 14))
+    m = growth.choose_model(s, 2000, 2010, ex)
+    v = m.validation
+    assert m.kind == "nearest" and v["chosen"] == "nearest built-up" and v["window"] == [2000, 2010]
+    assert max(v["candidates"]["logistic"], v["candidates"]["logistic + survival"]) <= v["candidates"][
+        "nearest built-up"]
+    assert "nearest built-up rule" in v["model"] and "nearest built-up rule" in m.note
+    # the rule as a model: growth fills the rings nearest the base built-up land
+    out = simulate(s, m, ex, [60], [2010, 2020], seed=0, runs=1, base_builtup=s.builtup[2010])
+    new = (out.urbanization_year == 2020) & ~s.builtup[2010]
+    d = ndimage.distance_transform_edt(~s.builtup[2010])
+    open_ = s.valid & ~ex & ~s.builtup[2010]
+    assert d[new].max() <= np.sort(d[open_])[59] + 1e-9
+
+
+def test_validation_keeps_the_fit_when_it_beats_the_rule(rings_and_corridor):
+    s, r, road, cols, ex = rings_and_corridor
+    core = r < 6
+    s = _epochs(s, y1990=core, y2000=core | (road & (np.abs(cols - 40) < 18)),
+                y2010=core | (road & (np.abs(cols - 40) < 30)))
+    m = growth.choose_model(s, 2000, 2010, ex)
+    v = m.validation
+    assert m.kind == "logistic" and v["chosen"].startswith("logistic")
+    assert v["fom"] > v["candidates"]["nearest built-up"] and v["fitted_on"] == [1990, 2000]
+    assert m.from_year == 2000 and m.to_year == 2010  # refitted on the window before the base year
+    assert 0 <= v["ece"] <= 1
+    assert set(v) >= {"window", "fom", "null_nearest_fom", "ece", "brier_skill", "model"}
+
+
+def test_two_epochs_use_the_documented_default_unvalidated(city):
+    s, ex, _ = city
+    m = growth.choose_model(s, 2000, 2010, ex)
+    assert m.validation is None and m.kind == "logistic" and m.survival == SURVIVAL_PRIOR
+    assert m.temperature == 1.0 and "not validated" in m.note
+
+
+def test_neighbourhood_radii_follow_the_cell_size():
+    from expansion.growth.features import radii_for
+
+    assert radii_for(30.0) == (30.0, 90.0, 270.0, 810.0)
+    assert radii_for(100.0) == (30.0, 270.0, 810.0)  # 30 m and 90 m are both 3 x 3 cells at 100 m
+    s = synthetic_stack(size=40, res=100.0, years=(1990, 2000))
+    ex = score(s, SuitabilityConfig(), 2000).excluded
+    m = calibrate(s, 1990, 2000, ex)
+    assert "share_90m" not in m.features and "share_30m" in m.features and m.radii_m == (30.0, 270.0, 810.0)
+
+
+def test_learned_survival_weight_is_bounded(city):
+    from expansion.growth.model import SURVIVAL_MAX
+
+    s = synthetic_stack(years=(1990, 2000, 2010))
+    ex = score(s, SuitabilityConfig(), 2010).excluded
+    m = calibrate(s, 2000, 2010, ex)
+    assert m.survival_source == "learned" and 0 <= m.survival <= SURVIVAL_MAX
+
+
+@pytest.mark.parametrize("cells", [1, 37.5, 400])
+def test_probability_adds_up_to_the_quantity(city, cells):
+    s, ex, m = city
+    base = s.builtup[2010] & s.valid
+    p = growth.probability_by_horizon(m, s, base, ex, cells)
+    open_ = s.valid & ~ex & ~base
+    assert p[open_].sum(dtype=np.float64) == pytest.approx(cells, rel=1e-3)
+    assert (p[base] == 1).all() and (p[s.valid & ex & ~base] == 0).all() and np.isnan(p[~s.valid]).all()
+    assert (p[open_] > 0).all() and (p[open_] < 1).all()
+    # ranked as the potential ranks the cells
+    q = potential(m, s, base)[open_]
+    order = np.argsort(q, kind="stable")
+    assert (np.diff(p[open_][order]) >= -1e-6).all()
+    allowed = np.zeros_like(base)
+    allowed[:, :30] = True
+    pa = growth.probability_by_horizon(m, s, base, ex, cells, allowed=allowed)
+    assert (pa[open_ & ~allowed] == 0).all() and pa[open_ & allowed].sum(dtype=np.float64) == pytest.approx(
+        min(cells, (open_ & allowed).sum()), rel=1e-3)
+
+
+def test_temperature_is_fitted_to_the_outcomes():
+    from expansion.growth.probability import fit_temperature
+
+    rng = np.random.default_rng(0)
+    logq = np.log(rng.uniform(1e-4, 1, (80, 80))).astype(np.float32)
+    open_ = np.ones((80, 80), bool)
+    for t in (0.5, 2.0):  # outcomes drawn with a known temperature
+        p = 1 / (1 + np.exp(-(t * logq + 1.0)))
+        y = rng.random((80, 80)) < p
+        assert fit_temperature(logq, open_, y) == pytest.approx(t, rel=0.35)

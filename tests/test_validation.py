@@ -157,42 +157,65 @@ def test_backtest_on_synthetic_city():
 @pytest.mark.skipif(not (BACAU / "02_urban_change_Bacau_GHSL_LDSMT_4326.tif").exists(),
                     reason="Bacău data not found in ../shared/data/bacau (real-data backtest)")
 @pytest.mark.parametrize("cal,base,obs", [(1990, 2000, 2014), (1975, 1990, 2000)])
-def test_bacau_model_beats_nulls(cal, base, obs):
+def test_bacau_backtest_invariants(cal, base, obs):
+    """Not a win on the data the defaults were chosen on: over two seeds, the model is never below
+    the nearest-built-up rule's tie-breaking range (tolerance 0.005), and the probability map is
+    calibrated (ECE, Brier skill, no new built-up on p = 0)."""
     from expansion.config import load_catalog
     from expansion.inputs import build_stack, grid_for
 
     catalog = load_catalog(Path(__file__).resolve().parents[1] / "layers" / "bacau" / "layers.toml")
     s = build_stack(catalog, grid_for(catalog, 30.0, None, 1000.0), cache=False)
-    suit = score(s, SuitabilityConfig(), max(s.builtup))
-    r = score_backtest(s, _scenario(base, cal), obs, "observed", suit, runs=20, seed=42)
-    nulls = r["null_models"]
-    assert r["calibration"]["survival_source"] == ("learned" if cal == 1990 else "prior")
-    assert r["fom_mean"] > nulls["nearest_builtup"]["fom"]
-    assert r["fom"] > nulls["nearest_builtup"]["fom"]
-    assert r["fom"] > nulls["random"]["fom"] and r["fom"] > nulls["no_change"]["fom"]
+    suit = score(s, SuitabilityConfig(), base)
+    for seed in (42, 7):
+        r = score_backtest(s, _scenario(base, cal), obs, "observed", suit, runs=5, seed=seed)
+        assert r["calibration"]["survival_source"] == ("learned" if cal == 1990 else "prior")
+        assert (r["calibration"]["validation"] is None) == (cal == 1975)  # 1975 is the first epoch
+        assert r["fom_mean"] >= r["nearest_builtup_ties"]["min"] - 0.005
+        assert r["fom"] > r["null_models"]["random"]["fom"] > r["null_models"]["no_change"]["fom"]
+        cal_ = r["probability_calibration"]
+        assert cal_["ece"] <= 0.10 and cal_["brier_skill"] > 0 and cal_["new_on_p0_share"] <= 0.10
 
 
 DEMO = Path(__file__).resolve().parents[1] / "layers" / "demo" / "layers.toml"
 
 
 @pytest.mark.skipif(not DEMO.exists(), reason="layers/demo not found")
-def test_demo_backtest_beats_nearest_builtup():
-    """The same method (no per-city settings) beats the nearest-built-up null on the demo city."""
-    import dataclasses
-
+def test_demo_backtest_has_no_road_leak():
+    """The demo's roads layer holds the streets of 2020; a backtest from 2005 says it may leak and
+    leaves the distance to any road out of its model (arterials kept), unless asked to keep it."""
     from expansion.config import load_catalog, load_scenario
     from expansion.inputs import build_stack, grid_for
+    from expansion.pipeline.backtest import roads_leak
 
     sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "demo-backtest.toml")
-    assert sc.growth.survival == "auto" and sc.growth.noise == GrowthConfig().noise
-    sc = sc.replace(growth=dataclasses.replace(sc.growth, runs=3))
     catalog = load_catalog(DEMO)
+    warning = roads_leak(catalog, sc.base_year)
+    assert warning is not None and "2020" in warning and roads_leak(catalog, 2020) is None
     s = build_stack(catalog, grid_for(catalog, sc.resolution_m, sc.crs, sc.margin_m), cache=False)
-    suit = score(s, sc.suitability, max(s.builtup))
-    r = score_backtest(s, sc, 2020, "observed", suit, runs=3, seed=sc.growth.seed)
-    nearest = r["null_models"]["nearest_builtup"]["fom"]
-    assert r["fom"] > nearest and r["fom_mean"] > nearest
+    suit = score(s, sc.suitability, sc.base_year)
+    r = score_backtest(s, sc, 2020, "observed", suit, runs=2, seed=sc.growth.seed, road_warning=warning)
+    feats = r["calibration"]["features"]
+    assert "log_dist_road" not in feats and "log_dist_arterial" in feats
+    assert any("leak" in w and "left out" in w for w in r["warnings"])
     assert r["quantity"]["predicted_cells"] == r["quantity"]["observed_cells"]
+    kept = score_backtest(s, sc, 2020, "observed", suit, runs=1, seed=1, road_warning=warning,
+                          keep_roads=True)
+    assert "log_dist_road" in kept["calibration"]["features"] and any("kept" in w for w in kept["warnings"])
+
+
+def test_roads_leak_reads_the_catalog_years(tmp_path):
+    from expansion.config import Catalog, CatalogLayer
+    from expansion.pipeline.backtest import roads_leak
+
+    def cat(*years):
+        return Catalog(name="t", path=tmp_path / "l.toml", synthetic=True, layers=tuple(
+            CatalogLayer(role="roads", path=tmp_path / "r.gpkg", path_as_written="r.gpkg", year=y)
+            for y in years))
+
+    assert roads_leak(cat(), 2000) is None
+    assert "undated" in roads_leak(cat(None), 2000)
+    assert "2010" in roads_leak(cat(1990, 2010), 2000) and roads_leak(cat(1990, 2000), 2000) is None
 
 
 def test_growth_keys_are_validated(tmp_path):

@@ -139,16 +139,22 @@ def village_roads(frame: Frame, layout: Layout, villages: list, roads: list,
     return keep
 
 
-def local_streets(frame: Frame, layout: Layout, built: np.ndarray, blocked: np.ndarray,
-                   rng: np.random.Generator) -> list:
-    """A jittered street grid (about 200 m blocks) over and around the 2020 built-up."""
+def local_streets(frame: Frame, layout: Layout, built: dict[int, np.ndarray], blocked: np.ndarray,
+                  rng: np.random.Generator) -> list:
+    """A jittered street grid (about 200 m blocks) over and around the built-up land of each
+    epoch: ``(line, class, year)``, ``year`` the first epoch of ``built`` (year → bool grid,
+    ascending) whose built-up land the street serves. The streets are those around the last
+    epoch's built-up land; dating them keeps a backtest from the earlier epochs from seeing
+    streets drawn for growth it must predict."""
     import shapely
 
     n = frame.size
     L = frame.length_m
     spacing = 200.0
-    share = ndimage.uniform_filter(built.astype(np.float32), size=11, mode="constant")
-    near = ndimage.binary_dilation(built, iterations=2) & ~blocked
+    years = sorted(built)
+    last = built[years[-1]]
+    share = ndimage.uniform_filter(last.astype(np.float32), size=11, mode="constant")
+    near = {y: ndimage.binary_dilation(built[y], iterations=2) & ~blocked for y in years}
     angle = np.radians(rng.uniform(-10, 10))
     ca, sa = np.cos(angle), np.sin(angle)
     m = int(np.ceil(0.75 * L / spacing))
@@ -165,21 +171,25 @@ def local_streets(frame: Frame, layout: Layout, built: np.ndarray, blocked: np.n
         segs.append(np.stack([x0, y0, x1, y1], axis=1))
     s = np.concatenate(segs)
     # keep segments whose midpoint and ends are near built-up land
-    keep = np.ones(len(s), bool)
+    keep = {y: np.ones(len(s), bool) for y in years}
     shares = np.zeros(len(s), np.float32)
     for fx, fy in ((0.5, 0.5), (0.0, 0.0), (1.0, 1.0)):
         px = s[:, 0] * (1 - fx) + s[:, 2] * fx
         py = s[:, 1] * (1 - fy) + s[:, 3] * fy
         r, c = frame.rowcol(px, py)
         ok = (r >= 0) & (r < n) & (c >= 0) & (c < n)
-        keep &= ok
         r, c = np.clip(r, 0, n - 1), np.clip(c, 0, n - 1)
-        keep &= near[r, c]
+        for y in years:
+            keep[y] &= ok & near[y][r, c]
         shares += share[r, c] / 3
-    s, shares = s[keep], shares[keep]
+    first = np.full(len(s), years[-1])
+    for y in reversed(years[:-1]):
+        first[keep[y]] = y
+    k = keep[years[-1]]
+    s, shares, first = s[k], shares[k], first[k]
     lines = shapely.linestrings(s.reshape(-1, 2, 2))
     wet = shapely.intersects(lines, layout.river.buffer(20.0)) | shapely.intersects(lines, layout.lake)
     wet |= shapely.intersects(lines, layout.forest)
-    lines, shares = lines[~wet], shares[~wet]
+    lines, shares, first = lines[~wet], shares[~wet], first[~wet]
     classes = np.where(shares > 0.45, "residential", "unclassified")
-    return list(zip(lines.tolist(), classes.tolist()))
+    return list(zip(lines.tolist(), classes.tolist(), first.tolist()))

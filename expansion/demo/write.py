@@ -187,15 +187,15 @@ def _generate(out: Path, size: int, seed: int, step: Callable[[int, str], None])
                      road_dist, highway_dist, step)
     del highway_dist
 
-    # --- local streets around 2020 built-up
-    local = local_streets(frame, layout, built[2020], blocked & ~water_block, rng_local)
+    # --- local streets around the built-up land of each epoch (dated: no leak into backtests)
+    local = local_streets(frame, layout, built, blocked & ~water_block, rng_local)
     step(7, f"drew {len(local)} local streets")
 
     # --- population 2020
     pop = population_raster(frame, layout, built[2020], rng_pop, POPULATION_2020 * scale**2)
 
     # --- write
-    _write_vectors(out, frame, layout, roads + local)
+    _write_vectors(out, frame, layout, [(g, c, YEARS[0]) for g, c in roads] + local)
     for year in YEARS:
         _write_raster(out / f"builtup_{year}.tif", built[year].astype(np.uint8), frame.transform,
                       CRS_UTM, nodata=255, predictor=2)
@@ -262,11 +262,11 @@ def _write_vectors(out: Path, frame: Frame, layout: Layout, roads: list) -> None
         geometry=[layout.river, layout.lake], crs=CRS_UTM), "water")
     save(gpd.GeoDataFrame({"name": ["Demo Hills Forest Reserve"], "kind": ["forest"]},
                           geometry=[layout.forest], crs=CRS_UTM), "protected")
-    geoms = [g for g, _ in roads]
-    classes = [c for _, c in roads]
+    geoms = [g for g, _, _ in roads]
+    classes = [c for _, c, _ in roads]
     names = {"trunk": "Demo Trunk Road", "primary": "Demo Primary Road"}
-    save(gpd.GeoDataFrame({"highway": classes, "name": [names.get(c) for c in classes]},
-                          geometry=geoms, crs=CRS_UTM), "roads")
+    save(gpd.GeoDataFrame({"highway": classes, "name": [names.get(c) for c in classes],
+                           "year": [y for _, _, y in roads]}, geometry=geoms, crs=CRS_UTM), "roads")
 
 
 def _write_catalog(path: Path) -> None:
@@ -282,7 +282,8 @@ def _write_catalog(path: Path) -> None:
     for year in YEARS:
         entry("builtup", f"builtup_{year}.tif", year=year, encoding="binary")
     entry("dem", "dem.tif")
-    entry("roads", "roads.gpkg", class_field="highway")
+    # the layer holds the roads of the last epoch; each feature's `year` is the first epoch it served
+    entry("roads", "roads.gpkg", class_field="highway", year=YEARS[-1])
     entry("water", "water.gpkg")
     entry("protected", "protected.gpkg")
     entry("population", "population_2020.tif", year=2020)

@@ -9,14 +9,29 @@ from scipy import ndimage
 
 from ..grid import distance_m
 from ..stack import Stack
-from .model import HAND_CLIP_M, RADII_M, STATIC_FEATURES
+from .model import HAND_CLIP_M, LOCAL_ROAD_FEATURE, RADII_M, STATIC_FEATURES
 
 
 def _window(radius_m: float, res: float) -> int:
     return max(3, 2 * int(round(radius_m / res)) + 1)
 
 
-def feature_names(stack: Stack, radii=RADII_M) -> tuple[str, ...]:
+def radii_for(res: float) -> tuple[float, ...]:
+    """The neighbourhood half-widths (m) of :data:`RADII_M` whose windows differ on cells of
+    ``res`` metres: at 100 m the 30 m and 90 m windows are both 3 × 3 cells, the same
+    feature twice, so only the first is kept."""
+    seen, out = set(), []
+    for r in RADII_M:
+        w = _window(r, res)
+        if w not in seen:
+            seen.add(w)
+            out.append(r)
+    return tuple(out)
+
+
+def feature_names(stack: Stack) -> tuple[str, ...]:
+    """The model's features on this stack, in their order in the logit."""
+    radii = radii_for(stack.grid.res)
     names = ["log_dist_builtup", "dist_builtup_km"] + [f"share_{int(r)}m" for r in radii]
     if stack.has_roads:
         names += ["log_dist_arterial", "log_dist_road"]
@@ -27,6 +42,14 @@ def feature_names(stack: Stack, radii=RADII_M) -> tuple[str, ...]:
         if stack.height_above_water_m is not None:
             names.append("height_above_water_m")
     return tuple(names)
+
+
+def without_local_roads(stack: Stack) -> tuple[str, ...]:
+    """The stack's features less the distance to any road (for a window the roads layer may
+    post-date: a street drawn to serve growth "knows" where that growth went). The
+    distance to arterial roads is kept: main roads mostly predate the growth they carry
+    (the issue's "main roads only in the growth model")."""
+    return tuple(n for n in feature_names(stack) if n != LOCAL_ROAD_FEATURE)
 
 
 def builtup_share(built: np.ndarray, radius_m: float, res: float,
@@ -75,7 +98,7 @@ def sample_features(stack: Stack, names, built: np.ndarray, sample: np.ndarray) 
     f["log_dist_builtup"] = np.log1p(d)
     f["dist_builtup_km"] = d / np.float32(1000.0)
     buf = np.empty(built.shape, np.float32)
-    for r in RADII_M:
+    for r in radii_for(res):
         f[f"share_{int(r)}m"] = builtup_share(built, r, res, out=buf).ravel()[sample]
     del buf
     for n in names:

@@ -91,6 +91,19 @@ def survival_log(model: GrowthModel, stack: Stack) -> np.ndarray | None:
     return f
 
 
+def log_potential(model: GrowthModel, stack: Stack, builtup: np.ndarray, arterial_dist_m=None,
+                  road_dist_m=None) -> np.ndarray:
+    """The log of :func:`potential` (float32, ≤ 0; finite everywhere, also where the
+    potential underflows to 0, so it can still rank cells)."""
+    z = static_logit(model, stack, arterial_dist_m, road_dist_m)
+    z += dynamic_logit(model, builtup, stack.grid.res)
+    logp = log_sigmoid(z, out=z)
+    surv = survival_log(model, stack)
+    if surv is not None:
+        logp += surv
+    return logp
+
+
 def potential(model: GrowthModel, stack: Stack, builtup: np.ndarray, arterial_dist_m=None,
               road_dist_m=None) -> np.ndarray:
     """Growth potential (probability of development, 0–1) of every cell.
@@ -108,13 +121,7 @@ def potential(model: GrowthModel, stack: Stack, builtup: np.ndarray, arterial_di
     -------
     float32 array, NaN outside ``stack.valid``.
     """
-    z = static_logit(model, stack, arterial_dist_m, road_dist_m)
-    z += dynamic_logit(model, builtup, stack.grid.res)
-    logp = log_sigmoid(z, out=z)
-    surv = survival_log(model, stack)
-    if surv is not None:
-        logp += surv
-        del surv
+    logp = log_potential(model, stack, builtup, arterial_dist_m, road_dist_m)
     p = np.exp(logp, out=logp)
     p[~stack.valid] = np.nan
     return p

@@ -11,15 +11,20 @@ RADII_M = (30.0, 90.0, 270.0, 810.0)
 # Features read from the stack (constant while growth runs), in their order in the logit.
 STATIC_FEATURES = ("log_dist_arterial", "log_dist_road", "slope_pct", "log_dist_water",
                    "height_above_water_m")
+LOCAL_ROAD_FEATURE = "log_dist_road"  # distance to any road, streets included
 HAND_CLIP_M = 30.0
 MAX_POSITIVES = 20_000
 MAX_SAMPLE = 40_000
 SAMPLE_SEED = 0
 DEFAULT_NOISE = 0.1
 # Weight of the survival discount when it cannot be learned (no built-up epoch
-# before the calibration window): half-way between "no frailty" (0) and the
-# weight learned on Bacau, about 1 (see expansion.growth.calibrate).
+# before the calibration window): the fixed default (see expansion.growth.calibrate
+# for how it was chosen and checked leave-one-city-out).
 SURVIVAL_PRIOR = 0.5
+# A learned survival weight is clipped to [0, SURVIVAL_MAX]: a safety bound, not a tuned value
+# (one city's fit gave 6.3 and halved its FoM; the weights learned on the skill benchmark's cases
+# are 1.23-1.65). Whether the discount is used at all is decided by validation where possible.
+SURVIVAL_MAX = 2.0
 # log(1 - p) of the survival feature is clipped here (p = 0.9999): beyond it the
 # feature only adds leverage to a linear fit.
 SURVIVAL_CLIP = -9.2
@@ -64,6 +69,18 @@ class GrowthModel:
     fallback : True when default coefficients are used (one epoch only).
     note : a plain-language note on how the model was made.
     from_year, to_year : the calibration window (None for the fallback).
+    survival, survival_source, survival_window : the survival discount's weight, where it
+        came from (``"learned"``, ``"prior"``, ``"set"``, ``"none"``) and the window it was
+        learned on.
+    kind : ``"logistic"`` (the fitted model), ``"nearest"`` (the nearest-built-up rule as
+        a potential, chosen when validation showed the logistic losing to it) or
+        ``"fallback"`` (default coefficients).
+    temperature : slope on the log-potential of the calibrated probability map
+        (:func:`expansion.growth.probability.probability_by_horizon`), fitted on the
+        validation window; 1 without one.
+    validation : how the model was chosen (:func:`expansion.growth.select.choose_model`):
+        the validation window, each candidate's FoM there, the rule's, and why; None when
+        nothing was validated.
     """
 
     features: tuple[str, ...]
@@ -81,6 +98,9 @@ class GrowthModel:
     survival: float = 0.0
     survival_source: str = "none"
     survival_window: tuple[int, int] | None = None
+    kind: str = "logistic"
+    temperature: float = 1.0
+    validation: dict | None = None
 
     def as_dict(self) -> dict:
         """A JSON-ready description (for run.json / backtest.json)."""
@@ -89,5 +109,6 @@ class GrowthModel:
                 "auc": self.auc, "fallback": self.fallback, "note": self.note,
                 "from_year": self.from_year, "to_year": self.to_year, "survival": self.survival,
                 "survival_source": self.survival_source,
-                "survival_window": None if self.survival_window is None else list(self.survival_window)}
+                "survival_window": None if self.survival_window is None else list(self.survival_window),
+                "kind": self.kind, "temperature": self.temperature, "validation": self.validation}
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import demand as demand_mod
 from .. import growth, suitability, validation
-from ..config import Scenario
+from ..config import Catalog, Scenario
 from ..density import path_for_stack
 from ..errors import ConfigError, DataError
 from ..outputs.folder import atomic_folder, check_target
@@ -27,28 +27,43 @@ BOOTSTRAP_BLOCK_M = 1000.0
 LOGISTIC_NULL_FEATURES = ("log_dist_builtup", "dist_builtup_km", "log_dist_arterial", "log_dist_road")
 
 
+def roads_leak(catalog: Catalog, year: int) -> str | None:
+    """Why the catalog's roads may post-date ``year`` (undated, or dated later), or None
+    when they do not (or there are none): a road drawn to serve growth after ``year``
+    "knows" where that growth went, so a model using it is scored too kindly."""
+    years = [e.year for e in catalog.by_role("roads")]
+    if not years:
+        return None
+    if any(y is None for y in years):
+        return (f"the roads layer is undated, so it may show roads built after {year} to serve the growth "
+                "being predicted (a leak)")
+    if max(years) > year:
+        return (f"the roads layer is of {max(years)}, after {year}, so it may show roads built to serve the "
+                "growth being predicted (a leak)")
+    return None
+
+
 def new_cells_per_step(scenario: Scenario, stack: Stack, years: list[int], quantity: str,
                        n_observed: int) -> list[int] | None:
     """New cells to allocate in each step of ``years``: the observed number spread over the
     steps in proportion to their length (``quantity="observed"``), or the demand
     projection's (``"projected"``; None when the scenario gives no population)."""
     if quantity == "observed":
-        spans = np.diff(years)
-        cum = np.round(np.cumsum(spans) / spans.sum() * n_observed).astype(int)
-    else:
-        if not scenario.population.base > 0:
-            return None
-        path = path_for_stack(scenario.density, scenario.population, years[0], scenario.growth.calibrate_from,
-                              stack, None, [])
-        rows = demand_mod.project_demand(scenario.population, scenario.density, years,
-                                         stack.builtup_ha(years[0]), annual_change=path.annual_change,
-                                         growth_pph=path.growth_pph)
-        cum = np.round(np.cumsum([r.new_land_ha for r in rows[1:]]) / stack.grid.cell_area_ha).astype(int)
+        return growth.spread_cells(n_observed, years)
+    if not scenario.population.base > 0:
+        return None
+    path = path_for_stack(scenario.density, scenario.population, years[0], scenario.growth.calibrate_from,
+                          stack, None, [])
+    rows = demand_mod.project_demand(scenario.population, scenario.density, years,
+                                     stack.builtup_ha(years[0]), annual_change=path.annual_change,
+                                     growth_pph=path.growth_pph)
+    cum = np.round(np.cumsum([r.new_land_ha for r in rows[1:]]) / stack.grid.cell_area_ha).astype(int)
     return np.diff(np.concatenate([[0], cum])).tolist()
 
 
 def score_backtest(stack: Stack, scenario: Scenario, observed_year: int, quantity: str,
-                   suit: suitability.Suitability, runs: int, seed: int) -> dict:
+                   suit: suitability.Suitability, runs: int, seed: int, road_warning: str | None = None,
+                   keep_roads: bool = False) -> dict:
     """Calibrate on ``calibrate_from → base_year``, simulate to ``observed_year``, compare.
 
     Parameters
@@ -61,6 +76,9 @@ def score_backtest(stack: Stack, scenario: Scenario, observed_year: int, quantit
         ``"projected"`` (new cells from the demand projection).
     suit : from :func:`expansion.suitability.score` (its ``excluded`` mask is used).
     runs, seed : Monte-Carlo runs and seed.
+    road_warning : from :func:`roads_leak` (None: the roads do not post-date the base year).
+    keep_roads : keep road distance in the model although ``road_warning`` (it is left out
+        by default).
 
     Returns
     -------
@@ -75,7 +93,9 @@ def score_backtest(stack: Stack, scenario: Scenario, observed_year: int, quantit
     ``versus_nearest`` (mean FoM of the runs minus the rule's mean over tie seeds, with a
     spatial block bootstrap interval, blocks of :data:`BOOTSTRAP_BLOCK_M`);
     ``probability_calibration`` (:func:`expansion.validation.reliability` of the
-    probability map); ``multi_resolution`` (factor → metrics for the model and each
+    calibrated probability map, :func:`expansion.growth.probability_by_horizon`
+    conditioned on the quantity allocated) and ``monte_carlo_share_calibration``
+    (the same of the share of runs); ``multi_resolution`` (factor → metrics for the model and each
     null); ``beats_nulls``; ``quantity`` (mode, predicted and observed cells, quantity
     error in % of observed change, ``quantity_ratio``: projected / observed new land, None
     without population); ``calibration`` (the growth model); ``warnings``; and ``arrays``
@@ -105,7 +125,18 @@ def score_backtest(stack: Stack, scenario: Scenario, observed_year: int, quantit
         raise DataError("backtest --quantity projected needs the scenario's [population]")
 
     g = scenario.growth
-    model = growth.calibrate(stack, g.calibrate_from, base_year, excluded, survival=g.survival)
+    notes: list[str] = []
+    features = None
+    if road_warning is not None and stack.has_roads:
+        if keep_roads:
+            notes.append(f"backtest: {road_warning}; distance to any road was kept, so the figures may be "
+                         "optimistic")
+        else:
+            features = growth.without_local_roads(stack)
+            notes.append(f"backtest: {road_warning}; distance to any road was left out of the model, "
+                         "distance to arterial roads kept (--keep-roads keeps both)")
+    model = growth.choose_model(stack, g.calibrate_from, base_year, excluded, survival=g.survival,
+                                noise=g.noise, features=features)
     fom_runs: list[float] = []
     block = max(1, round(BOOTSTRAP_BLOCK_M / stack.grid.res))
     model_counts = []
@@ -131,10 +162,11 @@ def score_backtest(stack: Stack, scenario: Scenario, observed_year: int, quantit
         "nearest_builtup": validation.null_nearest(n_predicted, candidates, base, stack.grid.res),
     }
     if g.calibrate_from is not None:
+        null_features = [n for n in LOGISTIC_NULL_FEATURES if features is None or n in features]
         plain = growth.calibrate(stack, g.calibrate_from, base_year, excluded, survival=0.0,
-                                 features=LOGISTIC_NULL_FEATURES)
-        nulls["logistic_distance"] = validation.top_cells(growth.potential(plain, stack, base), n_predicted,
-                                                          candidates)
+                                 features=null_features)
+        nulls["logistic_distance"] = validation.top_cells(growth.log_potential(plain, stack, base),
+                                                          n_predicted, candidates)
     out["null_models"] = {k: validation.compare(v, observed_new, candidates) for k, v in nulls.items()}
     near_foms, near_counts = [], []
     for tie in range(NULL_TIE_SEEDS):
@@ -147,7 +179,10 @@ def score_backtest(stack: Stack, scenario: Scenario, observed_year: int, quantit
     vs = validation.bootstrap_fom_difference(np.mean(model_counts, axis=0), np.mean(near_counts, axis=0),
                                              np.random.default_rng(np.random.SeedSequence([seed, 2])))
     out["versus_nearest"] = {**vs, "block_m": block * stack.grid.res}
-    out["probability_calibration"] = validation.reliability(result.probability, observed_new, candidates)
+    probability = growth.probability_by_horizon(model, stack, base, excluded, sum(new_cells))
+    out["probability_calibration"] = validation.reliability(probability, observed_new, candidates)
+    out["monte_carlo_share_calibration"] = validation.reliability(result.probability, observed_new,
+                                                                  candidates)
     out["multi_resolution"] = {
         str(f): {"model": validation.coarsen_compare(predicted, observed_new, candidates, f),
                  **{k: validation.coarsen_compare(v, observed_new, candidates, f) for k, v in nulls.items()}}
@@ -163,14 +198,15 @@ def score_backtest(stack: Stack, scenario: Scenario, observed_year: int, quantit
     }
     out["calibration"] = model.as_dict()
     out["base_year"], out["observed_year"], out["runs"], out["seed"] = base_year, observed_year, runs, seed
-    out["warnings"] = list(result.warnings)
+    out["warnings"] = notes + list(result.warnings)
     out["arrays"] = {"predicted_new": predicted, "observed_new": observed_new, "candidates": candidates,
-                     "probability": result.probability}
+                     "probability": probability}
     return out
 
 
 def backtest(scenario_path: Path, observed_year: int, quantity: str | None = None, out: Path | None = None,
-             overwrite: bool = False, runs: int | None = None, seed: int | None = None) -> tuple[Path, dict]:
+             overwrite: bool = False, runs: int | None = None, seed: int | None = None,
+             keep_roads: bool = False) -> tuple[Path, dict]:
     """Backtest: calibrate on ``calibrate_from -> base_year``, grow to ``observed_year``,
     compare with the observed built-up there, and against three null models.
 
@@ -178,7 +214,10 @@ def backtest(scenario_path: Path, observed_year: int, quantity: str | None = Non
     ``urbanization_probability.tif``, ``backtest_map.tif`` (1 hit, 2 miss,
     3 false alarm, 4 correct rejection, 0 not a candidate), ``backtest.html``
     and ``run.json`` into the run folder (default
-    ``outputs/<city>/<scenario>-backtest-<year>/``).
+    ``outputs/<city>/<scenario>-backtest-<year>/``). When the roads layer is undated
+    or newer than the base year, distance to any road is left out of the model (streets
+    may know where the predicted growth went; arterials are kept) unless ``keep_roads``; either way the
+    result says so in its warnings.
     """
     timer = Timer()
     sc, catalog = load(scenario_path, runs, seed)
@@ -193,7 +232,8 @@ def backtest(scenario_path: Path, observed_year: int, quantity: str | None = Non
     timer.mark("layers")
     quantity = quantity or sc.growth.quantity
     suit = suitability.score(stack, sc.suitability, sc.base_year)  # nothing after the base year
-    res = score_backtest(stack, sc, observed_year, quantity, suit, sc.growth.runs, sc.growth.seed)
+    res = score_backtest(stack, sc, observed_year, quantity, suit, sc.growth.runs, sc.growth.seed,
+                         road_warning=roads_leak(catalog, sc.base_year), keep_roads=keep_roads)
     arrays = res.pop("arrays")
     timer.mark("backtest")
     res.update({"city": catalog.name, "scenario": sc.name, "synthetic": catalog.synthetic})
@@ -214,7 +254,7 @@ def backtest(scenario_path: Path, observed_year: int, quantity: str | None = Non
         write_geotiff(tmp / "urbanization_year.tif", uyear, grid, nodata=None, categorical=True,
                       description="year built up in the backtest run with the scenario's seed")
         write_geotiff(tmp / "urbanization_probability.tif", arrays["probability"], grid, nodata=np.nan,
-                      description=f"share of runs built up by {observed_year}")
+                      description=f"calibrated probability of being built up by {observed_year}")
         from ..outputs.web import write_html
         from ..outputs.web.run_maps import backtest_map
 

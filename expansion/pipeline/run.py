@@ -6,6 +6,7 @@ temporary folder renamed into place.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from ..outputs.geotiff import write_geotiff
 from ..outputs.plan_gpkg import write_plan_gpkg
 from ..outputs.provenance import write_json
 from ..stack import Stack
+from .backtest import roads_leak
 from .common import (
     Timer,
     check_grid_fits,
@@ -116,7 +118,7 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
     finished grids to files as they are made, for large grids.
     """
     spill = spill or Spill()
-    start_simulation = start_simulation or LocalRuns()
+    start_simulation = with_probability(start_simulation or LocalRuns())
     grid = stack.grid
     base = stack.builtup_at(sc.base_year) & stack.valid
     base_ha = float(base.sum()) * grid.cell_area_ha
@@ -136,8 +138,11 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
     timer.mark("suitability")
 
     log.info("growth: calibrating on %s -> %d", sc.growth.calibrate_from or "defaults", sc.base_year)
-    model = growth.calibrate(stack, sc.growth.calibrate_from, sc.base_year, suit.excluded,
-                             survival=sc.growth.survival)
+    # validation fits on the window before calibrate_from: roads that may post-date it are left out
+    leak = sc.growth.calibrate_from is not None and roads_leak(catalog, sc.growth.calibrate_from)
+    model = growth.choose_model(stack, sc.growth.calibrate_from, sc.base_year, suit.excluded,
+                                survival=sc.growth.survival, noise=sc.growth.noise,
+                                validation_features=growth.without_local_roads(stack) if leak else None)
     new_cells = [int(round(r.new_land_ha / grid.cell_area_ha)) for r in rows[1:]]
     years = [r.year for r in rows]
     log.info("growth: %d Monte-Carlo runs, business as usual", sc.growth.runs)
@@ -184,17 +189,61 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
         "arterials_planned_km": plan_m.get("arterials_planned_km"),
         "open_space_ha": plan_m.get("open_space_ha"),
         "growth_model": model.as_dict(),
+        **growth_validation(model),
         "risk": out.risk_summary,
         "plan": plan_m,
         "metrics": atlas,
-        "warnings": (said + suit.warnings + bau.warnings + [f"planned: {w}" for w in planned.warnings]
-                     + out.warnings),
+        "warnings": (said + suit.warnings + growth_warnings(model) + bau.warnings
+                     + [f"planned: {w}" for w in planned.warnings] + out.warnings),
     }
     import pandas as pd
 
     spots = out.hotspots
     hot = pd.concat(spots, ignore_index=True) if any(len(s) for s in spots) else spots[0]
     return Model(sc, catalog, stack, rows, suit, model, bau, the_plan, planned, risks, summary, hot)
+
+
+def with_probability(start_simulation: Callable[..., Callable[[], growth.GrowthResult]]):
+    """``start_simulation`` whose results carry the calibrated probability of being built by
+    the horizon (:func:`expansion.growth.probability_by_horizon`, for the same policy:
+    exclusions, road distances, allowed area) instead of the share of runs."""
+    def start(stack, model, excluded, new_cells, years, *, base_builtup, arterial_dist_m=None,
+              road_dist_m=None, allowed=None, **kwargs):
+        wait = start_simulation(stack, model, excluded, new_cells, years, base_builtup=base_builtup,
+                                arterial_dist_m=arterial_dist_m, road_dist_m=road_dist_m, allowed=allowed,
+                                **kwargs)
+
+        def result() -> growth.GrowthResult:
+            p = growth.probability_by_horizon(model, stack, base_builtup, excluded, sum(new_cells),
+                                              arterial_dist_m, road_dist_m, allowed=allowed)
+            return dataclasses.replace(wait(), probability=p)
+        return result
+    return start
+
+
+def growth_validation(model: growth.GrowthModel) -> dict:
+    """``{"growth": {"validation": {...}}}`` for summary.json (DESIGN section 5) when the model
+    was validated on a window inside the past, else nothing."""
+    v = model.validation
+    if v is None:
+        return {}
+    return {"growth": {"validation": {k: v[k] for k in ("window", "fom", "null_nearest_fom", "ece",
+                                                        "brier_skill", "model")}}}
+
+
+def growth_warnings(model: growth.GrowthModel) -> list[str]:
+    """Plain-language caveats on the growth model for summary.json."""
+    if model.kind == "fallback":
+        return ["growth: only one built-up epoch, so the growth model uses default coefficients that were "
+                "not learned from this city; the growth map is indicative only"]
+    if model.validation is None:
+        return [f"growth: the growth model could not be checked against an earlier period (no built-up "
+                f"epoch before {model.from_year}); the growth map is indicative only"]
+    if model.kind == "nearest":
+        v = model.validation
+        return [f"growth: in {v['window'][0]}–{v['window'][1]} the fitted growth model did no better than "
+                "growing the land nearest today's built-up land, so the projection uses that simple rule"]
+    return []
 
 
 def spill_for(grid, folder: Path) -> Spill:
@@ -224,7 +273,8 @@ def write_run(m: Model, folder: Path, timer: Timer) -> None:
                   nodata=None, categorical=True,
                   description="year built up under the plan; base year = already built; 0 = never")
     write_geotiff(folder / "urbanization_probability.tif", m.bau.probability, grid, nodata=np.nan,
-                  description=f"share of {sc.growth.runs} runs built up by {sc.horizon_year}")
+                  description=f"calibrated probability of being built up by {sc.horizon_year}, "
+                              "business as usual")
     write_plan_gpkg(m.plan, folder / "plan.gpkg", risk_hotspots=m.hotspots)
     write_raster_styles(folder, [r.year for r in m.demand])
     timer.mark("write")
@@ -242,7 +292,7 @@ def write_raster_styles(folder: Path, years: list[int]) -> None:
 
     for name, ramp, label in (("suitability", SUITABILITY_RAMP, "suitability"), ("risk", RISK_RAMP, "risk"),
                               ("risk_planned", RISK_RAMP, "risk"),
-                              ("urbanization_probability", PROBABILITY_RAMP, "share of runs")):
+                              ("urbanization_probability", PROBABILITY_RAMP, "probability")):
         styles.write_qml(folder / f"{name}.tif", styles.continuous_qml(ramp, 0.0, 1.0, label))
     cats = styles.categories_qml(period_categories(years))
     for name in ("urbanization_year", "urbanization_year_planned"):
