@@ -17,10 +17,12 @@ from pathlib import Path
 
 from .errors import ConfigError
 
-ROLES = ("boundary", "builtup", "dem", "roads", "water", "protected", "flood", "population")
-ENCODINGS = ("binary", "fraction", "ghs-built-s", "ghsl-ldsmt")
-VECTOR_ROLES = ("boundary", "roads", "water", "protected", "flood")
+ROLES = ("boundary", "builtup", "dem", "roads", "water", "protected", "flood", "population", "places")
+ENCODINGS = ("binary", "fraction", "ghs-built-s", "ghsl-ldsmt", "classes", "year")
+#: Roles read only from vectors, only from rasters, and from either (a raster mask: cells in ``values``).
+VECTOR_ROLES = ("roads", "places")
 RASTER_ROLES = ("builtup", "dem", "population")
+MASK_ROLES = ("boundary", "water", "protected", "flood")
 
 # ---------------------------------------------------------------- scenario
 
@@ -158,7 +160,18 @@ class Scenario:
 @dataclass(frozen=True)
 class CatalogLayer:
     """One entry of a catalog. ``path`` is absolute (resolved against the
-    catalog); ``path_as_written`` is what the catalog says."""
+    catalog); ``path_as_written`` is what the catalog says.
+
+    ``values``: the land-cover codes that are built-up (``classes``), or the
+    cells that are in for a raster in a mask role (default: non-zero);
+    ``years``: the epochs taken from a ``year`` (year-first-built) raster;
+    ``arterial_values``: the values of the roads' ``class_field`` that are
+    arterial (the rest are local; default: OpenStreetMap's motorway, trunk,
+    primary, secondary and their links); ``band``: the raster band (1-based);
+    ``threshold``: a share for fractions and GHS-BUILT-S, metres of depth for a
+    flood raster; ``year`` on roads, water or protected land: the year the
+    layer shows (see :meth:`expansion.stack.Stack.roads_as_of`).
+    """
 
     role: str
     path: Path
@@ -169,6 +182,10 @@ class CatalogLayer:
     class_field: str | None = None
     threshold: float | None = None
     nodata: float | None = None
+    values: tuple[float, ...] | None = None
+    years: tuple[int, ...] | None = None
+    arterial_values: tuple[str | int, ...] | None = None
+    band: int | None = None
 
 
 @dataclass(frozen=True)
@@ -257,6 +274,11 @@ def _coerce(value, tp, where: str):
             raise ConfigError(f"{where} must be a list, got {value!r}")
         (vt,) = typing.get_args(tp)
         return [_coerce(v, vt, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is tuple:  # tuple[X, ...]: a TOML list of X (a tuple keeps the dataclass hashable)
+        if not isinstance(value, list) or not value:
+            raise ConfigError(f"{where} must be a non-empty list, got {value!r}")
+        item = typing.get_args(tp)[0]
+        return tuple(_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value))
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where} must be a table, got {value!r}")
@@ -434,24 +456,58 @@ def load_catalog(path: str | Path) -> Catalog:
         entry = _build(CatalogLayer, {k: v for k, v in raw.items() if k != "path"}, w,
                        skip=("path", "path_as_written"),
                        extra={"path": (path.parent / written).resolve(), "path_as_written": written})
-        _check(entry.role in ROLES, f"{w}: unknown role '{entry.role}'; valid roles are: {', '.join(ROLES)}")
-        if entry.role == "builtup":
-            enc = entry.encoding or "binary"
-            _check(enc in ENCODINGS,
-                   f"{w}: unknown encoding '{enc}'; valid encodings are: {', '.join(ENCODINGS)}")
-            if enc != "ghsl-ldsmt":
-                _check(entry.year is not None,
-                       f"{w}: built-up layer {written} needs a 'year' "
-                       "(only ghsl-ldsmt carries its own epochs)")
-            entry = dataclasses.replace(entry, encoding=enc)
-        elif entry.encoding is not None:
-            raise ConfigError(f"{w}: 'encoding' applies only to builtup layers, not '{entry.role}'")
-        if entry.threshold is not None:
-            _check(entry.threshold > 0, f"{w}: 'threshold' must be more than 0")
-        if entry.year is not None:
-            _check(1800 <= entry.year <= 2200, f"{w}: 'year' {entry.year} is not a plausible year")
-        layers.append(entry)
+        layers.append(check_layer_keys(entry, w))
     _check(any(e.role == "boundary" for e in layers),
            f"{where}: no layer has role 'boundary'; the study area boundary is required "
            f"(add it with `expansion layers import {where} --role boundary FILE`)")
     return Catalog(name=name, path=path.resolve(), synthetic=synthetic, layers=tuple(layers), country=country)
+
+
+def check_layer_keys(entry: CatalogLayer, w: str) -> CatalogLayer:
+    """Check that ``entry``'s keys fit its role and encoding (``w`` names it in errors);
+    return it with the default encoding filled in for built-up layers."""
+    written = entry.path_as_written
+    _check(entry.role in ROLES, f"{w}: unknown role '{entry.role}'; valid roles are: {', '.join(ROLES)}")
+    enc = entry.encoding
+    if entry.role == "builtup":
+        enc = enc or "binary"
+        _check(enc in ENCODINGS,
+               f"{w}: unknown encoding '{enc}'; valid encodings are: {', '.join(ENCODINGS)}")
+        if enc in ("ghsl-ldsmt", "year"):
+            _check(entry.year is None, f"{w}: a {enc} layer carries its own epochs; remove 'year'"
+                   + (" (choose the epochs with 'years')" if enc == "year" else ""))
+        else:
+            _check(entry.year is not None, f"{w}: built-up layer {written} needs a 'year' "
+                   "(only ghsl-ldsmt and year layers carry their own epochs)")
+        _check(enc != "classes" or entry.values is not None,
+               f"{w}: a classes layer needs 'values', the land-cover codes that are built-up "
+               "(e.g. values = [50] for ESA WorldCover, [6] for Dynamic World)")
+        _check(enc == "year" or entry.years is None, f"{w}: 'years' applies only to encoding = \"year\"")
+        _check(enc != "year" or entry.years is not None,
+               f"{w}: a year layer needs 'years', the epochs to take (e.g. years = [2000, 2010, 2020])")
+        _check(enc in ("classes",) or entry.values is None,
+               f"{w}: 'values' on a built-up layer applies only to encoding = \"classes\"")
+        if entry.threshold is not None:
+            _check(enc in ("fraction", "ghs-built-s"),
+                   f"{w}: 'threshold' on a built-up layer applies to fraction and ghs-built-s only")
+    else:
+        _check(enc is None, f"{w}: 'encoding' applies only to builtup layers, not '{entry.role}'")
+        _check(entry.years is None, f"{w}: 'years' applies only to builtup layers, not '{entry.role}'")
+        _check(entry.values is None or entry.role in MASK_ROLES,
+               f"{w}: 'values' applies to built-up classes and raster masks "
+               f"({', '.join(MASK_ROLES)}), not '{entry.role}'")
+        _check(entry.threshold is None or entry.role == "flood",
+               f"{w}: 'threshold' applies to built-up fractions and flood-depth rasters, not '{entry.role}'")
+    _check(entry.role == "roads" or (entry.class_field is None and entry.arterial_values is None),
+           f"{w}: 'class_field' and 'arterial_values' apply only to roads, not '{entry.role}'")
+    if entry.threshold is not None:
+        _check(entry.threshold > 0, f"{w}: 'threshold' must be more than 0")
+    if entry.band is not None:
+        _check(entry.band >= 1, f"{w}: 'band' counts from 1, got {entry.band}")
+    for y in ((entry.year,) if entry.year is not None else ()) + (entry.years or ()):
+        _check(1800 <= y <= 2200, f"{w}: year {y} is not a plausible year")
+    if entry.years is not None:
+        _check(list(entry.years) == sorted(set(entry.years)),
+               f"{w}: 'years' must be increasing, without repeats")
+    arterial = None if entry.arterial_values is None else tuple(str(v) for v in entry.arterial_values)
+    return dataclasses.replace(entry, encoding=enc, arterial_values=arterial)

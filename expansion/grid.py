@@ -109,11 +109,13 @@ class Grid:
         crs: str,
         res: float,
         margin_m: float = 0.0,
+        origin: tuple[float, float] = (0.0, 0.0),
     ) -> Grid:
         """The grid that covers ``bounds`` (in ``crs``) plus a margin.
 
-        The corner is snapped to a multiple of ``res`` so that grids made for
-        the same place line up.
+        The cell edges are snapped to ``origin`` plus multiples of ``res`` (by
+        default multiples of ``res``), so that grids made for the same place
+        line up, and a grid snapped to a raster's corner lines up with its cells.
 
         Parameters
         ----------
@@ -121,15 +123,17 @@ class Grid:
         crs : a projected CRS with metre units.
         res : cell size in metres.
         margin_m : extra land around the bounds, in metres.
+        origin : (x, y) in ``crs``, a point on the cell edges.
         """
         check_projected(crs, what="the analysis grid")
         if not (res > 0 and math.isfinite(res)):
             raise ConfigError(f"resolution_m must be a positive number of metres, got {res}")
         left, bottom, right, top = bounds
-        left = math.floor((left - margin_m) / res) * res
-        top = math.ceil((top + margin_m) / res) * res
-        right = math.ceil((right + margin_m) / res) * res
-        bottom = math.floor((bottom - margin_m) / res) * res
+        ox, oy = origin
+        left = ox + math.floor((left - margin_m - ox) / res) * res
+        top = oy + math.ceil((top + margin_m - oy) / res) * res
+        right = ox + math.ceil((right + margin_m - ox) / res) * res
+        bottom = oy + math.floor((bottom - margin_m - oy) / res) * res
         width = max(1, int(round((right - left) / res)))
         height = max(1, int(round((top - bottom) / res)))
         return cls(crs=CRS.from_user_input(crs).to_string(), left=left, top=top,

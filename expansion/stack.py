@@ -28,6 +28,9 @@ from .grid import Grid
 ARTERIAL_HIGHWAYS = ("motorway", "trunk", "primary", "secondary")
 ARTERIAL_HIGHWAYS_WITH_LINKS = ARTERIAL_HIGHWAYS + tuple(f"{h}_link" for h in ARTERIAL_HIGHWAYS)
 
+#: Land within this many metres of a roads layer's outermost features counts as covered by it.
+ROADS_COVERAGE_BUFFER_M = 500.0
+
 
 @dataclass
 class Stack:
@@ -55,10 +58,20 @@ class Stack:
     flood : bool, mapped flood zones; None without a flood layer.
     population : float32 persons per cell, NaN for no data; None without one.
     vectors : GeoDataFrames in the grid CRS, by role: "boundary" (always),
-        and where present "roads" (column ``highway`` and ``road_class``, one of
-        "arterial" / "local"), "water", "protected", "flood".
+        and where present "roads" (columns ``highway`` (the class field's
+        value), ``road_class`` ("arterial" / "local"), ``name`` when the source
+        has one, and ``year`` (text, "" when undated) when any roads layer is
+        dated: every roads layer, of every year), "water", "protected", "flood"
+        (the latest dated layer and the undated ones) and "places" (points
+        with ``name`` and ``place``).
     sources : the files each role was read from (for provenance).
     has_roads, has_water : whether those layers were present in the catalog.
+    roads_coverage : bool, where the roads layers have data (the bounding box of
+        each layer's features plus :data:`ROADS_COVERAGE_BUFFER_M`); land
+        outside it is *unknown*, not far from any road. None without roads.
+    warnings : plain-language caveats about the layers (partial or class-less
+        roads, suspicious DEM or built-up epochs, multi-band rasters ...), for
+        ``summary.json``.
 
     A grid array memory-mapped read-only from a ``.npy`` file (a cached
     stack's: stages never write into the stack) is pickled as that file's
@@ -85,6 +98,8 @@ class Stack:
     sources: dict[str, list[str]] = field(default_factory=dict)
     has_roads: bool = False
     has_water: bool = False
+    roads_coverage: np.ndarray | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def __reduce_ex__(self, protocol):
         state = {f.name: _by_path(getattr(self, f.name)) for f in fields(self)}
@@ -98,6 +113,47 @@ class Stack:
     def builtup_at(self, year: int) -> np.ndarray:
         """Built-up (bool) at an observed year; KeyError if not observed."""
         return self.builtup[year]
+
+    @property
+    def roads(self):
+        """The roads (GeoDataFrame in the grid CRS, see ``vectors``), or None without a roads layer."""
+        return self.vectors.get("roads")
+
+    @property
+    def places(self):
+        """Named places (GeoDataFrame of points with ``name`` and ``place``), or None."""
+        return self.vectors.get("places")
+
+    def roads_as_of(self, year: int):
+        """The roads known in ``year`` (GeoDataFrame), or None without a roads layer.
+
+        Each dated roads layer (``year`` in the catalog) is the network as of its
+        year: the roads as of ``year`` are those of the latest layer dated
+        ``year`` or earlier, plus the undated layers (taken to exist in every
+        year). Without any dated layer this is every road; with dated layers
+        but none as old as ``year``, only the undated ones (possibly none).
+        A backtest from a base year uses this to leave out later roads.
+        """
+        roads = self.roads
+        if roads is None or "year" not in roads.columns:
+            return roads
+        dated = roads["year"].to_numpy(dtype=str)
+        years = sorted({int(y) for y in dated if y and int(y) <= year})
+        keep = (dated == "") | (dated == (str(years[-1]) if years else "none"))
+        return roads[keep].reset_index(drop=True)
+
+    def road_distances_as_of(self, year: int) -> tuple[np.ndarray, np.ndarray]:
+        """(arterial_dist_m, road_dist_m) from :meth:`roads_as_of` ``year``: float32
+        metres on the grid, as the stack's own (the grid diagonal where there is no road)."""
+        from .grid import distance_m, rasterize
+
+        roads = self.roads_as_of(year)
+        if roads is None or "year" not in roads.columns:
+            return self.arterial_dist_m, self.road_dist_m
+        geoms = roads.geometry.values
+        arterial = geoms[roads["road_class"].to_numpy() == "arterial"]
+        return (distance_m(rasterize(arterial, self.grid), self.grid.res),
+                distance_m(rasterize(geoms, self.grid), self.grid.res))
 
     def builtup_ha(self, year: int) -> float:
         """Built-up hectares inside the study area at an observed year."""

@@ -92,6 +92,10 @@ def write_catalog(folder: Path, layers: list[dict], name: str = "Test Town", syn
 OSM_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <osm version="0.6" generator="hand">
   {nodes}
+  <node id="20" version="1" lat="{town_lat}" lon="{town_lon}">
+    <tag k="place" v="town"/><tag k="name" v="Testville"/></node>
+  <node id="21" version="1" lat="{village_lat}" lon="{village_lon}">
+    <tag k="place" v="village"/><tag k="name" v="Little Test"/></node>
   <way id="100" version="1"><nd ref="1"/><nd ref="2"/>
     <tag k="highway" v="primary"/><tag k="name" v="Main Road"/></way>
   <way id="101" version="1"><nd ref="3"/><nd ref="4"/>
@@ -108,7 +112,8 @@ def write_osm(path: Path) -> Path:
     """A tiny hand-written OpenStreetMap XML file over the study area (same GDAL
     OSM driver and code path as .osm.pbf): a primary road (east-west, middle),
     a residential street (north-south, middle), a river along the southern edge
-    and a small lake (natural=water) in the north-east."""
+    and a small lake (natural=water) in the north-east; two named places: the town
+    Testville in the middle and the village Little Test in the south-west."""
     t = Transformer.from_crs(UTM, "EPSG:4326", always_xy=True)
     pts = {
         1: (X0 - 100, Y0 + 1515), 2: (X0 + SIDE + 100, Y0 + 1515),
@@ -121,5 +126,17 @@ def write_osm(path: Path) -> Path:
     for i, (x, y) in pts.items():
         lon, lat = t.transform(x, y)
         nodes.append(f'<node id="{i}" version="1" lat="{lat:.8f}" lon="{lon:.8f}"/>')
-    path.write_text(OSM_XML.format(nodes="\n  ".join(nodes)), encoding="utf-8")
+    places = {}
+    for name, (x, y) in (("town", (X0 + 1500, Y0 + 1500)), ("village", (X0 + 600, Y0 + 600))):
+        lon, lat = t.transform(x, y)
+        places[f"{name}_lat"], places[f"{name}_lon"] = f"{lat:.8f}", f"{lon:.8f}"
+    path.write_text(OSM_XML.format(nodes="\n  ".join(nodes), **places), encoding="utf-8")
     return path
+
+
+def make_town(folder: Path, n: int, res: float, built: np.ndarray) -> Path:
+    """``folder`` with a boundary (GeoPackage, UTM) and a binary built-up ``built_2010.tif`` (UTM, n x n cells
+    of ``res`` metres from the study area's north-west corner)."""
+    write_boundary(folder / "boundary.gpkg")
+    write_raster(folder / "built_2010.tif", built.astype("uint8"), UTM, utm_transform(res))
+    return folder

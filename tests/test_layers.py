@@ -18,6 +18,7 @@ from layer_fixtures import (
     Y0,
     bowtie,
     geographic_transform,
+    make_town,
     utm_transform,
     write_boundary,
     write_catalog,
@@ -67,9 +68,7 @@ def blob(n: int) -> np.ndarray:
 @pytest.fixture
 def town(tmp_path) -> Path:
     """A folder with a boundary (GeoPackage, UTM) and a binary built-up (UTM, 30 m, 2010)."""
-    write_boundary(tmp_path / "boundary.gpkg")
-    write_raster(tmp_path / "built_2010.tif", blob(N).astype("uint8"), UTM, utm_transform(RES))
-    return tmp_path
+    return make_town(tmp_path, N, RES, blob(N))
 
 
 BASE = [{"role": "boundary", "path": "boundary.gpkg"},
@@ -549,7 +548,8 @@ def test_cache_hit_and_invalidation(town, caplog, monkeypatch):
 def test_check_catalog_rows_and_table(town):
     write_roads(town / "roads.gpkg", field="kind")
     t, w, h = geographic_transform(0.0003)
-    write_raster(town / "dem.tif", np.full((h, w), 5, "int16"), "EPSG:4326", t, nodata=-32768)
+    slope = 5 + 2 * np.arange(h, dtype="int16")[:, None] + np.zeros((h, w), "int16")  # ~6 % slope
+    write_raster(town / "dem.tif", slope, "EPSG:4326", t, nodata=-32768)
     cat = load_catalog(write_catalog(town, BASE + [
         {"role": "roads", "path": "roads.gpkg"}, {"role": "dem", "path": "dem.tif"},
         {"role": "water", "path": "missing.gpkg"}]))

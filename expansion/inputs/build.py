@@ -17,18 +17,22 @@ import numpy as np
 import shapely
 from shapely.geometry import box
 
-from ..config import Catalog
+from ..config import Catalog, CatalogLayer
 from ..errors import DataError
-from ..grid import Grid, distance_m, rasterize
-from ..stack import Stack
+from ..grid import Grid, distance_m, rasterize, row_slices
+from ..stack import ROADS_COVERAGE_BUFFER_M, Stack
 from ..terrain import height_above_water, slope_percent
 from .cache import Sink, cache_path, load_cached_stack, save_cache
-from .encodings import warp_builtup
-from .sources import Progress, check_file, short_error, step
-from .vectors import concat_frames, geometry_only, read_vector, roads_frame, study_area
+from .encodings import LDSMT_EPOCHS, warp_builtup
+from .sanity import builtup_share_warning, dem_problem, dem_warning, shrink_warnings
+from .sources import Progress, band_warning, check_file, is_raster, open_raster, short_error, step
+from .vectors import concat_frames, geometry_only, places_frame, read_vector, roads_frame, study_area
 from .warp import warp_dem, warp_population
 
 log = logging.getLogger(__name__)
+
+#: Roads covering less than this share of the study area get a warning (partial roads layer).
+ROADS_PARTIAL_SHARE = 0.95
 
 
 def build_stack(catalog: Catalog, grid: Grid, cache: bool = True, progress: Progress = None) -> Stack:
@@ -118,6 +122,7 @@ def assemble_stack(catalog: Catalog, grid: Grid, progress: Progress, sink: Sink)
         raise DataError(f"{catalog.by_role('boundary')[0].path_as_written}: the study area covers no cell "
                         f"centre of the {grid.res:g} m grid; use a finer 'resolution_m' in the scenario")
 
+    warnings = _band_warnings(catalog)
     builtup, present, ldsmt_water = warp_builtup(builtup_entries, grid, study, progress, sink)
     present &= inside
     del inside
@@ -126,11 +131,16 @@ def assemble_stack(catalog: Catalog, grid: Grid, progress: Progress, sink: Sink)
                         "the boundary; check that they cover the study area")
     valid = sink.put("valid", present)
     del present
+    warnings += _builtup_warnings(builtup, valid, grid, builtup_entries)
 
     dem = slope = None
     if catalog.by_role("dem"):
         step(progress, "dem")
         dem = warp_dem(catalog.by_role("dem"), grid, study, progress, sink)
+        sample, k = _sample(dem, valid)
+        problem = dem_problem(sample, grid.res * k)
+        if problem:
+            warnings.append(dem_warning(catalog.by_role("dem")[0].path_as_written, problem))
         slope = sink.put("slope_pct", slope_percent(dem, grid.res, out=sink.new("slope_pct", "float32")))
     population = None
     if catalog.by_role("population"):
@@ -141,14 +151,16 @@ def assemble_stack(catalog: Catalog, grid: Grid, progress: Progress, sink: Sink)
     bbox = grid.bounds
     roads_mask = np.zeros(grid.shape, dtype=bool)
     arterial_mask = np.zeros(grid.shape, dtype=bool)
+    coverage = None
     if catalog.by_role("roads"):
         step(progress, "roads")
-        frames = [roads_frame(e, read_vector(e, dst_crs=grid.crs, bbox=bbox))
-                  for e in catalog.by_role("roads")]
-        roads = concat_frames(frames, grid)
+        roads, current, coverage, notes = _read_roads(catalog.by_role("roads"), grid, valid)
+        warnings += notes
         vectors["roads"] = roads
-        roads_mask = rasterize(roads.geometry.values, grid)
-        arterial_mask = rasterize(roads.geometry.values[roads["road_class"].to_numpy() == "arterial"], grid)
+        roads_mask = rasterize(current.geometry.values, grid)
+        arterial = current.geometry.values[current["road_class"].to_numpy() == "arterial"]
+        arterial_mask = rasterize(arterial, grid)
+        coverage = sink.put("roads_coverage", coverage)
     road_dist = sink.put("road_dist_m", distance_m(roads_mask, grid.res))
     arterial_dist = sink.put("arterial_dist_m", distance_m(arterial_mask, grid.res))
     del roads_mask, arterial_mask
@@ -158,8 +170,12 @@ def assemble_stack(catalog: Catalog, grid: Grid, progress: Progress, sink: Sink)
         if catalog.by_role(role):
             step(progress, role)
             frames = [geometry_only(read_vector(e, dst_crs=grid.crs, bbox=bbox))
-                      for e in catalog.by_role(role)]
+                      for e in current_layers(catalog.by_role(role))]
             vectors[role] = concat_frames(frames, grid)
+    if catalog.by_role("places"):
+        step(progress, "places")
+        vectors["places"] = concat_frames([places_frame(e, read_vector(e, dst_crs=grid.crs, bbox=bbox))
+                                           for e in catalog.by_role("places")], grid)
     if "water" in vectors:
         water |= rasterize(vectors["water"].geometry.values, grid)
     protected = sink.put("protected", rasterize(vectors["protected"].geometry.values, grid)
@@ -181,8 +197,90 @@ def assemble_stack(catalog: Catalog, grid: Grid, progress: Progress, sink: Sink)
         slope_pct=slope, height_above_water_m=hand, flood=flood,
         population=sink.put("population", population) if population is not None else None,
         vectors=vectors, sources=_sources(catalog), has_roads=bool(catalog.by_role("roads")),
-        has_water=bool(catalog.by_role("water")) or has_ldsmt_water,
+        has_water=bool(catalog.by_role("water")) or has_ldsmt_water, roads_coverage=coverage,
+        warnings=warnings,
     )
+
+
+def current_layers(entries: list[CatalogLayer]) -> list[CatalogLayer]:
+    """The layers that show a role today: the undated ones and those of the latest ``year``."""
+    years = [e.year for e in entries if e.year is not None]
+    return [e for e in entries if e.year is None or e.year == max(years)]
+
+
+def _read_roads(entries: list[CatalogLayer], grid: Grid, valid: np.ndarray):
+    """Every roads layer (with a ``year`` column when any is dated), the current roads
+    (see :func:`current_layers`), their coverage on the grid (bool: within
+    :data:`ROADS_COVERAGE_BUFFER_M` of each layer's bounding box) and warnings."""
+    import geopandas as gpd
+
+    dated = any(e.year is not None for e in entries)
+    current = current_layers(entries)
+    frames, now, hulls, notes = [], [], [], []
+    for e in entries:
+        f = roads_frame(e, read_vector(e, dst_crs=grid.crs, bbox=grid.bounds))
+        if dated:
+            f["year"] = "" if e.year is None else str(e.year)
+        frames.append(f)
+        if e not in current:
+            continue
+        now.append(f)
+        if len(f) and not (f["road_class"] == "arterial").any():
+            classes = ", ".join(sorted(set(f["highway"]))[:8]) or "(empty)"
+            field = e.class_field or "highway"
+            notes.append(f"{e.path_as_written}: no road is arterial (its '{field}' values "
+                         f"are {classes}); existing arterials are taken as absent. If the layer has its own "
+                         "classes, set 'class_field' and 'arterial_values' in the catalog")
+        if len(f):
+            left, bottom, right, top = f.total_bounds
+            hulls.append(box(left, bottom, right, top).buffer(ROADS_COVERAGE_BUFFER_M))
+    coverage = rasterize(hulls, grid) if hulls else np.zeros(grid.shape, dtype=bool)
+    inside = int(np.count_nonzero(valid))
+    share = np.count_nonzero(coverage & valid) / inside if inside else 1.0
+    if share < ROADS_PARTIAL_SHARE:
+        names = ", ".join(e.path_as_written for e in current)
+        notes.append(f"{names}: the roads cover {100 * share:.0f} % of the study area; land beyond them is "
+                     "treated as unknown, not as far from any road. Add a roads layer for the rest "
+                     "(e.g. an OpenStreetMap extract)")
+    roads = concat_frames(frames, grid)
+    current_roads = concat_frames(now, grid) if now else gpd.GeoDataFrame(
+        {"highway": [], "road_class": []}, geometry=[], crs=grid.crs)
+    return roads, current_roads, coverage, notes
+
+
+def _band_warnings(catalog: Catalog) -> list[str]:
+    out = []
+    for e in catalog.layers:
+        if is_raster(e):
+            with open_raster(e) as ds:
+                w = band_warning(e, ds)
+            if w:
+                out.append(w)
+    return out
+
+
+def _sample(arr: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, int]:
+    """A regular sample of ``arr`` (every k-th cell, at most ~1000 a side; NaN outside ``valid``) and k."""
+    k = max(1, -(-max(arr.shape) // 1000))
+    return np.where(valid[::k, ::k], arr[::k, ::k], np.nan), k
+
+
+def _builtup_warnings(builtup: dict, valid: np.ndarray, grid: Grid, entries: list[CatalogLayer]) -> list[str]:
+    """Epochs covering nearly all or none of the study area, and epochs that shrink sharply."""
+    where = {}
+    for e in entries:
+        years = {"year": e.years, "ghsl-ldsmt": tuple(LDSMT_EPOCHS)}.get(e.encoding, (e.year,))
+        for y in years:
+            where.setdefault(y, e.path_as_written)
+    inside = int(np.count_nonzero(valid))
+    out, areas = [], {}
+    for year, arr in builtup.items():
+        cells = sum(int(np.count_nonzero(arr[s] & valid[s])) for s in row_slices(grid.shape))
+        areas[year] = cells * grid.cell_area_ha
+        w = builtup_share_warning(where[year], year, cells / inside if inside else 0.0)
+        if w:
+            out.append(w)
+    return out + shrink_warnings(areas, where)
 
 
 def _sources(catalog: Catalog) -> dict[str, list[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -17,7 +18,8 @@ from ..stack import Stack
 # Bump when the arrays or their meaning change: old cache files are then ignored.
 # 2: a folder of .npy files, opened memory-mapped (was one .npz read whole).
 # 3: built strip by strip straight into the folder.
-CACHE_VERSION = 3
+# 4: roads coverage, warnings, places and the new catalog keys.
+CACHE_VERSION = 4
 
 
 def file_stamp(path: Path) -> list:
@@ -43,9 +45,8 @@ def cache_path(catalog: Catalog, grid: Grid) -> Path:
     """Where :func:`build_stack` caches the stack for this catalog and grid."""
     entries = []
     for e in catalog.layers:
-        entries.append({"role": e.role, "path": str(e.path), "year": e.year, "encoding": e.encoding,
-                        "layer": e.layer, "class_field": e.class_field, "threshold": e.threshold,
-                        "nodata": e.nodata, "files": file_stamp(e.path)})
+        keys = {f.name: getattr(e, f.name) for f in dataclasses.fields(e) if f.name != "path_as_written"}
+        entries.append({**keys, "path": str(e.path), "files": file_stamp(e.path)})
     text = json.dumps({"version": CACHE_VERSION, "grid": grid.key(), "layers": entries}, sort_keys=True)
     digest = hashlib.sha256(text.encode()).hexdigest()[:20]
     return catalog.folder / ".cache" / f"stack-{digest}"
@@ -92,7 +93,7 @@ class Sink:
 
 
 _ARRAYS = ("valid", "water", "water_dist_m", "arterial_dist_m", "road_dist_m", "protected")
-_OPTIONAL = ("dem", "slope_pct", "height_above_water_m", "flood", "population")
+_OPTIONAL = ("dem", "slope_pct", "height_above_water_m", "flood", "population", "roads_coverage")
 
 
 def save_cache(folder: Path, stack: Stack) -> None:
@@ -117,7 +118,8 @@ def save_cache(folder: Path, stack: Stack) -> None:
             arrays[f"vec_{role}_col_{c}"] = np.asarray(gdf[c].astype(str).to_numpy(), dtype=str)
         vec_meta[role] = cols
     meta = {"version": CACHE_VERSION, "years": sorted(stack.builtup), "vectors": vec_meta,
-            "has_roads": stack.has_roads, "has_water": stack.has_water, "arrays": sorted(arrays)}
+            "has_roads": stack.has_roads, "has_water": stack.has_water, "arrays": sorted(arrays),
+            "warnings": stack.warnings}
     for name, arr in arrays.items():
         if not (folder / f"{name}.npy").exists():
             np.save(folder / f"{name}.npy", np.ascontiguousarray(arr), allow_pickle=False)
@@ -153,4 +155,5 @@ def load_cached_stack(path: Path, grid: Grid, name: str, synthetic: bool, source
         if arr.shape != grid.shape:
             raise ValueError("cached arrays do not match the grid")
     return Stack(grid=grid, name=name, synthetic=synthetic, builtup=builtup, vectors=vectors,
-                 sources=sources, has_roads=meta["has_roads"], has_water=meta["has_water"], **fields)
+                 sources=sources, has_roads=meta["has_roads"], has_water=meta["has_water"],
+                 warnings=meta["warnings"], **fields)

@@ -13,12 +13,24 @@ import numpy as np
 import pyproj
 import shapely
 
-from ..config import RASTER_ROLES, Catalog, CatalogLayer
+from ..config import MASK_ROLES, Catalog, CatalogLayer
 from ..errors import DataError, ExpansionError
 from ..grid import utm_crs_for
-from .encodings import LDSMT_EPOCHS
-from .sources import check_file, footprint, is_osm, open_raster, raster_nodata, short_error
-from .vectors import OSM_QUERIES, study_area
+from .encodings import LDSMT_EPOCHS, YEAR_MIN, binary_problem
+from .masks import cells_in
+from .sanity import builtup_share_warning, dem_problem, dem_warning
+from .sources import (
+    band_of,
+    band_warning,
+    check_file,
+    footprint,
+    is_osm,
+    is_raster,
+    open_raster,
+    raster_nodata,
+    short_error,
+)
+from .vectors import OSM_QUERIES, roads_frame, study_area
 
 REQUIRED_ROLES = ("boundary", "builtup")
 
@@ -48,16 +60,24 @@ def study_for_check(catalog: Catalog):
 def _years_text(entry: CatalogLayer) -> str:
     if entry.encoding == "ghsl-ldsmt":
         return ",".join(str(y) for y in LDSMT_EPOCHS)
+    if entry.encoding == "year":
+        return ",".join(str(y) for y in entry.years)
     return "" if entry.year is None else str(entry.year)
+
+
+def _cell_m(crs, res: tuple[float, float], bounds) -> float:
+    """The approximate side of a cell in metres (degrees converted at the raster's middle latitude)."""
+    c = pyproj.CRS.from_user_input(crs)
+    if c.is_geographic:
+        lat = math.radians((bounds[1] + bounds[3]) / 2)
+        return math.sqrt(res[0] * 111_320.0 * math.cos(lat) * res[1] * 110_574.0)
+    return res[0] * (c.axis_info[0].unit_conversion_factor if c.axis_info else 1.0)
 
 
 def _resolution_text(crs, res: tuple[float, float], bounds) -> str:
     c = pyproj.CRS.from_user_input(crs)
     if c.is_geographic:
-        lat = math.radians((bounds[1] + bounds[3]) / 2)
-        mx = res[0] * 111_320.0 * math.cos(lat)
-        my = res[1] * 110_574.0
-        return f"{res[0]:.6g}° (~{math.sqrt(mx * my):.0f} m)"
+        return f"{res[0]:.6g}° (~{_cell_m(crs, res, bounds):.0f} m)"
     unit = c.axis_info[0].unit_conversion_factor if c.axis_info else 1.0
     if abs(unit - 1.0) < 1e-12:
         return f"{res[0]:g} m"
@@ -87,7 +107,7 @@ def inspect_layer(entry: CatalogLayer, study=None, study_crs=None) -> dict:
         row["problems"].append(strip_label(exc, entry))
         return row
     try:
-        if entry.role in RASTER_ROLES:
+        if is_raster(entry):
             _inspect_raster(entry, row, study, study_crs)
         else:
             _inspect_vector(entry, row, study, study_crs)
@@ -129,11 +149,15 @@ def _inspect_raster(entry: CatalogLayer, row: dict, study, study_crs) -> None:
             row["nodata"] = "0 (code)"
         if study is not None:
             _overlap(row, footprint(tuple(ds.bounds), ds.crs, study_crs), study, raster=True)
+        note = band_warning(entry, ds)
+        if note:
+            row["notes"].append(strip_label(note, entry))
         # A decimated read (at most ~1000 cells a side) to spot empty or wrongly coded rasters.
         step = max(1, math.ceil(max(ds.width, ds.height) / 1000))
         shape = (max(1, ds.height // step), max(1, ds.width // step))
+        spacing_m = _cell_m(ds.crs, ds.res, tuple(ds.bounds)) * ds.width / shape[1]
         try:
-            sample = ds.read(1, out_shape=shape)
+            sample = ds.read(band_of(entry), out_shape=shape)
         except Exception as exc:  # rasterio/GDAL errors on truncated files
             raise DataError(f"cannot be read ({short_error(exc)}); the file may be truncated or damaged") \
                 from None
@@ -147,6 +171,49 @@ def _inspect_raster(entry: CatalogLayer, row: dict, study, study_crs) -> None:
             row["problems"].append(f"values {', '.join(f'{v:g}' for v in bad[:5])} are not LDSMT codes 0–6")
     if not present.any():
         row["problems"].append("has only nodata (check its nodata value)")
+        return
+    _check_values(entry, row, sample, present, spacing_m, nodata)
+
+
+def _check_values(entry: CatalogLayer, row: dict, sample: np.ndarray, present: np.ndarray, spacing_m: float,
+                  nodata) -> None:
+    """Problems and notes from a decimated sample of a raster (``present``: not nodata)."""
+    values = np.unique(sample[present][:: max(1, int(present.sum()) // 200_000)])
+    shown = ", ".join(f"{v:g}" for v in values[:12]) + (", ..." if values.size > 12 else "")
+    if entry.role == "dem":
+        problem = dem_problem(np.where(present, sample, np.nan), spacing_m)
+        if problem:
+            row["notes"].append(strip_label(dem_warning(entry.path_as_written, problem), entry))
+    elif entry.role in MASK_ROLES:
+        share = float(cells_in(entry, sample, nodata).mean())
+        if share == 0:
+            hint = " or a lower 'threshold'" if entry.role == "flood" else ""
+            row["problems"].append(f"no cell is in the mask (its values: {shown}); set 'values' to the "
+                                   f"codes that are in{hint}")
+        else:
+            row["notes"].append(f"{100 * share:.0f} % of its cells are in")
+    elif entry.role == "builtup":
+        enc = entry.encoding
+        if enc == "binary" and values.size > 2:
+            row["problems"].append(binary_problem(values))
+            return
+        if enc == "classes" and not np.isin(values, np.asarray(entry.values)).any():
+            wanted = ", ".join(f"{v:g}" for v in entry.values)
+            row["problems"].append(f"none of its values is in 'values' ({wanted}); its values are {shown}")
+            return
+        if enc == "year":
+            years = values[values >= YEAR_MIN]
+            if not years.size:
+                row["problems"].append(f"no value is a year (its values: {shown}); encoding \"year\" needs "
+                                       "the year each cell was first built")
+                return
+            row["notes"].append(f"first built {years.min():g}–{years.max():g}")
+        if enc in ("binary", "classes"):
+            built = sample != 0 if enc == "binary" else np.isin(sample, np.asarray(entry.values))
+            note = builtup_share_warning(entry.path_as_written, entry.year,
+                                         float((built & present).sum() / present.sum()))
+            if note:
+                row["notes"].append(strip_label(note, entry).replace(" of the study area", " of its cells"))
 
 
 def _looks_vector(path: Path) -> bool:
@@ -190,6 +257,11 @@ def _inspect_vector(entry: CatalogLayer, row: dict, study, study_crs) -> None:
             if fld not in fields:
                 row["problems"].append(f"no field '{fld}' to class roads by (fields: {', '.join(fields)}); "
                                        "set 'class_field'")
+            elif info.get("features") and not is_osm(entry.path):
+                _note_arterials(entry, layer, fld, row)
+        if entry.role == "places" and "name" not in fields and not is_osm(entry.path):
+            row["problems"].append(f"no field 'name' (fields: {', '.join(fields)}); name the field of the "
+                                   "place names 'name'")
         if entry.role == "boundary":
             gtype = str(info.get("geometry_type") or "")
             if gtype and "polygon" not in gtype.lower() and gtype.lower() != "unknown":
@@ -205,6 +277,18 @@ def _inspect_vector(entry: CatalogLayer, row: dict, study, study_crs) -> None:
         _overlap(row, fp, study, raster=False)
     elif entry.role == "boundary" and study is not None:
         row["overlap_pct"] = 100.0
+
+
+def _note_arterials(entry: CatalogLayer, layer: str, fld: str, row: dict) -> None:
+    """A note when no road of the layer is arterial by its class field."""
+    import pyogrio
+
+    gdf = pyogrio.read_dataframe(entry.path, layer=layer, columns=[fld], read_geometry=False)
+    gdf["geometry"] = None
+    classes = roads_frame(entry, gdf.set_geometry("geometry"))
+    if not (classes["road_class"] == "arterial").any():
+        values = ", ".join(sorted(set(classes["highway"]))[:8])
+        row["notes"].append(f"no road is arterial (its '{fld}' values are {values}); set 'arterial_values'")
 
 
 def check_catalog(catalog: Catalog) -> list[dict]:

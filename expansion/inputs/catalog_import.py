@@ -10,45 +10,70 @@ from __future__ import annotations
 import filecmp
 import json
 import os
+import re
 import shutil
 import tempfile
 import tomllib
 from pathlib import Path
 
-from ..config import ENCODINGS, ROLES, Catalog, CatalogLayer, load_catalog
+from ..config import ENCODINGS, ROLES, Catalog, CatalogLayer, check_layer_keys, load_catalog
 from ..errors import ConfigError, DataError, ExpansionError
 from .catalog_check import inspect_layer, strip_label, study_for_check
 from .encodings import LDSMT_EPOCHS
 from .vectors import study_area
 
+#: Files that belong with a raster or vector file (georeferencing, statistics, overviews, attribute
+#: tables, shapefile parts), as endings after the file's stem or after its whole name.
+SIDECAR_ENDINGS = (".tfw", ".tifw", ".tiffw", ".wld", ".jgw", ".pgw", ".prj", ".aux.xml", ".aux", ".ovr",
+                   ".rrd", ".vat.dbf", ".msk", ".xml", ".cpg", ".qml", ".qmd")
+#: Catalog keys that ``import_layer`` writes, in this order, after role and path.
+IMPORT_KEYS = ("year", "encoding", "values", "years", "threshold", "class_field", "arterial_values", "layer",
+               "band", "nodata")
 
-def _sidecars(file: Path) -> list[Path]:
-    """The file and, for a shapefile, every file beside it with the same stem (.shx .dbf .prj .cpg ...)."""
-    if file.suffix.lower() != ".shp":
-        return [file]
-    stem = file.name[: -len(file.suffix)]
-    return sorted(p for p in file.parent.iterdir()
-                  if p.is_file() and p.name.startswith(stem + ".") and p != file) + [file]
+
+def sidecars(file: Path) -> list[Path]:
+    """The files that go with ``file``, then the file itself: for a shapefile every file
+    with its stem (.shx .dbf .prj .cpg .sbn ...), for any file ``stem`` + or ``name`` +
+    one of :data:`SIDECAR_ENDINGS` (``x.tfw``, ``x.tif.aux.xml``, ``x.tif.ovr``, ``x.vat.dbf`` ...)."""
+    stem = file.name[: -len(file.suffix)] if file.suffix else file.name
+    out = []
+    for p in sorted(file.parent.iterdir()):
+        if not p.is_file() or p == file:
+            continue
+        name = p.name.lower()
+        if file.suffix.lower() == ".shp" and p.name.startswith(stem + "."):
+            out.append(p)
+        elif any(name == (base + end).lower() for base in (stem, file.name) for end in SIDECAR_ENDINGS):
+            out.append(p)
+    return out + [file]
 
 
-def _toml_entry(role: str, path: str, year: int | None, encoding: str | None) -> str:
+def _toml_value(value) -> str:
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _toml_entry(role: str, path: str, keys: dict) -> str:
     lines = ["", "[[layers]]", f"role = {json.dumps(role)}", f"path = {json.dumps(path, ensure_ascii=False)}"]
-    if year is not None:
-        lines.append(f"year = {int(year)}")
-    if encoding is not None:
-        lines.append(f"encoding = {json.dumps(encoding)}")
+    lines += [f"{k} = {_toml_value(keys[k])}" for k in IMPORT_KEYS if keys.get(k) is not None]
     return "\n".join(lines) + "\n"
 
 
 def import_layer(catalog_path: Path, role: str, file: Path, year: int | None = None,
-                 encoding: str | None = None) -> CatalogLayer:
-    """Validate ``file``, copy it beside the catalog and add a ``[[layers]]`` entry.
+                 encoding: str | None = None, **keys) -> CatalogLayer:
+    """Validate ``file``, copy it (and its sidecars) beside the catalog and add a ``[[layers]]`` entry.
 
     The file is opened, must have a CRS, be a raster for raster roles and a
     vector for vector roles, and overlap the study area when the catalog has a
     boundary. It is copied into the catalog's folder (a shapefile with all its
     sidecar files) unless it is already inside it; an existing different file
-    is never overwritten. The entry is appended to ``layers.toml`` as text (the
+    is never overwritten; sidecar files (see :func:`sidecars`) are copied with
+    it. The entry is appended to ``layers.toml`` as text (the
     user's comments and layout stay), written atomically. A catalog that does
     not exist yet is created, and its first layer must be the boundary.
 
@@ -57,8 +82,12 @@ def import_layer(catalog_path: Path, role: str, file: Path, year: int | None = N
     catalog_path : the ``layers.toml`` (or its folder).
     role : one of :data:`expansion.config.ROLES`.
     file : the layer file (any CRS).
-    year : the year of a built-up layer (not for ``ghsl-ldsmt``).
+    year : the year of a built-up layer (not for ``ghsl-ldsmt`` or ``year``), or the
+        year a roads, water or protected layer shows.
     encoding : built-up encoding; ``binary`` by default.
+    keys : any other catalog key (:data:`IMPORT_KEYS`): ``values``, ``years``,
+        ``threshold``, ``class_field``, ``arterial_values``, ``layer``, ``band``,
+        ``nodata``; None leaves a key out.
 
     Returns
     -------
@@ -71,17 +100,28 @@ def import_layer(catalog_path: Path, role: str, file: Path, year: int | None = N
     file = Path(file)
     if role not in ROLES:
         raise ConfigError(f"unknown role '{role}'; valid roles are: {', '.join(ROLES)}")
+    unknown = sorted(set(keys) - set(IMPORT_KEYS))
+    if unknown:
+        raise ConfigError(f"unknown catalog key '{unknown[0]}'; valid keys are: {', '.join(IMPORT_KEYS)}")
+    keys = {k: (tuple(v) if isinstance(v, list) else v) for k, v in keys.items() if v is not None}
     if role == "builtup":
         encoding = encoding or "binary"
         if encoding not in ENCODINGS:
             raise ConfigError(f"unknown encoding '{encoding}'; valid encodings are: {', '.join(ENCODINGS)}")
-        if encoding == "ghsl-ldsmt" and year is not None:
-            raise ConfigError(f"{file}: a ghsl-ldsmt layer carries its own epochs "
-                              f"({', '.join(map(str, LDSMT_EPOCHS))}); leave out --year")
-        if encoding != "ghsl-ldsmt" and year is None:
+        if encoding in ("ghsl-ldsmt", "year") and year is not None:
+            epochs = ", ".join(map(str, LDSMT_EPOCHS)) if encoding == "ghsl-ldsmt" else "--years"
+            raise ConfigError(f"{file}: a {encoding} layer carries its own epochs ({epochs}); "
+                              "leave out --year")
+        if encoding not in ("ghsl-ldsmt", "year") and year is None:
             raise ConfigError(f"{file}: a {encoding} built-up layer needs --year")
     elif encoding is not None:
         raise ConfigError(f"--encoding applies only to builtup layers, not '{role}'")
+    try:
+        probe = check_layer_keys(CatalogLayer(role=role, path=Path(file).resolve(), path_as_written=str(file),
+                                              year=year, encoding=encoding, **keys), str(file))
+    except ConfigError as exc:  # name the options, not the catalog keys
+        raise ConfigError(re.sub(r"'([a-z_]+)'", lambda m: "--" + m.group(1).replace("_", "-")
+                                 if m.group(1) in IMPORT_KEYS else m.group(0), str(exc))) from None
 
     # The catalog as it is now: has it a boundary (for the overlap check)?
     catalog = None
@@ -100,8 +140,7 @@ def import_layer(catalog_path: Path, role: str, file: Path, year: int | None = N
         )
 
     # Validate the file where it is now.
-    source = CatalogLayer(role=role, path=file.resolve(), path_as_written=str(file), year=year,
-                          encoding=encoding)
+    source = probe
     study, study_crs = None, None
     if catalog is not None:
         study, study_crs, _ = study_for_check(catalog)
@@ -127,7 +166,7 @@ def import_layer(catalog_path: Path, role: str, file: Path, year: int | None = N
                                 f"(role {role}, path {e.path_as_written})")
     copies = []
     if not inside:
-        for src in _sidecars(src_abs):
+        for src in sidecars(src_abs):
             target = folder_abs / src.name
             if target.exists():
                 if target.is_file() and filecmp.cmp(src, target, shallow=False):
@@ -143,7 +182,7 @@ def import_layer(catalog_path: Path, role: str, file: Path, year: int | None = N
             text += "\n"
     else:
         text = f"name = {json.dumps(folder_abs.name, ensure_ascii=False)}\n"
-    text += _toml_entry(role, rel, year, encoding if role == "builtup" else None)
+    text += _toml_entry(role, rel, {**keys, "year": year, "encoding": probe.encoding})
 
     folder_abs.mkdir(parents=True, exist_ok=True)
     for src, target in copies:

@@ -1,10 +1,20 @@
 """Built-up encodings: from a source raster's values to built / not built / no data.
 
-Each source is turned into a 0/1/255 code *at source resolution* (threshold
-first), then warped with nearest (see :mod:`expansion.inputs.warp`). For GHSL
-LDSMT the class codes are warped with nearest and the epochs derived on the
-grid, which is the same thing (nearest commutes with a per-code mapping) for
-one warp instead of five.
+- ``binary``: non-zero is built-up (a raster with more than two distinct values
+  is refused: it is a classification or a share, see below);
+- ``fraction``: a share 0–1 (or percent 0–100) at or above ``threshold``;
+- ``ghs-built-s``: GHSL built-up surface, m² a cell, as a share of the cell;
+- ``classes``: a land-cover classification, the codes in ``values`` are built-up
+  (ESA WorldCover 50, Dynamic World 6, ...);
+- ``ghsl-ldsmt``: GHSL LDSMT's epoch classes, four epochs from one file;
+- ``year``: each cell holds the year it was first built (WSF Evolution; 0 or
+  any value before 1800 is never built), one epoch for each of ``years``.
+
+Each single-epoch source is turned into a 0/1/255 code *at source resolution*
+(threshold first), then warped with nearest (see :mod:`expansion.inputs.warp`).
+For the multi-epoch encodings (LDSMT, year) the codes are warped with nearest
+and the epochs derived on the grid, which is the same thing (nearest commutes
+with a per-code mapping) for one warp instead of one per epoch.
 """
 
 from __future__ import annotations
@@ -27,6 +37,9 @@ LDSMT_NODATA = 0
 
 DEFAULT_THRESHOLDS = {"fraction": 0.5, "ghs-built-s": 0.2}
 
+# A ``year`` layer: values before YEAR_MIN (0 in WSF Evolution) are never built; -1 marks no data.
+YEAR_MIN, YEAR_NODATA = 1800, -1
+
 # Codes of the built-up arrays made at source resolution, before warping.
 NOT_BUILT, BUILT, NODATA8 = 0, 1, 255
 
@@ -39,7 +52,10 @@ def builtup_codes(entry: CatalogLayer, win: SourceWindow, percent: bool = False)
     enc = entry.encoding or "binary"
     data, present = win.data, win.present
     if enc == "binary":
+        check_binary(entry, data, present)
         built = data != 0
+    elif enc == "classes":
+        built = np.isin(data, np.asarray(entry.values))
     elif enc == "fraction":
         vals = data.astype("float32", copy=False)
         share = vals / 100.0 if percent else vals
@@ -55,11 +71,28 @@ def builtup_codes(entry: CatalogLayer, win: SourceWindow, percent: bool = False)
     return out
 
 
+def check_binary(entry: CatalogLayer, data: np.ndarray, present: np.ndarray) -> None:
+    """Raise DataError when a ``binary`` layer holds more than two distinct values (a
+    sample of at most ~100 000 cells): a classification read as binary is built-up everywhere."""
+    vals = data[present]
+    vals = np.unique(vals[:: max(1, vals.size // 100_000)])
+    if vals.size > 2:
+        raise DataError(f"{label(entry)}: {binary_problem(vals)}")
+
+
+def binary_problem(vals: np.ndarray) -> str:
+    """The message for a binary layer with the distinct values ``vals`` (more than two)."""
+    shown = ", ".join(f"{v:g}" for v in vals[:6]) + (", ..." if vals.size > 6 else "")
+    return (f"has {vals.size if vals.size <= 6 else 'more than 6'} distinct values ({shown}) but encoding "
+            "'binary' reads every non-zero value as built-up; for land-cover classes set encoding = "
+            "\"classes\" and values = [the built-up codes], for shares set encoding = \"fraction\", "
+            "and if one of them means no data set 'nodata'")
+
+
 def _threshold(entry: CatalogLayer) -> float:
     """The entry's threshold as a share 0–1 (a value above 1 is read as percent)."""
     t = entry.threshold if entry.threshold is not None else DEFAULT_THRESHOLDS[entry.encoding]
     return t / 100.0 if t > 1.0 else t
-
 
 
 def is_percent(entry: CatalogLayer, grid: Grid, study: shapely.Geometry) -> bool:
@@ -68,7 +101,6 @@ def is_percent(entry: CatalogLayer, grid: Grid, study: shapely.Geometry) -> bool
     for _, _, _, win in raster_strips(entry, grid, study, dtype="float32"):
         top = max(top, float(np.max(win.data, where=win.present, initial=0.0)))
     return top > 1.0 + 1e-6
-
 
 
 def warp_builtup(entries, grid, study, progress, sink: Sink) -> tuple[dict[int, np.ndarray], np.ndarray,
@@ -84,7 +116,18 @@ def warp_builtup(entries, grid, study, progress, sink: Sink) -> tuple[dict[int, 
     ldsmt_water = np.zeros(grid.shape, dtype=bool)
     for entry in entries:
         step(progress, f"built-up {label(entry)}")
-        if entry.encoding == "ghsl-ldsmt":
+        if entry.encoding == "year":
+            for r0, r1, strip, win in raster_strips(entry, grid, study):
+                first = np.where(win.present, win.data.astype("int32"), np.int32(YEAR_NODATA))
+                grid_first = np.full(strip.shape, YEAR_NODATA, dtype="int32")
+                warp_into(grid_first, first, win, strip, Resampling.nearest, YEAR_NODATA)
+                for year in entry.years:
+                    code = np.where((grid_first >= YEAR_MIN) & (grid_first <= year), BUILT, NOT_BUILT)
+                    code = code.astype("uint8")
+                    code[grid_first == YEAR_NODATA] = NODATA8
+                    dest = codes_of(year)[r0:r1]
+                    np.copyto(dest, code, where=dest == NODATA8)
+        elif entry.encoding == "ghsl-ldsmt":
             for r0, r1, strip, win in raster_strips(entry, grid, study):
                 codes = win.data.astype("uint8")
                 codes[~win.present] = LDSMT_NODATA

@@ -15,10 +15,14 @@ import pyproj
 import shapely
 from shapely.geometry import box
 
-from ..config import CatalogLayer
+from ..config import MASK_ROLES, RASTER_ROLES, CatalogLayer
 from ..errors import DataError
 
 OSM_SUFFIXES = (".osm.pbf", ".osm")
+
+#: File endings read as rasters in the mask roles (boundary, water, protected, flood: a raster or vectors).
+RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".asc", ".nc", ".jp2", ".bil", ".hgt", ".adf", ".rst",
+                   ".sdat")
 
 #: A callable given short step names while the stack is built (or None).
 Progress = Callable[[str], None] | None
@@ -54,6 +58,14 @@ def is_osm(path: Path) -> bool:
     return any(name.endswith(s) for s in OSM_SUFFIXES)
 
 
+def is_raster(entry: CatalogLayer) -> bool:
+    """Whether ``entry`` is read as a raster: always in the raster roles, by its file
+    ending in the mask roles (a raster mask or vectors)."""
+    if entry.role in RASTER_ROLES:
+        return True
+    return entry.role in MASK_ROLES and entry.path.name.lower().endswith(RASTER_SUFFIXES)
+
+
 def raster_errors() -> tuple[type[BaseException], ...]:
     from rasterio._err import CPLE_BaseError
     from rasterio.errors import RasterioError
@@ -76,7 +88,24 @@ def open_raster(entry: CatalogLayer):
     if ds.count < 1:
         ds.close()
         raise DataError(f"{label(entry)}: has no raster bands")
+    if entry.band is not None and entry.band > ds.count:
+        ds.close()
+        raise DataError(f"{label(entry)}: has {ds.count} band(s), no band {entry.band}; "
+                        "fix 'band' in the catalog")
     return ds
+
+
+def band_of(entry: CatalogLayer) -> int:
+    """The band read from the entry's raster (1-based): its ``band``, else 1."""
+    return entry.band if entry.band is not None else 1
+
+
+def band_warning(entry: CatalogLayer, ds) -> str | None:
+    """A warning for a multi-band raster whose catalog entry does not choose a band."""
+    if ds.count > 1 and entry.band is None:
+        return (f"{label(entry)}: has {ds.count} bands and band 1 is read; if another band holds the "
+                f"{entry.role} layer, set 'band' in the catalog")
+    return None
 
 
 def short_error(exc: BaseException) -> str:
@@ -87,12 +116,13 @@ def short_error(exc: BaseException) -> str:
 def raster_nodata(entry: CatalogLayer, ds):
     """The nodata value of the entry's raster (catalog override first), checked
     against the band's data type. None when there is none."""
-    value = entry.nodata if entry.nodata is not None else ds.nodata
+    band = band_of(entry)
+    value = entry.nodata if entry.nodata is not None else ds.nodatavals[band - 1]
     if value is None and entry.nodata is None:
-        value = _declared_nodata(ds)
+        value = _declared_nodata(ds, band)
     if value is None:
         return None
-    dtype = np.dtype(ds.dtypes[0])
+    dtype = np.dtype(ds.dtypes[band - 1])
     if not value_fits(value, dtype):
         where = "the catalog's 'nodata'" if entry.nodata is not None else "its nodata tag"
         raise DataError(
@@ -102,8 +132,8 @@ def raster_nodata(entry: CatalogLayer, ds):
     return dtype.type(value) if dtype.kind in "iu" else value
 
 
-def _declared_nodata(ds) -> float | None:
-    """Band 1's nodata value as the file declares it, even when it does not fit the dtype.
+def _declared_nodata(ds, band: int = 1) -> float | None:
+    """The band's nodata value as the file declares it, even when it does not fit the dtype.
 
     rasterio reports a nodata value outside the band's data type as None (no
     nodata), which would silently treat the cells meant as nodata as data; the
@@ -117,7 +147,7 @@ def _declared_nodata(ds) -> float | None:
     try:
         with MemoryFile(ext=".vrt") as mem:
             rasterio.shutil.copy(ds, mem.name, driver="VRT")
-            band = ET.fromstring(mem.read()).find("VRTRasterBand[@band='1']")
+            band = ET.fromstring(mem.read()).find(f"VRTRasterBand[@band='{band}']")
         text = band.findtext("NoDataValue") if band is not None else None
         return None if text is None else float(text)
     except Exception:  # no VRT description: keep what rasterio reported

@@ -1,6 +1,8 @@
 """Vector layers: GeoPackage, Shapefile, GeoJSON and OpenStreetMap files, read and repaired.
 
-Also the study area (the union of the boundary layers) and the roads' classes.
+Also the study area (the union of the boundary layers), the roads' classes and
+the named places. A raster in a mask role is read as the polygons of its cells
+that are in (:mod:`expansion.inputs.masks`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from ..config import Catalog, CatalogLayer
 from ..errors import DataError
 from ..grid import Grid, require_crs
 from ..stack import ARTERIAL_HIGHWAYS_WITH_LINKS
-from .sources import check_file, is_osm, label, short_error
+from .masks import read_raster_mask
+from .sources import check_file, is_osm, is_raster, label, short_error
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +28,7 @@ OSM_QUERIES = {
     "protected": [("multipolygons",
                    "boundary = 'protected_area' OR leisure IN ('park', 'nature_reserve') OR "
                    "landuse IN ('forest', 'military') OR natural = 'wood' OR aeroway = 'aerodrome'")],
+    "places": [("points", "place IS NOT NULL AND name IS NOT NULL")],
 }
 
 
@@ -34,7 +38,8 @@ def read_vector(entry: CatalogLayer, dst_crs=None, bbox: tuple[float, float, flo
     Parameters
     ----------
     entry : the catalog entry (GeoPackage with optional ``layer``, Shapefile,
-        GeoJSON, or OpenStreetMap ``.osm.pbf`` / ``.osm``).
+        GeoJSON, or OpenStreetMap ``.osm.pbf`` / ``.osm``; a raster in a mask
+        role gives the polygons of its cells that are in).
     dst_crs : the CRS to reproject to (e.g. the grid's); None keeps the file's.
     bbox : (left, bottom, right, top) in ``dst_crs``: only features meeting it are read.
 
@@ -49,6 +54,8 @@ def read_vector(entry: CatalogLayer, dst_crs=None, bbox: tuple[float, float, flo
     import pyogrio
 
     check_file(entry)
+    if is_raster(entry):
+        return _repair(read_raster_mask(entry, dst_crs=dst_crs, bbox=bbox), label(entry))
     where = label(entry)
     osm = is_osm(entry.path)
     if osm:
@@ -122,7 +129,9 @@ def _repair(gdf, where: str):
 
 
 def roads_frame(entry: CatalogLayer, gdf):
-    """Roads with columns ``highway`` (the class field, as text) and ``road_class``."""
+    """Roads with columns ``highway`` (the class field, as text, lower case), ``road_class``
+    ("arterial" when the class is in the entry's ``arterial_values``, by default
+    OpenStreetMap's arterial classes; else "local") and ``name`` when the source has one."""
     import geopandas as gpd
 
     fld = entry.class_field or "highway"
@@ -132,10 +141,43 @@ def roads_frame(entry: CatalogLayer, gdf):
             f"{label(entry)}: roads layer has no field '{fld}' to class roads by; its fields are: "
             f"{', '.join(fields) or '(none)'} — set 'class_field' in the catalog to one of them"
         )
-    highway = gdf[fld].astype("string").fillna("").str.strip().str.lower()
-    road_class = np.where(highway.isin(ARTERIAL_HIGHWAYS_WITH_LINKS), "arterial", "local")
-    return gpd.GeoDataFrame({"highway": highway.to_numpy(dtype=object), "road_class": road_class},
-                            geometry=gdf.geometry.values, crs=gdf.crs)
+    highway = _as_text(gdf[fld]).str.lower()
+    arterial = ARTERIAL_HIGHWAYS_WITH_LINKS if entry.arterial_values is None else \
+        [v.strip().lower() for v in entry.arterial_values]
+    road_class = np.where(highway.isin(arterial), "arterial", "local")
+    columns = {"highway": highway.to_numpy(dtype=object), "road_class": road_class}
+    if "name" in gdf.columns:
+        columns["name"] = _as_text(gdf["name"]).to_numpy(dtype=object)
+    return gpd.GeoDataFrame(columns, geometry=gdf.geometry.values, crs=gdf.crs)
+
+
+def _as_text(column):
+    """A column as stripped text ("" for missing); whole-number floats lose their ".0"
+    (a Shapefile's numeric class codes read as 3.0 match "3")."""
+    import pandas as pd
+
+    if pd.api.types.is_float_dtype(column):
+        whole = column.notna() & (column == column.round())
+        column = column.astype(object).where(~whole, column.fillna(0).astype("int64"))
+    return column.astype("string").fillna("").str.strip()
+
+
+def places_frame(entry: CatalogLayer, gdf):
+    """Named places: points with columns ``name`` and ``place`` (OpenStreetMap's kind of
+    place, "" when the source has none); polygons give their representative point."""
+    import geopandas as gpd
+
+    if "name" not in gdf.columns:
+        fields = [c for c in gdf.columns if c != gdf.geometry.name]
+        raise DataError(f"{label(entry)}: places layer has no field 'name'; its fields are: "
+                        f"{', '.join(fields) or '(none)'} — name the field of the place names 'name'")
+    names = _as_text(gdf["name"])
+    keep = (names != "").to_numpy()
+    kind = _as_text(gdf["place"]) if "place" in gdf.columns else names.where(names == "", "")
+    points = shapely.point_on_surface(gdf.geometry.values[keep])
+    return gpd.GeoDataFrame({"name": names[keep].to_numpy(dtype=object),
+                             "place": kind[keep].str.lower().to_numpy(dtype=object)},
+                            geometry=points, crs=gdf.crs)
 
 
 def geometry_only(gdf):

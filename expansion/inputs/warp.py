@@ -33,6 +33,7 @@ from ..errors import DataError
 from ..grid import Grid, require_crs
 from .cache import Sink
 from .sources import (
+    band_of,
     footprint,
     label,
     open_raster,
@@ -75,7 +76,7 @@ def read_window(entry: CatalogLayer, ds, grid: Grid, dtype=None) -> SourceWindow
         return None
     window = Window(col0, row0, col1 - col0, row1 - row0)
     try:
-        data = ds.read(1, window=window)
+        data = ds.read(band_of(entry), window=window)
     except raster_errors() as exc:
         raise DataError(
             f"{label(entry)}: cannot be read ({short_error(exc)}); the file may be truncated or damaged — "

@@ -193,7 +193,7 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
         "risk": out.risk_summary,
         "plan": plan_m,
         "metrics": atlas,
-        "warnings": (said + suit.warnings + growth_warnings(model) + bau.warnings
+        "warnings": (stack.warnings + said + suit.warnings + growth_warnings(model) + bau.warnings
                      + [f"planned: {w}" for w in planned.warnings] + out.warnings),
     }
     import pandas as pd
