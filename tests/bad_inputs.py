@@ -635,7 +635,7 @@ CASES: list[Case] = [
     Case(
         "boundary-is-a-raster",
         lambda k: k.run_with(layers={"boundary.gpkg": {"path": str(k.file("dem.tif"))}}),
-        ("dem.tif", "cannot be read as a vector layer", "geopackage"),
+        ("dem.tif", "distinct values", "set 'values'", "polygons"),
     ),
     Case(
         "vector-garbage",
@@ -658,6 +658,37 @@ CASES: list[Case] = [
             ),
         ),
         ("roads.gpkg", "no field 'highway'", "fields are: kind", "set 'class_field'"),
+    ),
+    # ---- layers as GIS staff have them (issue 13)
+    Case(
+        "landcover-classes-read-as-binary",
+        _layer("builtup_2020.tif", lambda k: _classes(k)),
+        ("lc_2020.tif", "distinct values", 'encoding = "classes"', "values"),
+    ),
+    Case(
+        "landcover-classes-read-as-binary-check",
+        _layer("builtup_2020.tif", lambda k: _classes(k), command="check"),
+        ("lc_2020.tif", "distinct values", 'encoding = "classes"'),
+    ),
+    Case(
+        "classes-without-values",
+        lambda k: k.run_with(layers={"builtup_2020.tif": {"encoding": "classes"}}),
+        ("needs 'values'", "built-up"),
+    ),
+    Case(
+        "classes-values-absent-check",
+        lambda k: k.check(layers={"builtup_2020.tif": {"encoding": "classes", "values": [50]}}),
+        ("builtup_2020.tif", "none of its values is in 'values' (50)"),
+    ),
+    Case(
+        "band-beyond-the-file",
+        lambda k: k.run_with(layers={"dem.tif": {"band": 3}}),
+        ("dem.tif", "no band 3"),
+    ),
+    Case(
+        "values-on-a-dem",
+        lambda k: k.run_with(layers={"dem.tif": {"values": [1]}}),
+        ("'values' applies to built-up classes and raster masks",),
     ),
     # ---- the output folder
     Case("out-exists", lambda k: _existing_out(k), ("already exists", "--overwrite")),
@@ -690,6 +721,15 @@ def _nodata_tag_too_big(kit: Kit) -> Path:
 def _builtup_nodata_tag_negative(kit: Kit) -> Path:
     """A uint8 built-up layer whose nodata tag says -99."""
     return _patch_nodata_tag(kit.raster_like("bad_2020.tif", "builtup_2020.tif"), b"255", b"-99")
+
+
+def _classes(kit: Kit) -> Path:
+    """The region's 2020 built-up as a land-cover classification: 1-3 not built, 4 built."""
+    return kit.raster_like(
+        "lc_2020.tif",
+        "builtup_2020.tif",
+        data=lambda a: np.where(a == 1, 4, 1 + np.arange(a.shape[1]) % 3).astype("uint8"),
+    )
 
 
 def _text(kit: Kit, name: str, text: str) -> Path:

@@ -74,16 +74,26 @@ def builtup_codes(entry: CatalogLayer, win: SourceWindow, percent: bool = False)
 def check_binary(entry: CatalogLayer, data: np.ndarray, present: np.ndarray) -> None:
     """Raise DataError when a ``binary`` layer holds more than two distinct values (a
     sample of at most ~100 000 cells): a classification read as binary is built-up everywhere."""
-    vals = data[present]
-    vals = np.unique(vals[:: max(1, vals.size // 100_000)])
+    vals = distinct_sample(data, present)
     if vals.size > 2:
         raise DataError(f"{label(entry)}: {binary_problem(vals)}")
 
 
+def distinct_sample(data: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """The distinct values of ``data`` where ``present``, from a sample of at most ~100 000 cells."""
+    vals = data[present]
+    return np.unique(vals[:: max(1, vals.size // 100_000)])
+
+
+def values_text(vals: np.ndarray) -> str:
+    """``has N distinct values (a, b, ...)`` for messages."""
+    shown = ", ".join(f"{v:g}" for v in vals[:6]) + (", ..." if vals.size > 6 else "")
+    return f"has {vals.size if vals.size <= 6 else 'more than 6'} distinct values ({shown})"
+
+
 def binary_problem(vals: np.ndarray) -> str:
     """The message for a binary layer with the distinct values ``vals`` (more than two)."""
-    shown = ", ".join(f"{v:g}" for v in vals[:6]) + (", ..." if vals.size > 6 else "")
-    return (f"has {vals.size if vals.size <= 6 else 'more than 6'} distinct values ({shown}) but encoding "
+    return (f"{values_text(vals)} but encoding "
             "'binary' reads every non-zero value as built-up; for land-cover classes set encoding = "
             "\"classes\" and values = [the built-up codes], for shares set encoding = \"fraction\", "
             "and if one of them means no data set 'nodata'")

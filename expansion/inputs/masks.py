@@ -18,12 +18,17 @@ import numpy as np
 from ..config import CatalogLayer
 from ..errors import DataError
 from ..grid import STRIP_CELLS, require_crs
+from .encodings import distinct_sample, values_text
 from .sources import band_of, label, open_raster, raster_errors, raster_nodata, short_error
 from .warp import shift_transform
 
 
 def cells_in(entry: CatalogLayer, data: np.ndarray, nodata) -> np.ndarray:
-    """Bool: the cells of ``data`` (one band of the entry's raster) that are in the mask."""
+    """Bool: the cells of ``data`` (one band of the entry's raster) that are in the mask.
+
+    Without ``values`` or ``threshold`` a raster with more than two distinct values
+    is refused (DataError): non-zero would take a DEM or a classification whole.
+    """
     if nodata is None:
         present = np.ones(data.shape, dtype=bool)
     elif isinstance(nodata, float) and math.isnan(nodata):
@@ -37,6 +42,12 @@ def cells_in(entry: CatalogLayer, data: np.ndarray, nodata) -> np.ndarray:
     elif entry.threshold is not None:  # a flood-depth raster, metres
         inside = data >= entry.threshold
     else:
+        vals = distinct_sample(data, present)
+        if vals.size > 2:  # a DEM, a classification ... given as a mask
+            hint = " or, for a flood-depth raster, 'threshold' (metres)" if entry.role == "flood" else ""
+            raise DataError(f"{label(entry)}: {values_text(vals)} but a raster {entry.role} mask takes every "
+                            f"non-zero value as in; set 'values' to the codes that are in (e.g. values = [1])"
+                            f"{hint}, or give the {entry.role} as polygons")
         inside = data != 0
     return inside & present
 
