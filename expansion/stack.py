@@ -124,6 +124,13 @@ class Stack:
         """Named places (GeoDataFrame of points with ``name`` and ``place``), or None."""
         return self.vectors.get("places")
 
+    @places.setter
+    def places(self, gdf) -> None:
+        if gdf is None:
+            self.vectors.pop("places", None)
+        else:
+            self.vectors["places"] = gdf
+
     def roads_as_of(self, year: int):
         """The roads known in ``year`` (GeoDataFrame), or None without a roads layer.
 
