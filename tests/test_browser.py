@@ -151,3 +151,33 @@ def test_the_checks_catch_a_page_that_fetches_or_fails(tmp_path):
     _, console, urls = load(bad, tmp_path)
     assert any("broken" in line for line in console)
     assert any("tile.openstreetmap.org" in u for u in urls)
+
+
+@pytest.mark.skipif(shutil.which("pdfinfo") is None, reason="needs pdfinfo (Debian: poppler-utils)")
+def test_index_prints_as_a_brief_of_at_most_two_a4_pages(tmp_path):
+    from test_report import PARAMETERS, demand_rows, full_summary
+
+    rows = demand_rows()
+    summary = full_summary({
+        "city": "Demo City", "scenario": "demo-medium-migration", "synthetic": True, "base_year": 2020,
+        "horizon_year": 2050, "population_base": rows[0].population,
+        "population_horizon": rows[-1].population,
+        "land_need_ha": rows[-1].land_need_ha, "new_land_ha": 11_000.0, "expansion_area_ha": 21_000.4,
+        "arterials_planned_km": 183.26, "open_space_ha": 2400.0,
+        "risk": {"bau": {"high_risk_ha": 812.0, "high_risk_people": 52_340.2, "hazard_share": 0.234},
+                 "planned": {"high_risk_ha": 95.0, "high_risk_people": 6_100.0, "hazard_share": 0.05}}})
+    # key maps as large as the run's (1,600 x 1,200 px)
+    image = raster.png_paletted(np.tile(np.arange(1, 201, dtype="uint8"), (1200, 8)),
+                                np.stack([np.arange(256)] * 3, axis=1).astype("uint8"))
+    names = ["map_expansion_plan.png", "map_risk_without_plan.png", "map_risk_with_plan.png"]
+    for name in names:
+        (tmp_path / name).write_bytes(image)
+    page = index.index_page(summary, rows, [("Land suitability", "map.html")], "Demo City", True,
+                            parameters=PARAMETERS, images=[(n, n) for n in names])
+    path = tmp_path / "index.html"
+    path.write_text(page, encoding="utf-8")
+    pdf = tmp_path / "index.pdf"
+    chromium(path, tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    assert "pts (A4)" in info and pages <= 2, info

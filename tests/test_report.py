@@ -111,7 +111,7 @@ def test_compare_table_and_page(summary):
     page = compare.compare_page(runs)
     assert "<script" not in page and NASTY_ESCAPED in page
     assert "1,200,000" in page and "&ndash;" in page
-    assert page.count("<svg") == 2  # charts for the run that has demand rows
+    assert page.count('aria-label="Population (people)"') == 1  # one chart per quantity, all runs in it
     assert compare.compare_page(runs) == page
     assert compare.compare_table([]).count("\n") == 2
 
@@ -262,3 +262,63 @@ def test_the_brief_is_marked_for_print(summary):
     assert brief.count("<img") == 3 and brief.count('class="noprint"') == 1  # two maps on paper
     assert "@media print" in page and ".detail" in page and "size: A4" in page
     assert "Glossary" in detail
+
+
+
+# ---------------------------------------------------------------- compare --baseline
+
+
+def plan_layers(shift_m: float, crs: str = "EPSG:32637") -> dict:
+    """An expansion area (a 4 x 4 km square moved east by ``shift_m``), planned arterials 1 km apart."""
+    import geopandas as gpd
+    from shapely.geometry import LineString, box
+
+    x0, y0 = 500_000.0 + shift_m, 1_000_000.0
+    lines = [LineString([(x0 + k * 1000, y0), (x0 + k * 1000, y0 + 4000)]) for k in range(5)]
+    lines += [LineString([(x0, y0 + k * 1000), (x0 + 4000, y0 + k * 1000)]) for k in range(5)]
+    square = box(x0, y0, x0 + 4000, y0 + 4000)
+    return {"expansion_area": gpd.GeoDataFrame({"hectares": [1600.0]}, geometry=[square], crs=crs),
+            "arterials": gpd.GeoDataFrame({"kind": ["planned"] * len(lines)}, geometry=lines, crs=crs)}
+
+
+def scenario_run(summary: dict, name: str, migration: float, shift_m: float, scale: float) -> dict:
+    rows = [{**r.__dict__, "population": r.population * scale, "land_need_ha": r.land_need_ha * scale}
+            for r in demand_rows()]
+    s = {**summary, "scenario": name, "population_horizon": summary["population_horizon"] * scale,
+         "land_need_ha": summary["land_need_ha"] * scale, "warnings": [f"caveat of {name}"]}
+    params = {**PARAMETERS, "population": {**PARAMETERS["population"], "net_migration": migration}}
+    return {"summary": s, "demand": rows, "parameters": params, "plan_layers": plan_layers(shift_m),
+            "href": f"../{name}/index.html"}
+
+
+def test_compare_page_for_a_council(summary):
+    runs = [scenario_run(summary, "medium", 8000, 0.0, 1.0), scenario_run(summary, "low", 3000, 1000.0, 0.8),
+            scenario_run(summary, "high", 12000, 2000.0, 1.25)]
+    page = compare.compare_page(runs, baseline=0)
+    table = page.split('<table class="compare">')[1].split("</table>")[0]
+    # assumptions beside results, each run in its own column, the baseline named
+    assert "medium (baseline)" in table and "What each scenario assumes" in table
+    assert "8,000 people a year arriving" in table and "3,000 people a year arriving" in table
+    # differences against the baseline: 20 % less population for "low", 25 % more for "high"
+    assert "(-20 %)" in table and "(+25 %)" in table and "same as baseline" in table
+    assert "lower is better" in table
+    # one chart per quantity with every scenario on it (a legend names all three)
+    pop = page.split('aria-label="Population (people)"')[1].split("</svg>")[0]
+    assert all(f">{n}</text>" in pop for n in ("medium", "low", "high"))
+    # the no-regret land: the 2 km wide strip the three squares share (2 x 4 km = 800 ha), and its arterials
+    assert "800 hectares of land lie in every scenario" in page
+    assert "no-regret arterials" in page and 'fill="url(#xp-hatch)"' in page
+    km = float(re.search(r"and ([\d.]+) km of arterials are proposed in every", page).group(1))
+    assert 21.9 <= km <= 22.2  # 3 north-south lines of 4 km, 5 east-west stretches of 2 km (+ 20 m at ends)
+    # each run's caveats and a link to its pages
+    for n in ("medium", "low", "high"):
+        assert f"caveat of {n}" in page and f'href="../{n}/index.html"' in page
+    assert "@media print" in page and "table-layout: fixed" in page
+    for word in JARGON:
+        assert word not in page, word
+    # without a baseline there are no differences, and without plans no map (said plainly)
+    plain = compare.compare_page([{**r, "plan_layers": {}} for r in runs])
+    assert "%)" not in plain.split('<table class="compare">')[1].split("</table>")[0]
+    assert "No map:" in plain
+    text = compare.compare_table(runs, baseline=0)
+    assert "medium *" in text and "* baseline" in text

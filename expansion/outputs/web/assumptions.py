@@ -70,6 +70,8 @@ ASSUMPTION_LABELS = {
     "shocks": "Sudden arrivals or departures",
     "density": "Density of new and existing neighbourhoods",
     "infill": "Growth inside today's city",
+    "infill_share": "Share of new land needs met inside today's city",
+    "density_range": "Range of densities considered",
     "period": "Period",
     "plan": "The proposed plan",
     "enforcement": "Share of the plan actually secured",
@@ -89,7 +91,13 @@ def _shock_text(shock: Any) -> str:
     return what + when + spread
 
 
-def _value_text(value: Any) -> str:
+def _value_text(value: Any, key: str = "") -> str:
+    """A value of summary.json's ``assumptions`` in words; rates and shares (named so in
+    their key, at most 1) as percentages."""
+    v = num(value)
+    if v is not None and abs(v) <= 1 and any(w in key for w in ("growth", "rate", "change", "share")):
+        yearly = any(w in key for w in ("growth", "rate", "change"))
+        return (pct_text(v) or "") + (" a year" if yearly else "")
     if isinstance(value, str):
         return value
     if isinstance(value, Mapping):
@@ -142,7 +150,7 @@ def assumption_rows(summary: Mapping, parameters: Mapping | None = None) -> list
     """
     given = summary.get("assumptions")
     if isinstance(given, Mapping) and given:
-        return [(ASSUMPTION_LABELS.get(str(k), str(k).replace("_", " ").capitalize()), _value_text(v))
+        return [(ASSUMPTION_LABELS.get(str(k), str(k).replace("_", " ").capitalize()), _value_text(v, str(k)))
                 for k, v in given.items()]
     if not isinstance(parameters, Mapping) or not parameters:
         return []

@@ -137,11 +137,12 @@ def risk_value(summary: Mapping, policy: str, key: str) -> Any:
     return entry.get(key) if isinstance(entry, Mapping) else None
 
 
-def document(title: str, body: str) -> str:
+def document(title: str, body: str, extra_css: str = "") -> str:
+    """A complete page: the shared stylesheet (plus ``extra_css``) and ``body`` (HTML) in ``<main>``."""
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
+        f"<title>{esc(title)}</title>\n<style>{CSS}{extra_css}</style>\n</head>\n<body>\n<main>\n"
         f"{body}\n</main>\n</body>\n</html>\n"
     )
 
