@@ -331,6 +331,13 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     data = _read_toml(path, "scenario")
     where = str(path)
+    if isinstance(data.get("layers"), list) or ("synthetic" in data and "base_year" not in data):
+        raise ConfigError(f"{where}: this is a layers catalog, not a scenario; give a scenario .toml whose "
+                          "'layers' key names this catalog (like scenarios/demo.toml)")
+    valid = [f.name for f in dataclasses.fields(Scenario) if f.name != "path"]
+    unknown = [k for k in data if k not in valid]
+    if unknown:
+        raise ConfigError(f"{where}: unknown key '{unknown[0]}'; valid keys are: {', '.join(valid)}")
     if "layers" not in data:
         raise ConfigError(f"{where}: missing required key 'layers' (the path of a layers.toml)")
     layers_written = _coerce(data["layers"], str, f"{where}: 'layers'")

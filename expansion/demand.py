@@ -35,6 +35,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .config import DensityConfig, PopulationConfig
 from .density import population_at
 from .errors import ConfigError, DataError
@@ -270,6 +272,29 @@ def migration_summary(pop: PopulationConfig, rows: list[DemandRow]) -> dict | No
     share = persons / growth if growth > 0 else None
     land = new_land_total(rows) * share if share is not None else None
     return {"share_of_growth": share, "persons": persons, "land_ha": land}
+
+
+def unmet_demand(demanded_cells: list[int], allocated_cells, years: list[int], cell_ha: float) -> dict:
+    """New land the growth allocation could not place in the study area.
+
+    ``allocated_cells`` is (runs, steps); ``years`` the base year then each step's year.
+    Returns ``{"ha": mean unmet hectares by the horizon, "year_full": the first step year
+    whose demand was not all placed (the study area is full), or None}``.
+    """
+    placed = np.asarray(allocated_cells, dtype=np.float64).reshape(-1, len(demanded_cells)).mean(axis=0)
+    short = np.asarray(demanded_cells, dtype=np.float64) - placed
+    full = [y for y, s in zip(years[1:], short) if s > 0.5]
+    ha = float(max(short.sum(), 0.0)) * cell_ha if full else 0.0
+    return {"ha": ha, "year_full": full[0] if full else None}
+
+
+def unmet_warning(unmet: dict, horizon_year: int) -> str | None:
+    """The plain-language warning for :func:`unmet_demand`'s result, or None when all was placed."""
+    if not unmet["year_full"]:
+        return None
+    return (f"the study area fills by about {unmet['year_full']}: {unmet['ha']:,.0f} ha of the new land "
+            f"needed by {horizon_year} cannot be placed in it and is not shown as met (unmet demand); "
+            "enlarge the study area (boundary or margin_m) or choose an earlier horizon")
 
 
 def assumptions(pop: PopulationConfig, density: DensityConfig, path) -> dict:

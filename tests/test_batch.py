@@ -100,3 +100,17 @@ def test_same_bytes_as_run_alone(batch):
         if name == "run.json":  # timings and the output folder differ
             continue
         assert (alone / name).read_bytes() == (folder / "out" / "good" / name).read_bytes(), name
+
+
+def test_runs_and_seed_override_every_scenario(tmp_path):
+    import json
+
+    from expansion.pipeline.batch import run_one
+
+    write_demo(tmp_path / "region", size=100, seed=5)
+    (tmp_path / "good.toml").write_text(GOOD.format(runs=4))
+    res = run_one(str(tmp_path / "good.toml"), str(tmp_path / "out"), False, runs=1, seed=3)
+    assert res.ok, res.message
+    prov = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert prov["runs"] == 1 and prov["seed"] == 3
+    assert res.summary["unmet_demand"] == {"ha": 0.0, "year_full": None}

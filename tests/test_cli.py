@@ -129,3 +129,107 @@ def _demand(folder: Path) -> list[dict]:
 
     with open(folder / "demand.csv", newline="") as f:
         return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+# ---------------------------------------------------------------- issue 17: slips
+
+
+def test_catalog_given_as_a_scenario_says_so():
+    msg = one_line_error(expansion("run", "layers/demo/layers.toml"))
+    assert "this is a layers catalog, not a scenario" in msg and "{" not in msg
+
+
+def test_unknown_top_level_key_lists_layers_among_the_valid_ones(tmp_path):
+    scen = tmp_path / "s.toml"
+    scen.write_text((ROOT / "scenarios" / "demo.toml").read_text() .replace("step_years", "setp_years"))
+    msg = one_line_error(expansion("run", str(scen)))
+    assert "unknown key 'setp_years'" in msg and "layers, base_year" in msg
+
+
+def test_missing_catalog_is_said_once_relative_to_the_scenario(tmp_path):
+    scen = tmp_path / "sub" / "s.toml"
+    scen.parent.mkdir()
+    scen.write_text((ROOT / "scenarios" / "demo.toml").read_text())   # ../layers/demo/layers.toml
+    msg = one_line_error(expansion("run", str(scen)))
+    assert msg.count("layers.toml") == 1 and "relative to the scenario file's folder" in msg
+    assert str(tmp_path / "layers" / "demo" / "layers.toml") in msg
+
+
+def test_quiet_and_verbose_work_after_the_subcommand(tmp_path):
+    proc = expansion("demo", str(tmp_path / "d"), "--size", "60", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert "demo 1/10" not in proc.stderr
+    proc = expansion("run", str(tmp_path / "nope.toml"), "-v")
+    assert proc.returncode == 1 and "Traceback" in proc.stderr   # -v after the command: the traceback
+
+
+def test_batch_takes_runs_and_seed_and_its_help_names_out_root():
+    proc = expansion("batch", "--help")
+    assert "--runs" in proc.stdout and "--seed" in proc.stdout and "--out-root" in proc.stdout
+    for command, words in (("compare", "comparison page this tool wrote"), ("demo", "earlier demo region")):
+        assert words in " ".join(expansion(command, "--help").stdout.split())
+
+
+def test_batch_worker_messages_name_their_scenario():
+    import io
+    import logging
+    import threading
+
+    from expansion.pipeline.batch import named_warnings
+
+    root = logging.getLogger("expansion")
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    root.addHandler(handler)
+    try:
+        with named_warnings("city-a.toml"):
+            logging.getLogger("expansion.growth").warning("demand not met in %d", 2070)
+            other = threading.Thread(target=lambda: logging.getLogger("expansion.plan").warning("elsewhere"))
+            other.start()
+            other.join()
+    finally:
+        root.removeHandler(handler)
+    lines = out.getvalue().splitlines()
+    assert lines == ["city-a.toml: demand not met in 2070", "elsewhere"]   # only its own thread's
+
+
+def test_python_warnings_are_one_line_of_the_tool(capsys):
+    import warnings
+
+    from expansion.cli.app import _setup_logging
+
+    saved = warnings.showwarning
+    try:
+        _setup_logging(0, False)
+        warnings.warn("Dataset has no geotransform, gcps, or rpcs.\nThe identity matrix will be returned.",
+                      UserWarning, stacklevel=1)
+    finally:
+        warnings.showwarning = saved
+    err = capsys.readouterr().err
+    assert err == "warning: Dataset has no geotransform, gcps, or rpcs.\n"
+
+
+def test_heartbeat_on_a_terminal_only(monkeypatch):
+    import io
+    import logging
+    import threading
+
+    from expansion.cli import progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Tty()
+    monkeypatch.setattr("sys.stderr", tty)
+    monkeypatch.setattr(logging.getLogger("expansion"), "level", logging.INFO)   # as without -q
+    done = threading.Event()
+    with progress.Heartbeat(quiet_after_s=0.0) as beat:
+        assert beat.enabled
+        done.wait(2.5)   # a silent stage: at least one beat
+    assert "working ..." in tty.getvalue() and tty.getvalue().endswith("\r\033[K")
+    plain = io.StringIO()
+    monkeypatch.setattr("sys.stderr", plain)
+    with progress.Heartbeat(quiet_after_s=0.0) as beat:
+        assert not beat.enabled
+    assert plain.getvalue() == ""

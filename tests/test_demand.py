@@ -263,3 +263,15 @@ def test_shipped_reference_is_the_table_of_the_shared_data(shared_data):
     shipped = json.loads((Path(dens.__file__).parent / "data" / "density_reference.json").read_text())
     assert built == shipped
     assert built["Africa"]["median"] == pytest.approx(-0.0013, abs=1e-4)
+
+
+def test_unmet_demand_is_reported_with_the_year_the_area_fills():
+    from expansion.demand import unmet_demand, unmet_warning
+
+    years = [2020, 2030, 2040, 2050]
+    met = unmet_demand([10, 10, 10], [[10, 10, 10], [10, 10, 10]], years, 0.09)
+    assert met == {"ha": 0.0, "year_full": None} and unmet_warning(met, 2050) is None
+    short = unmet_demand([10, 10, 10], [[10, 6, 0], [10, 4, 0]], years, 0.09)
+    assert short["year_full"] == 2040 and short["ha"] == pytest.approx((5 + 10) * 0.09)
+    said = unmet_warning(short, 2050)
+    assert "fills by about 2040" in said and "not shown as met" in said

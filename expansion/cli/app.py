@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+import warnings
 
 import click
 
@@ -41,6 +42,14 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     root.propagate = False
     for noisy in ("rasterio", "fiona", "pyogrio", "distributed", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    warnings.showwarning = show_warning
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Python warnings (rasterio's NotGeoreferencedWarning, GDAL's through rasterio ...) as one
+    ``warning:`` line of the tool, not a raw ``file:line: Category`` dump."""
+    text = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
+    log.warning("%s", text)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -69,11 +78,23 @@ def _fail(message: str, verbose: bool = False) -> None:
     sys.exit(1)
 
 
+GLOBAL_FLAGS = ("-q", "--quiet", "-v", "-vv", "-vvv", "--verbose")
+
+
+def hoist_global_flags(args: list[str]) -> list[str]:
+    """Move ``-q``/``-v`` given after the subcommand to the front, so that
+    ``expansion run S -q`` works as ``expansion -q run S`` (no subcommand has
+    options of those names; nothing after ``--`` moves)."""
+    end = args.index("--") if "--" in args else len(args)
+    flags = [a for a in args[:end] if a in GLOBAL_FLAGS]
+    return flags + [a for a in args[:end] if a not in GLOBAL_FLAGS] + args[end:]
+
+
 def main() -> None:
     """Console entry point: one-line errors, exit 1, no traceback unless -v."""
-    verbose = any(a in ("-v", "--verbose", "-vv") for a in sys.argv[1:])
+    verbose = any(a in ("-v", "--verbose", "-vv", "-vvv") for a in sys.argv[1:])
     try:
-        cli.main(standalone_mode=False)
+        cli.main(args=hoist_global_flags(sys.argv[1:]), standalone_mode=False)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

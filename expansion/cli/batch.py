@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import ExpansionError
-from .options import overwrite_option
+from .options import overwrite_option, runs_opt, seed_opt
 
 
 @click.command()
@@ -18,8 +18,10 @@ from .options import overwrite_option
 @click.option("--out-root", type=click.Path(path_type=Path), default=None,
               help="Write each run to OUT_ROOT/<scenario file name> (default outputs/<city>/<scenario>/).")
 @overwrite_option("existing run folders this tool wrote (never a folder holding other files)")
+@runs_opt
+@seed_opt
 def batch(scenarios: tuple[Path, ...], workers: int | None, scheduler: str | None, out_root: Path | None,
-          overwrite: bool) -> None:
+          overwrite: bool, runs: int | None, seed: int | None) -> None:
     """Run several SCENARIOS at once on Dask (a local cluster by default)."""
     from ..pipeline.batch import format_batch_table, run_batch
 
@@ -31,7 +33,7 @@ def batch(scenarios: tuple[Path, ...], workers: int | None, scheduler: str | Non
         click.echo(f"{Path(r.scenario).name}: {status}", err=True)
 
     results = run_batch(list(scenarios), workers=workers, scheduler=scheduler, out_root=out_root,
-                        overwrite=overwrite, on_result=report)
+                        overwrite=overwrite, on_result=report, runs=runs, seed=seed)
     click.echo(format_batch_table(results))
     failed = [r for r in results if not r.ok]
     if failed:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .options import overwrite_option, seed_opt
+from .progress import Heartbeat
 
 
 @click.command()
@@ -19,5 +20,6 @@ def demo(folder: Path, size: int, seed: int | None, overwrite: bool) -> None:
     """Write the synthetic demo region (catalog and layers) into FOLDER."""
     from ..demo import write_demo
 
-    path = write_demo(folder, size=size, seed=7 if seed is None else seed, overwrite=overwrite)
+    with Heartbeat():
+        path = write_demo(folder, size=size, seed=7 if seed is None else seed, overwrite=overwrite)
     click.echo(f"wrote synthetic demo region: {path}")

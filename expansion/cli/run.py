@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .options import out_opt, overwrite_opt, runs_opt, scenario_arg, seed_opt
+from .progress import Heartbeat
 
 
 @click.command()
@@ -20,7 +21,8 @@ def run(scenario: Path, out: Path | None, runs: int | None, seed: int | None, ov
     from ..demand import format_demand_table
     from ..pipeline.run import run as run_pipeline
 
-    result = run_pipeline(scenario, out=out, overwrite=overwrite, runs=runs, seed=seed)
+    with Heartbeat():
+        result = run_pipeline(scenario, out=out, overwrite=overwrite, runs=runs, seed=seed)
     click.echo(format_demand_table(result.demand))
     click.echo("")
     for line in result.headline():

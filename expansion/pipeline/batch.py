@@ -17,10 +17,14 @@ gives the same bytes in a batch as with ``expansion run``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
+import threading
 import time
 import traceback
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,11 +47,54 @@ class BatchResult:
     summary: dict | None = None
 
 
-def simulate_part(stack, arrays: dict, args: tuple, kwargs: dict, run_ids: list[int]):
+class _Named(logging.Filter):
+    """Prefixes the messages logged by one thread (one Dask task) with its scenario."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__()
+        self.label = label
+        self.thread = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.thread == self.thread and not getattr(record, "scenario_named", False):
+            record.msg = f"{self.label}: {record.getMessage()}"
+            record.args = ()
+            record.scenario_named = True
+        return True
+
+
+@contextlib.contextmanager
+def named_warnings(label: str) -> Iterator[None]:
+    """While this thread runs ``label``'s work, its warnings (and messages) say ``label: ...``.
+
+    In a Dask worker the ``expansion`` logger has no handler: one that prints warnings
+    as ``warning: ...`` on stderr is added once and kept (tasks of several scenarios
+    share it, each labelling its own thread's messages).
+    """
+    root = logging.getLogger("expansion")
+    if not root.handlers:
+        own = logging.StreamHandler(sys.stderr)
+        own.setLevel(logging.WARNING)
+        own.setFormatter(logging.Formatter("warning: %(message)s"))
+        root.addHandler(own)
+        root.propagate = False
+    named = _Named(label)
+    handlers = list(root.handlers)
+    for h in handlers:
+        h.addFilter(named)
+    try:
+        yield
+    finally:
+        for h in handlers:
+            h.removeFilter(named)
+
+
+def simulate_part(stack, arrays: dict, args: tuple, kwargs: dict, run_ids: list[int], label: str = ""):
     """A Dask task: some of the Monte-Carlo runs of one policy (``growth.simulate(run_ids=...)``)."""
     from .. import growth
 
-    return growth.simulate(stack, *args, **arrays, **kwargs, run_ids=run_ids)
+    with named_warnings(label):
+        return growth.simulate(stack, *args, **arrays, **kwargs, run_ids=run_ids)
 
 
 class DaskRuns:
@@ -58,8 +105,9 @@ class DaskRuns:
     The stack is scattered once and shared by both policies' parts.
     """
 
-    def __init__(self, client, runs_per_task: int) -> None:
+    def __init__(self, client, runs_per_task: int, label: str = "") -> None:
         self.client = client
+        self.label = label  # the scenario's file name, for its warnings
         self.runs_per_task = max(1, int(runs_per_task))
         self._stack = None  # (stack object, its future)
 
@@ -77,7 +125,7 @@ class DaskRuns:
         kw = {"new_cells": list(new_cells), "years": list(years), "seed": seed, "runs": runs, **kwargs}
         step = self.runs_per_task
         parts = [list(range(a, min(runs, a + step))) for a in range(0, runs, step)]
-        futures = [self.client.submit(simulate_part, stack_f, arrays_f, args, kw, ids, pure=False)
+        futures = [self.client.submit(simulate_part, stack_f, arrays_f, args, kw, ids, self.label, pure=False)
                    for ids in parts]  # in run order: the first holds run 0
 
         def result() -> growth.GrowthResult:
@@ -86,24 +134,30 @@ class DaskRuns:
         return result
 
 
-def run_one(scenario: str, out: str | None, overwrite: bool, runs_per_task: int | None = None) -> BatchResult:
+def run_one(scenario: str, out: str | None, overwrite: bool, runs_per_task: int | None = None,
+            runs: int | None = None, seed: int | None = None) -> BatchResult:
     """Run one scenario; never raises (the error becomes the result's message).
 
     With ``runs_per_task``, this must run as a Dask task: the Monte-Carlo runs are
-    then submitted as tasks of that many runs (see :class:`DaskRuns`).
+    then submitted as tasks of that many runs (see :class:`DaskRuns`). ``runs`` and
+    ``seed`` override the scenario's. Its warnings name the scenario's file.
     """
     from .run import run
 
     t0 = time.perf_counter()
-    target = {"out": Path(out) if out else None, "overwrite": overwrite, "out_option": "--out-root"}
+    label = Path(scenario).name
+    target = {"out": Path(out) if out else None, "overwrite": overwrite, "out_option": "--out-root",
+              "runs": runs, "seed": seed}
     try:
-        if runs_per_task:
-            from dask.distributed import worker_client
+        with named_warnings(label):
+            if runs_per_task:
+                from dask.distributed import worker_client
 
-            with worker_client() as client:
-                result = run(Path(scenario), **target, start_simulation=DaskRuns(client, runs_per_task))
-        else:
-            result = run(Path(scenario), **target)
+                with worker_client() as client:
+                    result = run(Path(scenario), **target,
+                                 start_simulation=DaskRuns(client, runs_per_task, label))
+            else:
+                result = run(Path(scenario), **target)
         return BatchResult(scenario, True, time.perf_counter() - t0, str(result.out), "", result.summary)
     except ExpansionError as exc:
         return BatchResult(scenario, False, time.perf_counter() - t0, message=str(exc))
@@ -116,7 +170,8 @@ def run_one(scenario: str, out: str | None, overwrite: bool, runs_per_task: int 
 
 def run_batch(scenarios: list[Path], workers: int | None = None, scheduler: str | None = None,
               out_root: Path | None = None, overwrite: bool = False, on_result=None,
-              runs_per_task: int | None = RUNS_PER_TASK) -> list[BatchResult]:
+              runs_per_task: int | None = RUNS_PER_TASK, runs: int | None = None,
+              seed: int | None = None) -> list[BatchResult]:
     """Run scenarios as Dask tasks; return one result per scenario, in input order.
 
     Parameters
@@ -128,6 +183,7 @@ def run_batch(scenarios: list[Path], workers: int | None = None, scheduler: str 
     out_root : write each run to ``out_root/<scenario file stem>``; default
         ``outputs/<city>/<scenario>/``.
     on_result : called with each :class:`BatchResult` as it finishes.
+    runs, seed : Monte-Carlo runs and seed for every scenario (default: each scenario's own).
     runs_per_task : Monte-Carlo runs per Dask task (see the module docstring);
         None or 0 runs each scenario whole in one task.
     """
@@ -155,7 +211,7 @@ def run_batch(scenarios: list[Path], workers: int | None = None, scheduler: str 
                                        dashboard_address=None, silence_logs=logging.ERROR)
             client = Client(cluster)
         with client:
-            futures = {client.submit(run_one, p, o, overwrite, runs_per_task, pure=False,
+            futures = {client.submit(run_one, p, o, overwrite, runs_per_task, runs, seed, pure=False,
                                      key=f"scenario-{i}-{uuid.uuid4().hex[:8]}"): i
                        for i, (p, o) in enumerate(zip(paths, outs))}
             results: list[BatchResult | None] = [None] * len(paths)

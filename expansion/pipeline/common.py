@@ -61,6 +61,10 @@ def load(scenario_path: Path, runs: int | None = None, seed: int | None = None) 
     if seed is not None:
         growth_cfg = dataclasses.replace(growth_cfg, seed=seed)
     sc = sc.replace(growth=growth_cfg)
+    if not sc.layers.exists():
+        raise ConfigError(f"{scenario_path}: the layers catalog {sc.layers} is not found ('layers' is "
+                          f"relative to the scenario file's folder, {sc.path.parent}); correct the path "
+                          "or create the catalog (expansion demo writes one)")
     return sc, load_catalog(sc.layers)
 
 

@@ -92,6 +92,10 @@ class RunResult:
             low, mid, high = s["land_need_ha_range"]
             lines.append(f"land need in {s['horizon_year']}: {mid:,.0f} ha (range {low:,.0f} to "
                          f"{high:,.0f} ha); the expansion area is sized for the high end")
+        unmet = s.get("unmet_demand") or {}
+        if unmet.get("year_full"):
+            lines.append(f"unmet: {unmet['ha']:,.0f} ha cannot be placed; the study area fills by about "
+                         f"{unmet['year_full']}")
         r = s.get("risk", {})
         if r:
             lines.append(
@@ -149,6 +153,10 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
     bau_result = start_simulation(stack, model, suit.excluded, new_cells, years, seed=sc.growth.seed,
                                   runs=sc.growth.runs, base_builtup=base, noise=sc.growth.noise)
     bau = spill(bau_result())
+    unmet = demand_mod.unmet_demand(bau.demanded_cells, bau.allocated_cells, years, grid.cell_area_ha)
+    if (w := demand_mod.unmet_warning(unmet, sc.horizon_year)) is not None:
+        log.warning(w)
+        said.append(w)
     timer.mark("growth")
 
     out = plan_and_risk(sc, stack, suit, model, base, rows, bau, start_simulation, spill, timer,
@@ -185,6 +193,7 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
         "density": path.summary(),
         "migration": demand_mod.migration_summary(sc.population, rows),
         "assumptions": demand_mod.assumptions(sc.population, sc.density, path),
+        "unmet_demand": unmet,
         "expansion_area_ha": plan_m.get("expansion_area_ha"),
         "arterials_planned_km": plan_m.get("arterials_planned_km"),
         "open_space_ha": plan_m.get("open_space_ha"),
