@@ -373,7 +373,7 @@ CASES: list[Case] = [
     Case(
         "scenario-catalog-missing",
         lambda k: k.run_with({"layers": str(k.folder / "none" / "layers.toml")}),
-        ("catalog file not found", "none/layers.toml"),
+        ("layers catalog", "none/layers.toml", "is not found", "relative to the scenario"),
     ),
     Case(
         "scenario-catalog-is-directory",
