@@ -174,7 +174,7 @@ def grow_expansion_area(stack: Stack, suitability_score: np.ndarray, excluded: n
     land = valid & ~water
 
     def smooth(k: int) -> np.ndarray:
-        a = ranking.first(k)
+        a = ranking.first(k) | base  # smoothed together with the city: infill gaps are not slivers
         a = erode(dilate(a, close_m, res), close_m, res)
         a = dilate(erode(a, open_m, res), open_m, res)
         a &= land
