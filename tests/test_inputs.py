@@ -278,40 +278,12 @@ def test_cli_import_options(town, tmp_path):
     first = np.zeros((N, N), "uint16")
     first[blob(N)] = 2005
     write_raster(tmp_path / "wsf.tif", first, UTM, utm_transform(RES))
-    r = CliRunner().invoke(
-        cli,
-        [
-            "layers",
-            "import",
-            str(cat_path),
-            "--role",
-            "builtup",
-            str(tmp_path / "wsf.tif"),
-            "--encoding",
-            "year",
-            "--years",
-            "2000,2015",
-            "--nodata",
-            "65535",
-        ],
-    )
+    wsf = ["layers", "import", str(cat_path), "--role", "builtup", str(tmp_path / "wsf.tif")]
+    wsf += ["--encoding", "year"]
+    r = CliRunner().invoke(cli, [*wsf, "--years", "2000,2015", "--nodata", "65535"])
     assert r.exit_code == 0, r.output
     assert 'encoding = "year"\nyears = [2000, 2015]\nnodata = 65535' in cat_path.read_text()
-    r = CliRunner().invoke(
-        cli,
-        [
-            "layers",
-            "import",
-            str(cat_path),
-            "--role",
-            "builtup",
-            str(tmp_path / "wsf.tif"),
-            "--encoding",
-            "year",
-            "--years",
-            "2000.5",
-        ],
-    )
+    r = CliRunner().invoke(cli, [*wsf, "--years", "2000.5"])
     assert r.exit_code == 2 and "whole years" in r.output
 
 

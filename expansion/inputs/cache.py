@@ -14,6 +14,7 @@ import shapely
 from ..config import Catalog
 from ..grid import Grid, row_blocks
 from ..stack import Stack
+from .sources import sidecars
 
 # Bump when the arrays or their meaning change: old cache files are then ignored.
 # 2: a folder of .npy files, opened memory-mapped (was one .npz read whole).
@@ -23,14 +24,16 @@ CACHE_VERSION = 4
 
 
 def file_stamp(path: Path) -> list:
-    """Path, size and mtime_ns of a file and (shapefiles) its sidecars.
+    """Path, size and mtime_ns of a file and its sidecars (:func:`sidecars`: world
+    files, .prj, shapefile parts ...; not the .aux.xml and .ovr files GDAL itself may write).
 
     Not a sha256: hashing multi-gigabyte GHSL tiles would take longer than
     building the stack; size + mtime_ns changes whenever a file is rewritten.
     """
-    paths = [path]
-    if path.suffix.lower() == ".shp":
-        paths = sorted(p for p in path.parent.glob(path.stem + ".*") if p.name[len(path.stem)] == ".")
+    try:
+        paths = [p for p in sidecars(path) if not p.name.lower().endswith((".aux.xml", ".ovr"))]
+    except OSError:  # a missing folder: the stack build reports the missing file
+        paths = [path]
     out = []
     for p in paths:
         try:

@@ -27,6 +27,7 @@ from .sources import (
     is_osm,
     is_raster,
     open_raster,
+    present_mask,
     raster_nodata,
     short_error,
 )
@@ -161,9 +162,7 @@ def _inspect_raster(entry: CatalogLayer, row: dict, study, study_crs) -> None:
         except Exception as exc:  # rasterio/GDAL errors on truncated files
             raise DataError(f"cannot be read ({short_error(exc)}); the file may be truncated or damaged") \
                 from None
-    present = np.ones(sample.shape, bool) if nodata is None else (sample != nodata)
-    if sample.dtype.kind == "f":
-        present &= ~np.isnan(sample)
+    present = present_mask(sample, nodata)
     if entry.encoding == "ghsl-ldsmt":
         present &= sample != 0
         bad = np.setdiff1d(np.unique(sample[present]), np.arange(7))

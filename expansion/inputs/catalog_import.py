@@ -20,32 +20,12 @@ from ..config import ENCODINGS, ROLES, Catalog, CatalogLayer, check_layer_keys, 
 from ..errors import ConfigError, DataError, ExpansionError
 from .catalog_check import inspect_layer, strip_label, study_for_check
 from .encodings import LDSMT_EPOCHS
+from .sources import sidecars
 from .vectors import study_area
 
-#: Files that belong with a raster or vector file (georeferencing, statistics, overviews, attribute
-#: tables, shapefile parts), as endings after the file's stem or after its whole name.
-SIDECAR_ENDINGS = (".tfw", ".tifw", ".tiffw", ".wld", ".jgw", ".pgw", ".prj", ".aux.xml", ".aux", ".ovr",
-                   ".rrd", ".vat.dbf", ".msk", ".xml", ".cpg", ".qml", ".qmd")
 #: Catalog keys that ``import_layer`` writes, in this order, after role and path.
 IMPORT_KEYS = ("year", "encoding", "values", "years", "threshold", "class_field", "arterial_values", "layer",
                "band", "nodata")
-
-
-def sidecars(file: Path) -> list[Path]:
-    """The files that go with ``file``, then the file itself: for a shapefile every file
-    with its stem (.shx .dbf .prj .cpg .sbn ...), for any file ``stem`` + or ``name`` +
-    one of :data:`SIDECAR_ENDINGS` (``x.tfw``, ``x.tif.aux.xml``, ``x.tif.ovr``, ``x.vat.dbf`` ...)."""
-    stem = file.name[: -len(file.suffix)] if file.suffix else file.name
-    out = []
-    for p in sorted(file.parent.iterdir()):
-        if not p.is_file() or p == file:
-            continue
-        name = p.name.lower()
-        if file.suffix.lower() == ".shp" and p.name.startswith(stem + "."):
-            out.append(p)
-        elif any(name == (base + end).lower() for base in (stem, file.name) for end in SIDECAR_ENDINGS):
-            out.append(p)
-    return out + [file]
 
 
 def _toml_value(value) -> str:

@@ -19,7 +19,7 @@ from ..config import CatalogLayer
 from ..errors import DataError
 from ..grid import STRIP_CELLS, require_crs
 from .encodings import distinct_sample, values_text
-from .sources import band_of, label, open_raster, raster_errors, raster_nodata, short_error
+from .sources import band_of, label, open_raster, present_mask, raster_errors, raster_nodata, short_error
 from .warp import shift_transform
 
 
@@ -29,14 +29,7 @@ def cells_in(entry: CatalogLayer, data: np.ndarray, nodata) -> np.ndarray:
     Without ``values`` or ``threshold`` a raster with more than two distinct values
     is refused (DataError): non-zero would take a DEM or a classification whole.
     """
-    if nodata is None:
-        present = np.ones(data.shape, dtype=bool)
-    elif isinstance(nodata, float) and math.isnan(nodata):
-        present = ~np.isnan(data)
-    else:
-        present = data != nodata
-    if data.dtype.kind == "f":
-        present &= ~np.isnan(data)
+    present = present_mask(data, nodata)
     if entry.values is not None:
         inside = np.isin(data, np.asarray(entry.values))
     elif entry.threshold is not None:  # a flood-depth raster, metres

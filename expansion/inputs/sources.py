@@ -24,6 +24,10 @@ OSM_SUFFIXES = (".osm.pbf", ".osm")
 RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".asc", ".nc", ".jp2", ".bil", ".hgt", ".adf", ".rst",
                    ".sdat")
 
+#: Files that belong with a raster or vector file (georeferencing, statistics, overviews, attribute
+#: tables, shapefile parts), as endings after the file's stem or after its whole name.
+SIDECAR_ENDINGS = (".tfw", ".tifw", ".tiffw", ".wld", ".jgw", ".pgw", ".prj", ".aux.xml", ".aux", ".ovr",
+                   ".rrd", ".vat.dbf", ".msk", ".xml", ".cpg", ".qml", ".qmd")
 #: A callable given short step names while the stack is built (or None).
 Progress = Callable[[str], None] | None
 
@@ -154,6 +158,19 @@ def _declared_nodata(ds, band: int = 1) -> float | None:
         return None
 
 
+def present_mask(data: np.ndarray, nodata) -> np.ndarray:
+    """Bool: the cells of ``data`` that hold data (not ``nodata``, not NaN)."""
+    if nodata is None:
+        present = np.ones(data.shape, dtype=bool)
+    elif isinstance(nodata, float) and math.isnan(nodata):
+        present = ~np.isnan(data)
+    else:
+        present = data != nodata
+    if data.dtype.kind == "f":
+        present &= ~np.isnan(data)
+    return present
+
+
 def value_fits(value: float, dtype: np.dtype) -> bool:
     """True when ``value`` can be stored exactly in ``dtype``."""
     dtype = np.dtype(dtype)
@@ -211,3 +228,20 @@ def pixel_area_m2(crs, transform, rows: int, cols: int) -> np.ndarray:
     except Exception:  # a CRS without factors: keep the nominal area
         scale = np.ones(rows)
     return (nominal / scale).reshape(-1, 1)
+
+
+def sidecars(file: Path) -> list[Path]:
+    """The files that go with ``file``, then the file itself: for a shapefile every file
+    with its stem (.shx .dbf .prj .cpg .sbn ...), for any file ``stem`` + or ``name`` +
+    one of :data:`SIDECAR_ENDINGS` (``x.tfw``, ``x.tif.aux.xml``, ``x.tif.ovr``, ``x.vat.dbf`` ...)."""
+    stem = file.name[: -len(file.suffix)] if file.suffix else file.name
+    out = []
+    for p in sorted(file.parent.iterdir()):
+        if not p.is_file() or p == file:
+            continue
+        name = p.name.lower()
+        if file.suffix.lower() == ".shp" and p.name.startswith(stem + "."):
+            out.append(p)
+        elif any(name == (base + end).lower() for base in (stem, file.name) for end in SIDECAR_ENDINGS):
+            out.append(p)
+    return out + [file]

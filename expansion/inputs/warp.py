@@ -38,6 +38,7 @@ from .sources import (
     label,
     open_raster,
     pixel_area_m2,
+    present_mask,
     raster_errors,
     raster_nodata,
     short_error,
@@ -82,14 +83,7 @@ def read_window(entry: CatalogLayer, ds, grid: Grid, dtype=None) -> SourceWindow
             f"{label(entry)}: cannot be read ({short_error(exc)}); the file may be truncated or damaged — "
             "check it with `gdalinfo -checksum` or download it again"
         ) from None
-    if nodata is None:
-        present = np.ones(data.shape, dtype=bool)
-    elif isinstance(nodata, float) and math.isnan(nodata):
-        present = ~np.isnan(data)
-    else:
-        present = data != nodata
-    if data.dtype.kind == "f":
-        present &= ~np.isnan(data)
+    present = present_mask(data, nodata)
     if dtype is not None:
         data = data.astype(dtype, copy=False)
     return SourceWindow(data, present, shift_transform(ds.transform, col0, row0), ds.crs)
