@@ -28,7 +28,7 @@ def one_line_error(proc: subprocess.CompletedProcess) -> str:
 def test_help_and_version():
     proc = expansion("--help")
     assert proc.returncode == 0
-    for cmd in ("run", "layers", "backtest", "batch", "compare", "demo"):
+    for cmd in ("run", "demand", "layers", "backtest", "batch", "compare", "demo"):
         assert cmd in proc.stdout
     assert expansion("--version").returncode == 0
 
@@ -233,3 +233,33 @@ def test_heartbeat_on_a_terminal_only(monkeypatch):
     with progress.Heartbeat(quiet_after_s=0.0) as beat:
         assert not beat.enabled
     assert plain.getvalue() == ""
+
+
+def test_demand_prints_the_table_without_building_the_layers(tmp_path):
+    from expansion.demo import write_demo
+
+    write_demo(tmp_path / "region", size=100, seed=5)
+    shock = "shocks = [{ year = 2020, persons = 2000, over_years = 2 }]"
+    (tmp_path / "calm.toml").write_text(OBSERVED.format(population="natural_growth = 0.02")
+                                        .replace('"observed"\n[growth]', "-0.01\n[growth]"))
+    (tmp_path / "shock.toml").write_text((tmp_path / "calm.toml").read_text()
+                                         .replace("natural_growth = 0.02", f"natural_growth = 0.02\n{shock}"))
+    before = sorted(p.name for p in (tmp_path / "region").iterdir())
+    calm = expansion("demand", "calm.toml", cwd=tmp_path)
+    assert calm.returncode == 0, calm.stderr
+    assert "land need (ha)" in calm.stdout and "land need in 2030" in calm.stdout
+    assert "reference" in calm.stdout
+    assert sorted(p.name for p in (tmp_path / "region").iterdir()) == before   # no stack was cached
+    shocked = expansion("demand", "shock.toml", cwd=tmp_path)
+    assert shocked.returncode == 0, shocked.stderr
+
+    def population(text: str, year: int) -> float:
+        row = next(ln for ln in text.splitlines() if ln.strip().startswith(str(year)))
+        return float(row.split()[1].replace(",", ""))
+
+    assert population(shocked.stdout, 2020) == population(calm.stdout, 2020)
+    # 2,000 arrive during 2020-2021 and grow 2 % a year from their arrival: 1000·1.02^9 + 1000·1.02^8
+    assert population(shocked.stdout, 2030) - population(calm.stdout, 2030) == pytest.approx(
+        1000 * 1.02**9 + 1000 * 1.02**8, abs=1.5)
+    assert "migration: 100%" not in calm.stdout   # natural growth only: no migration line
+    assert "migration:" in shocked.stdout

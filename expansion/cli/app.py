@@ -18,6 +18,7 @@ from ..errors import ExpansionError
 from .backtest import backtest
 from .batch import batch
 from .compare import compare
+from .demand import demand
 from .demo import demo
 from .layers import layers
 from .run import run
@@ -66,7 +67,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 
 
 
-for _command in (run, backtest, compare, layers, demo, batch):
+for _command in (run, demand, backtest, compare, layers, demo, batch):
     cli.add_command(_command)
 
 

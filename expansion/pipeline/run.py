@@ -29,13 +29,13 @@ from .common import (
     check_grid_fits,
     check_plan_fits,
     default_out,
-    density_for,
     input_paths,
     load,
     prepare,
     provenance,
     stack_for,
 )
+from .demand import project as project_demand
 from .parallel import LocalRuns
 from .planned import plan_and_risk
 
@@ -126,15 +126,10 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
     grid = stack.grid
     base = stack.builtup_at(sc.base_year) & stack.valid
     base_ha = float(base.sum()) * grid.cell_area_ha
-    path = density_for(sc, catalog, stack)
-    low, rows, high = demand_mod.land_need_range(sc.population, sc.density, sc.years, base_ha, path)
-    said = demand_mod.scenario_warnings(sc.population, sc.base_year, sc.horizon_year) + path.warnings
-    for note in path.notes:
-        log.info(note)
-    for w in said:
-        log.warning(w)
-    new_land_ha = demand_mod.new_land_total(rows)
-    plan_new_land_ha = demand_mod.new_land_total(high)  # Making Room plans for the high end
+    dem = project_demand(sc, catalog, stack)
+    rows, said = dem.rows, list(dem.warnings)
+    new_land_ha = dem.new_land_ha
+    plan_new_land_ha = dem.plan_new_land_ha  # Making Room plans for the high end
     timer.mark("demand")
 
     # without its factor grids (~20 bytes a cell)
@@ -189,10 +184,7 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
         "builtup_base_ha": base_ha,
         "land_need_ha": rows[-1].land_need_ha,
         "new_land_ha": new_land_ha,
-        **demand_mod.range_summary(low, rows, high),
-        "density": path.summary(),
-        "migration": demand_mod.migration_summary(sc.population, rows),
-        "assumptions": demand_mod.assumptions(sc.population, sc.density, path),
+        **dem.summary(sc),
         "unmet_demand": unmet,
         "expansion_area_ha": plan_m.get("expansion_area_ha"),
         "arterials_planned_km": plan_m.get("arterials_planned_km"),
