@@ -1,0 +1,92 @@
+"""The plan and risk figures of a whole run on a small synthetic region (summary.json and plan.gpkg)."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pytest
+
+from expansion.demo import write_demo
+from expansion.pipeline import run as pipeline
+
+SCENARIO = """
+name = "plan-{step}-{enforcement}"
+layers = "region/layers.toml"
+base_year = 2020
+horizon_year = 2040
+step_years = {step}
+resolution_m = 30
+[population]
+base = 20000
+natural_growth = 0.02
+net_migration = 800
+[density]
+base = "observed"
+annual_change = -0.01
+[growth]
+calibrate_from = 2005
+runs = 3
+seed = 7
+[plan]
+enforcement = {enforcement}
+"""
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("plan-run")
+    write_demo(folder / "region", size=150, seed=3)
+    out = {}
+    for step, enforcement in ((5, 1.0), (10, 1.0), (5, 0.5)):
+        path = folder / f"s{step}-{enforcement}.toml"
+        path.write_text(SCENARIO.format(step=step, enforcement=enforcement))
+        res = pipeline.run(path, out=folder / f"out-{step}-{enforcement}")
+        out[(step, enforcement)] = (res.out, json.loads((res.out / "summary.json").read_text()))
+    return out
+
+
+def test_summary_plan_keys_and_phases(runs):
+    for (step, _), (_, s) in runs.items():
+        p = s["plan"]
+        assert [ph["year"] for ph in p["phases"]] == list(range(2020 + step, 2041, step))
+        total = sum(ph["arterial_km"] for ph in p["phases"])
+        assert total == pytest.approx(p["arterials_planned_km"], rel=1e-9)
+        assert s["arterials_planned_km"] == p["arterials_planned_km"]
+        assert 0 <= p["crossings_km"] <= 0.03 * p["arterials_planned_km"] + 1e-9
+        assert 0 < p["bau_growth_share"] <= 1 and 0 < p["compactness"] <= 1
+        assert all(isinstance(w, str) for w in s["warnings"])
+
+
+def test_people_at_high_risk_never_exceed_new_residents_and_follow_enforcement(runs):
+    for (_, enforcement), (_, s) in runs.items():
+        r = s["risk"]
+        assert s["plan"]["enforcement"] == enforcement
+        assert r["new_residents"] == pytest.approx(s["population_horizon"] - s["population_base"])
+        levels = [x["enforcement"] for x in r["by_enforcement"]]
+        assert levels == [0.0, 0.5, 1.0]
+        for x in [r["bau"], r["planned"], *r["by_enforcement"]]:
+            assert 0 <= x["high_risk_people"] <= r["new_residents"]
+        by = {x["enforcement"]: x for x in r["by_enforcement"]}
+        # nothing secured: business as usual
+        assert by[0.0]["high_risk_people"] == r["bau"]["high_risk_people"]
+        assert by[enforcement]["high_risk_people"] == r["planned"]["high_risk_people"]
+    half = runs[(5, 0.5)][1]
+    assert any("50% enforced" in w for w in half["warnings"])
+
+
+def test_risk_does_not_depend_on_the_step(runs):
+    a, b = runs[(5, 1.0)][1]["risk"], runs[(10, 1.0)][1]["risk"]
+    for policy in ("bau", "planned"):
+        people = b[policy]["high_risk_people"]
+        assert a[policy]["high_risk_people"] == pytest.approx(people, rel=0.05, abs=1.0)
+
+
+def test_plan_gpkg_has_phased_arterials_and_rights_of_way(runs):
+    out, s = runs[(5, 1.0)]
+    arts = gpd.read_file(out / "plan.gpkg", layer="arterials")
+    row = gpd.read_file(out / "plan.gpkg", layer="right_of_way")
+    planned = arts[arts["kind"] == "planned"]
+    assert len(planned) and set(planned["phase_year"]) <= {2025, 2030, 2035, 2040}
+    assert len(row) == len(arts) and row.geometry.area.sum() > 0
+    assert planned["length_m"].sum() / 1000 == pytest.approx(s["plan"]["arterials_planned_km"], rel=1e-6)
