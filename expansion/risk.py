@@ -20,9 +20,10 @@ land far from roads. Per cell, for one policy,
   unserviced
       distance to the nearest road (existing roads, plus secured planned
       arterials under the plan): 0 within 250 m (a few minutes' walk), rising
-      linearly to 1 at 2 km. Land far from any road gets no services. Without
-      a roads layer this term is dropped (its weight shared by the others):
-      distance to roads would then measure the data, not the city.
+      linearly to 1 at 2 km. Land far from any road gets no services. Where
+      the roads layer has no coverage (``stack.roads_coverage``), and everywhere
+      without a roads layer, this term is left out (its weight shared by the
+      others): distance to roads would there measure the data, not the city.
   pressure
       mean of nearness to dense built-up (share of built-up land in a
       1 km window around the cell) and nearness to arrival corridors
@@ -168,6 +169,9 @@ def risk_for_policy(
         diagnostics and tests); without, the score is made one row block at a time.
     """
     w = weights_for(cfg, stack.has_roads)
+    coverage = stack.roads_coverage if stack.has_roads else None
+    if coverage is not None and np.all(coverage | ~stack.valid):
+        coverage = None  # the roads cover the whole study area
     if hazard is None:
         hazard = hazard_score(stack)
     road = stack.road_dist_m if road_dist_m is None else road_dist_m
@@ -181,6 +185,10 @@ def risk_for_policy(
         uns = unserviced_score(road[sl])
         pre = _pressure(pressure[sl], stack.arterial_dist_m[sl])
         vulnerability = w["hazard"] * hazard[sl] + w["unserviced"] * uns + w["pressure"] * pre
+        if coverage is not None:  # beyond the roads layer's coverage distance to roads is unknown: left out
+            known = w["hazard"] + w["pressure"]
+            rest = (w["hazard"] * hazard[sl] + w["pressure"] * pre) / known if known > 0 else 0.0 * pre
+            vulnerability = np.where(coverage[sl], vulnerability, rest).astype(np.float32)
         high_land[sl] = (vulnerability >= HIGH_RISK) & stack.valid[sl]
         if keep_factors:
             unserviced[sl] = uns

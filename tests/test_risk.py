@@ -158,3 +158,23 @@ def test_residents_on_hazard_land_come_from_the_population_layer(stack):
     stack.population = np.full(stack.grid.shape, 2.0, np.float32)
     on_hazard = np.count_nonzero((hz >= 0.5) & stack.valid)
     assert residents_on_hazard_land(stack, hz) == pytest.approx(2.0 * on_hazard)
+
+
+def test_beyond_the_roads_coverage_distance_to_roads_is_left_out(stack):
+    like = np.full(stack.grid.shape, 0.9, np.float32)
+    cover = np.zeros(stack.grid.shape, bool)
+    cover[:, : stack.grid.width // 2] = True  # the roads layer covers the western half
+    stack.roads_coverage = cover
+    stack.road_dist_m[:] = 3000.0
+    far = _risk(stack, like)
+    stack.road_dist_m[:] = 0.0
+    near = _risk(stack, like)
+    east, west = ~cover & stack.valid, cover & stack.valid
+    assert np.array_equal(far.score[east], near.score[east])  # unknown there: the distance does not count
+    assert np.all(far.score[west] >= near.score[west]) and np.any(far.score[west] > near.score[west])
+    w = weights_for(RiskConfig())
+    h, p = far.hazard, pressure_score(stack, stack.builtup[2020])
+    expect = (w["hazard"] * h + w["pressure"] * p) / (w["hazard"] + w["pressure"]) * 0.9
+    base = stack.builtup[2020]
+    ok = east & ~base
+    assert np.allclose(far.score[ok], np.clip(expect[ok], 0, 1), atol=1e-6)

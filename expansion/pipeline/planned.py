@@ -123,6 +123,12 @@ def _warnings(sc: Scenario, stack: Stack, the_plan: plan.Plan, sec: Secured) -> 
     if not stack.has_roads:
         out.append("no roads layer: the risk map leaves out distance to roads (its weight is shared by the "
                    "other terms), so it shows hazard and growth pressure only")
+    elif stack.roads_coverage is not None:
+        inside = int(np.count_nonzero(stack.valid))
+        share = np.count_nonzero(stack.roads_coverage & stack.valid) / inside if inside else 1.0
+        if share < 1:
+            out.append(f"the roads layer covers {share:.0%} of the study area: beyond it the risk map leaves "
+                       "out distance to roads and shows hazard and growth pressure only")
     if sec.enforcement < 1:
         out.append(f"the plan is assumed {sec.enforcement:.0%} enforced: {sec.row_share:.0%} of the "
                    f"planned rights-of-way and {sec.open_space_share:.0%} of the open space are secured, and "
