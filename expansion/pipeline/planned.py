@@ -2,10 +2,13 @@
 each policy: the part of a run after the business-as-usual projection.
 
 The plan is placed and phased by the business-as-usual projection, so it waits
-for it. The planned policy is simulated at the scenario's ``[plan] enforcement``
-and, for ``risk.by_enforcement``, at :data:`ENFORCEMENT_LEVELS`; enforcement 0
-secures nothing, so it is business as usual and reuses that projection, and a
-level equal to the scenario's reuses the planned one.
+for it. The planned policy is simulated at the scenario's ``[plan] enforcement``.
+``risk.by_enforcement`` gives the risk at :data:`ENFORCEMENT_LEVELS`: enforcement
+0 secures nothing, so it is business as usual and reuses that projection; a
+level equal to the scenario's reuses the planned one; the others need only the
+calibrated probability of being built by the horizon under that policy
+(:func:`expansion.growth.probability_by_horizon`, what the risk of a simulated
+policy uses too), not Monte-Carlo runs.
 """
 
 from __future__ import annotations
@@ -56,26 +59,24 @@ def plan_and_risk(sc: Scenario, stack: Stack, suit, model, base: np.ndarray, row
                                     years=years))
     timer.mark("plan")
 
-    def start(e: float):
+    def inputs(e: float):
+        """The planned policy's growth inputs at enforcement ``e``."""
         sec = secure(the_plan, e, stack.valid)
         arterial = np.minimum(stack.arterial_dist_m, sec.arterial_dist_m)
         road = np.minimum(stack.road_dist_m, sec.arterial_dist_m)
         excluded = suit.excluded | sec.constraints
         allowed = the_plan.expansion_area | base if sec.confined else None
-        log.info("growth: %d Monte-Carlo runs, planned, enforcement %g", sc.growth.runs, e)
-        wait = start_simulation(stack, model, excluded, new_cells, years, seed=sc.growth.seed,
-                                runs=sc.growth.runs, base_builtup=base, arterial_dist_m=arterial,
-                                road_dist_m=road, allowed=allowed, noise=sc.growth.noise)
-        return sec, road, excluded, wait
+        return sec, arterial, road, excluded, allowed
 
     e0 = sc.plan.enforcement
-    levels = {e: None for e in (e0, *ENFORCEMENT_LEVELS) if e > 0}
-    for e in levels:  # all started before any is waited for (Dask runs them side by side)
-        levels[e] = start(e)
-    results = {e: (sec, road, excluded, wait()) for e, (sec, road, excluded, wait) in levels.items()}
     if e0 > 0:
-        sec, road_planned, planned_excluded, planned = results[e0]
-    else:
+        sec, arterial, road_planned, planned_excluded, allowed = inputs(e0)
+        log.info("growth: %d Monte-Carlo runs, planned, enforcement %g", sc.growth.runs, e0)
+        planned = start_simulation(stack, model, planned_excluded, new_cells, years, seed=sc.growth.seed,
+                                   runs=sc.growth.runs, base_builtup=base, arterial_dist_m=arterial,
+                                   road_dist_m=road_planned, allowed=allowed, noise=sc.growth.noise)()
+        del arterial, allowed
+    else:  # nothing secured: business as usual
         sec, road_planned, planned_excluded = secure(the_plan, 0.0, stack.valid), None, suit.excluded
         planned = bau
     planned = spill(planned)
@@ -84,14 +85,14 @@ def plan_and_risk(sc: Scenario, stack: Stack, suit, model, base: np.ndarray, row
     new_residents = max(0.0, rows[-1].population - rows[0].population)
     hazard = spill(risk.hazard_score(stack, sc.suitability.max_slope_pct))
 
-    def scored(policy: str, result, excluded, road):
-        r = risk.risk_for_policy(stack, policy, result.probability, excluded, base, sc.risk, road_dist_m=road,
+    def scored(policy: str, probability, excluded, road):
+        r = risk.risk_for_policy(stack, policy, probability, excluded, base, sc.risk, road_dist_m=road,
                                  hazard=hazard)
-        s = risk.risk_summary(r, result.probability, base, stack.valid, grid.cell_area_ha, new_residents)
+        s = risk.risk_summary(r, probability, base, stack.valid, grid.cell_area_ha, new_residents)
         return r, s
 
-    risk_bau, sum_bau = scored("business as usual", bau, suit.excluded, None)
-    risk_planned, sum_planned = scored("planned", planned, planned_excluded, road_planned)
+    risk_bau, sum_bau = scored("business as usual", bau.probability, suit.excluded, None)
+    risk_planned, sum_planned = scored("planned", planned.probability, planned_excluded, road_planned)
     risks = {"bau": spill(risk_bau), "planned": spill(risk_planned)}
     by_enforcement = []
     for e in ENFORCEMENT_LEVELS:
@@ -99,9 +100,12 @@ def plan_and_risk(sc: Scenario, stack: Stack, suit, model, base: np.ndarray, row
             s = sum_bau
         elif e == e0:
             s = sum_planned
-        else:
-            _, road, excluded, result = results[e]
-            s = scored("planned", result, excluded, road)[1]
+        else:  # the risk needs the probability only: no Monte-Carlo runs for the other levels
+            _, arterial, road, excluded, allowed = inputs(e)
+            p = growth.probability_by_horizon(model, stack, base, excluded, sum(new_cells), arterial, road,
+                                              allowed=allowed)
+            s = scored("planned", p, excluded, road)[1]
+            del arterial, road, excluded, allowed, p
         by_enforcement.append({"enforcement": e, "high_risk_people": s["high_risk_people"],
                                "high_risk_ha": s["high_risk_ha"]})
     summary = {"bau": sum_bau, "planned": sum_planned, "by_enforcement": by_enforcement,
