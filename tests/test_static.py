@@ -92,6 +92,6 @@ def test_unphased_plans_draw_one_colour_for_planned_arterials(tmp_path, stack):
 
 
 def test_scale_bar_lengths_are_round():
-    assert static._nice_length(10_000) == 2000
-    assert static._nice_length(60_000) == 10_000
-    assert static._nice_length(3_000) == 500
+    assert static.nice_length(10_000) == 2000
+    assert static.nice_length(60_000) == 10_000
+    assert static.nice_length(3_000) == 500

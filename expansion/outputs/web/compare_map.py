@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..palette import SERIES_COLOURS
 from .charts import DASHES
 from .html_page import esc, fmt
+from .static import nice_length
 
 #: Two scenarios' arterials closer than this (metres) are the same road.
 ARTERIAL_TOLERANCE_M = 20.0
@@ -91,12 +92,6 @@ def _path(geom, tx, ty) -> str:
     return " ".join(out)
 
 
-def _scale(span_m: float) -> float:
-    target = span_m / 5
-    mag = 10 ** math.floor(math.log10(target))
-    return max(m * mag for m in (1, 2, 5) if m * mag <= target)
-
-
 def comparison_svg(names: Sequence[str], plan_layers: Sequence[Mapping], nr: NoRegret) -> str:
     """Each run's expansion area (outlined in its colour and dash) and arterials, the
     no-regret land (hatched grey) and arterials (thick black), a legend and a scale bar."""
@@ -145,7 +140,7 @@ def comparison_svg(names: Sequence[str], plan_layers: Sequence[Mapping], nr: NoR
                    f'stroke="{NO_REGRET_ARTERIAL}" stroke-width="4">'
                    "<title>no-regret arterials</title></path>")
     # scale bar and north arrow
-    length = _scale(right - left)
+    length = nice_length(right - left)
     x0, y0 = 16, height - 18
     out.append(f'<rect x="{x0}" y="{y0}" width="{length * s:.1f}" height="6" fill="#000"/>')
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"

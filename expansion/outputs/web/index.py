@@ -121,7 +121,8 @@ def demand_table(rows: Sequence[Any]) -> str:
                 text = fmt(raw, kind)
             cells.append(f"<td>{esc(text) if text is not None else '&ndash;'}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return ('<div class="scroll"><table>\n<thead><tr>' + head + "</tr></thead>\n<tbody>\n"
+    return ('<div class="scroll"><table>\n<caption>Amounts the scenario implies (neither higher nor lower is '
+            'better).</caption>\n<thead><tr>' + head + "</tr></thead>\n<tbody>\n"
             + "\n".join(body) + "\n</tbody></table></div>")
 
 

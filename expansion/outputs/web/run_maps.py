@@ -145,16 +145,19 @@ def _arterials(m, show: bool = True) -> VectorLayer:
     tips = {"kind": "kind", "length_m": "length (m)", "width_m": "right-of-way (m)"}
     if "phase_year" in arts.columns:
         colours = phase_colours([y for y in arts["phase_year"].dropna()])
+        # sooner: darker and thicker
+        weights = {y: 4.5 - 2.5 * i / max(1, len(colours) - 1) for i, y in enumerate(colours)}
 
         def style(p: dict) -> dict:
             year = num(p.get("phase_year"))
             if p.get("kind") == "planned" and year is not None:
-                return {"color": colours.get(int(year), pal.ARTERIAL_COLOURS["planned"]), "weight": 3}
+                return {"color": colours.get(int(year), pal.ARTERIAL_COLOURS["planned"]),
+                        "weight": round(weights.get(int(year), 3.0), 2)}
             return _arterial_style(p)
 
         tips["phase_year"] = "secure by"
-        legend = (f"proposed ({width} rights-of-way, about {spacing} apart), darker = secure sooner; "
-                  "existing in black")
+        legend = (f"proposed ({width} rights-of-way, about {spacing} apart), darker and thicker = secure "
+                  "sooner; existing in black")
     else:
         style = _arterial_style
         legend = f"proposed ({width} rights-of-way, about {spacing} apart) and existing (black)"

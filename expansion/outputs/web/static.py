@@ -49,7 +49,7 @@ def _categories_image(values: np.ndarray, colours: dict) -> np.ndarray:
     return img
 
 
-def _nice_length(span_m: float) -> float:
+def nice_length(span_m: float) -> float:
     """A round scale-bar length of about a fifth of the map's width, in metres."""
     target = span_m / 5
     mag = 10 ** math.floor(math.log10(target))
@@ -57,7 +57,7 @@ def _nice_length(span_m: float) -> float:
 
 
 def _scale_bar(ax, left: float, bottom: float, right: float, top: float) -> None:
-    length = _nice_length(right - left)
+    length = nice_length(right - left)
     x0, y0 = left + 0.04 * (right - left), bottom + 0.04 * (top - bottom)
     h = 0.012 * (top - bottom)
     for i in range(4):
@@ -115,9 +115,11 @@ def _draw_vectors(ax, m, arterials: str | None) -> list:
             phased = "phase_year" in planned.columns and planned["phase_year"].notna().any()
             if arterials == "phases" and phased:
                 colours = phase_colours(planned["phase_year"].dropna().tolist())
-                for year, colour in colours.items():
-                    planned[planned["phase_year"] == year].plot(ax=ax, color=colour, linewidth=2.2, zorder=9)
-                    handles.append(Line2D([], [], color=colour, lw=2.5,
+                for i, (year, colour) in enumerate(colours.items()):
+                    width = 3.4 - 2.0 * i / max(1, len(colours) - 1)  # sooner: darker and thicker
+                    part = planned[planned["phase_year"] == year]
+                    part.plot(ax=ax, color=colour, linewidth=width, zorder=9)
+                    handles.append(Line2D([], [], color=colour, lw=width,
                                           label=f"proposed arterial, secure by {year}"))
             else:
                 planned.plot(ax=ax, color=pal.ARTERIAL_COLOURS["planned"], linewidth=2.0, zorder=9)
