@@ -12,9 +12,21 @@ PACKAGE = Path(__file__).resolve().parents[1] / "expansion"
 MAX_LINES = 600
 
 #: Stages compute: arrays and tables in and out. Modules, or packages (every module under them).
-STAGES = ("demand", "suitability", "growth", "plan", "risk", "metrics", "validation", "hazard", "terrain")
+STAGES = ("demand", "density", "suitability", "growth", "plan", "risk", "metrics", "validation", "hazard",
+          "terrain")
 #: Libraries that read or write files, or talk to a user: only inputs/, outputs/, pipeline/, cli/ and demo/.
 EDGE_LIBRARIES = ("rasterio", "pyogrio", "fiona", "sqlite3", "folium", "branca", "click", "matplotlib")
+#: The boxes of the package (README, Development) and what each may import besides itself.
+VOCABULARY = ("config", "grid", "stack", "errors", "hazard", "terrain")
+MAY_IMPORT = {
+    "vocabulary": set(),
+    "stage": {"vocabulary"},
+    "inputs": {"vocabulary"},
+    "outputs": {"vocabulary", "stage"},
+    "demo": {"vocabulary", "outputs"},
+    "pipeline": {"vocabulary", "stage", "inputs", "outputs", "demo"},
+    "cli": {"vocabulary", "stage", "inputs", "outputs", "demo", "pipeline"},
+}
 #: Calls that write files.
 WRITING_CALLS = ("write_text", "write_bytes", "to_file", "to_csv", "mkdir", "save", "savez", "tofile")
 
@@ -66,6 +78,31 @@ def internal_targets(module: str, names: list[str], known: dict[str, Path]) -> l
     return out
 
 
+def box(name: str) -> str | None:
+    """The box of a module (None for the package itself)."""
+    parts = name.split(".")
+    if len(parts) < 2:
+        return None
+    if parts[1] in VOCABULARY:
+        return "vocabulary"
+    return "stage" if parts[1] in STAGES else parts[1]
+
+
+def test_each_box_imports_only_the_boxes_below_it():
+    known = modules()
+    problems = []
+    for name, path in known.items():
+        mine = box(name)
+        for line, module, names in imports(name, path):
+            for target in internal_targets(module, names, known):
+                theirs = box(target)
+                if mine is None or theirs is None or theirs == mine or name.startswith(target + "."):
+                    continue
+                if theirs not in MAY_IMPORT.get(mine, set()):
+                    problems.append(f"{path.name}:{line} ({mine}) imports {target} ({theirs})")
+    assert not problems, "imports against the layering: " + "; ".join(sorted(set(problems)))
+
+
 def test_no_module_is_too_long_to_read_at_a_sitting():
     long = {name: n for name, path in modules().items()
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
@@ -99,15 +136,12 @@ def test_no_private_name_is_used_across_modules():
             if not module.startswith("expansion"):
                 continue
             for n in names:
-                if n.startswith("_") and not n.startswith("__") and f"{module}.{n}" not in known:
+                if f"{module}.{n}" in known:
+                    bound[n] = f"{module}.{n}"
+                elif n.startswith("_") and not n.startswith("__"):
                     problems.append(f"{path.name}:{line} imports {n} from {module}")
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom):
-                for _, module, names in imports(name, path):
-                    for n in names:
-                        if f"{module}.{n}" in known:
-                            bound[n] = f"{module}.{n}"
-            elif isinstance(node, ast.Import):
+            if isinstance(node, ast.Import):
                 for a in node.names:
                     if a.name in known and a.asname:
                         bound[a.asname] = a.name
@@ -157,6 +191,8 @@ PLANTED = {
     "stage io": ({"risk.py": "import rasterio\n\ndef f(p):\n    p.write_text('x')\n"},
                  test_stages_import_no_file_or_interface_library_and_write_no_file, "write_text"),
     "long": ({"a.py": "x = 1\n" * (MAX_LINES + 1)}, test_no_module_is_too_long_to_read_at_a_sitting, "a"),
+    "layering": ({"grid.py": "from .pipeline import run\n", "pipeline.py": "run = 1\n"},
+                 test_each_box_imports_only_the_boxes_below_it, "grid.py:1 \\(vocabulary\\) imports"),
 }
 
 
