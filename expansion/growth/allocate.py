@@ -91,10 +91,32 @@ def top_k(keys: np.ndarray, idx: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
     return keys[keep], idx[keep]
 
 
-def _select(static: np.ndarray, dyn: np.ndarray, surv: np.ndarray | None, open_flat: np.ndarray,
-            k: int, noise: float, rng: np.random.Generator, block: int) -> np.ndarray:
-    """Flat indices of the ``k`` open cells with the highest ``log σ(static + dyn) + surv +
-    noise · G`` (``G`` standard Gumbel, one draw per open cell in flat order).
+def _key(static: np.ndarray, dyn: np.ndarray, surv: np.ndarray | None) -> np.ndarray:
+    """``log σ(static + dyn) + surv`` into ``dyn`` (flat float32 grids), one row block at a
+    time: the log-potential every step ranks the open cells by until the next refresh."""
+    for a in range(0, dyn.size, BLOCK_CELLS):
+        d = dyn[a:a + BLOCK_CELLS]
+        d += static[a:a + BLOCK_CELLS]
+        log_sigmoid(d, out=d)
+        if surv is not None:
+            d += surv[a:a + BLOCK_CELLS]
+    return dyn
+
+
+def gumbel(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` standard Gumbel draws (float32): ``−log E`` with ``E`` standard exponential
+    (numpy's float32 ziggurat, several times faster than ``Generator.gumbel``; a draw of
+    exactly 0 counts as the smallest normal float32, so G is at most about 87)."""
+    g = rng.standard_exponential(n, dtype=np.float32)
+    np.maximum(g, np.finfo(np.float32).tiny, out=g)  # the float32 ziggurat can return exactly 0
+    np.log(g, out=g)
+    return np.negative(g, out=g)
+
+
+def _select(logq: np.ndarray, open_flat: np.ndarray, k: int, noise: float, rng: np.random.Generator,
+            block: int) -> np.ndarray:
+    """Flat indices of the ``k`` open cells with the highest ``logq + noise · G`` (``logq``
+    from :func:`_key`, ``G`` standard Gumbel, one draw per open cell in flat order).
 
     Works through blocks of ``block`` cells and keeps only the best ``k`` so far (with a
     lazily raised threshold), so no array as long as the open cells is made."""
@@ -107,13 +129,9 @@ def _select(static: np.ndarray, dyn: np.ndarray, surv: np.ndarray | None, open_f
         o = np.flatnonzero(open_flat[a:b])
         if o.size == 0:
             continue
-        key = static[a:b][o]
-        key += dyn[a:b][o]
-        log_sigmoid(key, out=key)
-        if surv is not None:
-            key += surv[a:b][o]
+        key = logq[a:b][o]
         if noise > 0:
-            g = rng.gumbel(size=o.size).astype(np.float32)
+            g = gumbel(rng, o.size)
             g *= np.float32(noise)
             key += g
             del g
@@ -216,13 +234,13 @@ def simulate(
     allocated = np.zeros((len(ids), len(new_cells)), np.int64)
     warnings: list[str] = []
     first_year = None
-    # scratch grids reused by every step of every run (float32: the neighbourhood
-    # logit and one neighbourhood share)
+    # scratch grids reused by every step of every run (float32: the log-potential, made from
+    # the neighbourhood logit in place, and one neighbourhood share)
     dyn = np.empty(stack.grid.shape, np.float32)
     rings = model.kind == "nearest"  # the rule ranks by distance to the base built-up land, fixed
     cadence = refresh_years(model)
     if rings:
-        dynamic_logit(model, base, res, out=dyn)
+        _key(static, dynamic_logit(model, base, res, out=dyn).ravel(), surv)
     buf = np.empty(stack.grid.shape, np.float32)
     for j, run in enumerate(ids):
         rng = np.random.default_rng(children[run])
@@ -248,9 +266,9 @@ def simulate(
                 if k <= 0:
                     continue
                 if not rings and (due or b > 0):
-                    dynamic_logit(model, built, res, out=dyn, buf=buf)
+                    _key(static, dynamic_logit(model, built, res, out=dyn, buf=buf).ravel(), surv)
                     last, due = years[i], False
-                pick = _select(static, dyn.ravel(), surv, open_flat, int(k), noise, rng, BLOCK_CELLS)
+                pick = _select(dyn.ravel(), open_flat, int(k), noise, rng, BLOCK_CELLS)
                 open_flat[pick] = False
                 built.ravel()[pick] = True
                 uflat[pick] = years[i + 1]

@@ -31,6 +31,8 @@ from .model import GrowthModel
 # rule's log-potential is minus the distance in metres, so its t is small), then refined.
 TEMPERATURE_LOG10 = np.arange(-3.5, 0.51, 0.25)
 TEMPERATURE_REFINE = np.arange(-0.25, 0.26, 1 / 32)
+# At most this many open cells (a seeded uniform sample) are used to fit the temperature.
+TEMPERATURE_SAMPLE = 200_000
 
 
 def match_quantity(score: np.ndarray, cells: float) -> np.ndarray:
@@ -80,8 +82,11 @@ def fit_temperature(logq: np.ndarray, open_: np.ndarray, observed_new: np.ndarra
     """The temperature whose quantity-matched probabilities have the least Brier score on
     the open cells against ``observed_new`` (a coarse then a fine grid in log10 t)."""
     y = observed_new[open_]
-    k = float(np.count_nonzero(y))
     score = logq[open_].astype(np.float32)
+    if y.size > TEMPERATURE_SAMPLE:  # a uniform sample of the open cells estimates the Brier score
+        take = np.sort(np.random.default_rng(0).choice(y.size, TEMPERATURE_SAMPLE, replace=False))
+        y, score = y[take], score[take]
+    k = float(np.count_nonzero(y))
 
     def loss(log10_t: float) -> float:
         return brier(match_quantity(score * np.float32(10.0 ** log10_t), k), y)
