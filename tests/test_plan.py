@@ -423,3 +423,15 @@ def test_enforcement_secures_the_first_phases_first(phased):
     # what is secured at 0.5 is reached no later than what is not
     kind = plan.open_space_kind > 0
     assert plan.phase[kind & half.constraints].max() <= plan.phase[kind & ~half.constraints].min()
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5])
+def test_enforcement_outside_0_1_is_refused(tmp_path, value):
+    from expansion.config import load_scenario
+    from expansion.errors import ConfigError
+
+    path = tmp_path / "s.toml"
+    path.write_text('name = "t"\nlayers = "l.toml"\nbase_year = 2020\nhorizon_year = 2050\n'
+                    f'[population]\nbase = 1000\n[plan]\nenforcement = {value}\n')
+    with pytest.raises(ConfigError, match=r"'enforcement' is the share of the plan actually secured"):
+        load_scenario(path)
