@@ -95,11 +95,14 @@ def population_at(pop: PopulationConfig, year: int) -> float | None:
 
 
 def observed_trend(builtup_ha: dict[int, float], pop: PopulationConfig, base_year: int,
-                   calibrate_from: int | None) -> tuple[float | None, dict | str]:
+                   calibrate_from: int | None,
+                   layer_persons: dict[int, float] | None = None) -> tuple[float | None, dict | str]:
     """The city's own yearly density change between two built-up epochs.
 
     Uses ``calibrate_from -> base_year`` when both are observed, else the two latest epochs
-    up to the base year; the population at both years comes from the ``[population] table``.
+    up to the base year; the population at both years comes from the ``[population] table``
+    when it covers both, else from the population layers of those years (``layer_persons``:
+    persons on each year's built-up land).
 
     Returns
     -------
@@ -116,15 +119,18 @@ def observed_trend(builtup_ha: dict[int, float], pop: PopulationConfig, base_yea
     else:
         y0, y1 = years[-2], years[-1]
     p0, p1 = population_at(pop, y0), population_at(pop, y1)
-    if p0 is None or p1 is None:
+    source = "[population] table"
+    if (p0 is None or p1 is None) and layer_persons and y0 in layer_persons and y1 in layer_persons:
+        p0, p1, source = layer_persons[y0], layer_persons[y1], "population layers"
+    if p0 is None or p1 is None or not (p0 > 0 and p1 > 0):
         return None, (f"no population for both {y0} and {y1}: give a [population] table covering both "
-                      "years")
+                      "years, or a population layer of each year in the catalog")
     d0, d1 = p0 / builtup_ha[y0], p1 / builtup_ha[y1]
     raw = (d1 / d0) ** (1.0 / (y1 - y0)) - 1.0
     lo, hi = plausible_range()
     rate = min(max(raw, lo), hi)
     return rate, {"from_year": y0, "to_year": y1, "density_from_pph": d0, "density_to_pph": d1,
-                  "population_source": "[population] table", "rate_unbounded": raw, "bounded": rate != raw}
+                  "population_source": source, "rate_unbounded": raw, "bounded": rate != raw}
 
 
 @dataclass
@@ -156,7 +162,8 @@ class DensityPath:
 
 def density_path(density: DensityConfig, pop: PopulationConfig, base_year: int, calibrate_from: int | None,
                  builtup_ha: dict[int, float], country: str | None,
-                 population_layer_pph: float | None = None) -> DensityPath:
+                 population_layer_pph: float | None = None,
+                 layer_persons: dict[int, float] | None = None) -> DensityPath:
     """Resolve the scenario's density settings against the evidence.
 
     Parameters
@@ -165,13 +172,15 @@ def density_path(density: DensityConfig, pop: PopulationConfig, base_year: int, 
     country : the catalog's ISO 3166 alpha-3 code, or None (then the continent's reference).
     population_layer_pph : persons per hectare of the population layer on the base year's
         built-up land, or None without a population layer for the base year.
+    layer_persons : persons of the population layer of each year on that year's built-up land
+        (for the observed trend when the population table does not cover both epochs).
     """
     ref = reference(country)
     notes: list[str] = []
     warnings: list[str] = []
     observed = None
     if density.annual_change == "observed":
-        rate, info = observed_trend(builtup_ha, pop, base_year, calibrate_from)
+        rate, info = observed_trend(builtup_ha, pop, base_year, calibrate_from, layer_persons)
         if rate is None:
             rate, source = ref.median, "reference"
             warnings.append(f"[density] annual_change = \"observed\": {info}; used the median of "
@@ -214,38 +223,50 @@ def density_path(density: DensityConfig, pop: PopulationConfig, base_year: int, 
                        notes=notes, warnings=warnings)
 
 
-def population_layer_pph(stack, base_year: int) -> float | None:
-    """Persons per hectare of the stack's population layer on the base year's built-up land
-    (row blocks), or None without a population layer or built-up land."""
-    if stack.population is None or base_year not in stack.builtup:
-        return None
+def persons_on_builtup(stack, year: int) -> tuple[float, float]:
+    """(persons of the stack's population layer on ``year``'s built-up land, those hectares),
+    in row blocks."""
     persons, cells = 0.0, 0
     for rows in row_slices(stack.grid.shape):
-        base = stack.builtup[base_year][rows] & stack.valid[rows]
-        cells += int(np.count_nonzero(base))
-        persons += float(np.nansum(stack.population[rows][base], dtype=np.float64))
-    ha = cells * stack.grid.cell_area_ha
+        built = stack.builtup[year][rows] & stack.valid[rows]
+        cells += int(np.count_nonzero(built))
+        persons += float(np.nansum(stack.population[rows][built], dtype=np.float64))
+    return persons, cells * stack.grid.cell_area_ha
+
+
+def population_layer_pph(stack, base_year: int) -> float | None:
+    """Persons per hectare of the stack's population layer on the base year's built-up land,
+    or None without a population layer or built-up land."""
+    if stack.population is None or base_year not in stack.builtup:
+        return None
+    persons, ha = persons_on_builtup(stack, base_year)
     return persons / ha if ha > 0 and persons > 0 else None
 
 
 def path_for_stack(density: DensityConfig, pop: PopulationConfig, base_year: int, calibrate_from: int | None,
-                   stack, country: str | None, population_years: list[int | None]) -> DensityPath:
+                   stack, country: str | None, population_years: list[int | None],
+                   layer_persons: dict[int, float] | None = None) -> DensityPath:
     """:func:`density_path` with the built-up areas and the population layer read from ``stack``.
 
     ``population_years`` are the catalog's population layers' years: the layer gives the base
     density only when it is of the base year (a layer without a year is not used, and a note says so).
+    ``layer_persons`` (persons on built-up land by year, from each dated layer read on its own)
+    gives the base year's instead of the stack's merged layer, and the observed trend.
     """
     builtup_ha = {y: stack.builtup_ha(y) for y in stack.years}
     layer_pph = None
     note = None
-    if stack.population is not None:
+    if layer_persons and base_year in layer_persons and builtup_ha.get(base_year, 0) > 0:
+        layer_pph = layer_persons[base_year] / builtup_ha[base_year] or None  # the base year's layer alone
+    elif stack.population is not None:
         if base_year in population_years:
             layer_pph = population_layer_pph(stack, base_year)
         elif isinstance(density.base, str):
             said = ", ".join(str(y) for y in population_years if y is not None) or "no year"
             note = (f"the population layer ({said}) is not of the base year {base_year}, so the density of "
                     "new growth is the city's own (give the layer 'year' in the catalog to use it)")
-    path = density_path(density, pop, base_year, calibrate_from, builtup_ha, country, layer_pph)
+    path = density_path(density, pop, base_year, calibrate_from, builtup_ha, country, layer_pph,
+                        layer_persons)
     if note:
         path.notes.append(note)
     return path

@@ -263,3 +263,34 @@ def test_demand_prints_the_table_without_building_the_layers(tmp_path):
         1000 * 1.02**9 + 1000 * 1.02**8, abs=1.5)
     assert "migration: 100%" not in calm.stdout   # natural growth only: no migration line
     assert "migration:" in shocked.stdout
+
+
+def test_observed_trend_from_a_population_layer_of_each_epoch(tmp_path):
+    import json
+
+    import rasterio
+
+    from expansion.demo import write_demo
+
+    region = tmp_path / "region"
+    write_demo(region, size=100, seed=5)
+    with rasterio.open(region / "population_2020.tif") as src:
+        profile, data = src.profile, src.read(1)
+    with rasterio.open(region / "population_2005.tif", "w", **profile) as dst:
+        dst.write(data * 0.6, 1)
+    catalog = (region / "layers.toml").read_text()
+    # listed first: the run must still take the base density from the 2020 layer alone
+    catalog = catalog.replace("[[layers]]", '[[layers]]\nrole = "population"\npath = "population_2005.tif"\n'
+                                            "year = 2005\n\n[[layers]]", 1)
+    (region / "layers.toml").write_text(catalog)
+    (tmp_path / "s.toml").write_text(OBSERVED.format(population="natural_growth = 0.02"))
+    proc = expansion("run", "s.toml", "--out", "out", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads((tmp_path / "out" / "summary.json").read_text())["density"]
+    assert d["source"] == "observed" and d["observed"]["population_source"] == "population layers"
+    assert d["growth_base_source"] == "population layer"
+    built_ha = json.loads((tmp_path / "out" / "summary.json").read_text())["builtup_base_ha"]
+    layer_2020 = float(data[data > 0].sum()) / built_ha   # the demo puts people on built-up cells only
+    assert d["growth_base_pph"] == pytest.approx(layer_2020, rel=0.02)   # the 2020 layer, not 0.6 times it
+    warnings = json.loads((tmp_path / "out" / "summary.json").read_text())["warnings"]
+    assert any("population layer gives" in w for w in warnings)   # 8,000 people given, ~5,000 in the layer

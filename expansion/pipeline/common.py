@@ -146,8 +146,27 @@ def density_for(sc: Scenario, catalog: Catalog, stack: Stack, base_year: int | N
     from ..density import path_for_stack
 
     base_year = sc.base_year if base_year is None else base_year
+    layer_persons = population_by_epoch(catalog, stack, base_year)  # {} unless two dated layers
     return path_for_stack(sc.density, sc.population, base_year, sc.growth.calibrate_from, stack,
-                          catalog.country, [e.year for e in catalog.by_role("population")])
+                          catalog.country, [e.year for e in catalog.by_role("population")], layer_persons)
+
+
+def population_by_epoch(catalog: Catalog, stack: Stack, base_year: int) -> dict[int, float]:
+    """Persons of each dated population layer on the built-up land of its year, for the years up
+    to ``base_year`` that have built-up (each layer read onto the stack's grid on its own, with the
+    boundary and built-up layers; nothing cached). Empty with fewer than two such years."""
+    from ..density import persons_on_builtup
+
+    entries = [e for e in catalog.by_role("population") if e.year in stack.builtup and e.year <= base_year]
+    if len({e.year for e in entries}) < 2:
+        return {}
+    frame = tuple(e for e in catalog.layers if e.role in ("boundary", "builtup"))
+    out = {}
+    for year in sorted({e.year for e in entries}):
+        layers = frame + tuple(e for e in entries if e.year == year)
+        one = inputs.build_stack(dataclasses.replace(catalog, layers=layers), stack.grid, cache=False)
+        out[year] = persons_on_builtup(one, year)[0]
+    return out
 
 
 def input_paths(sc: Scenario, catalog: Catalog) -> list[Path]:
