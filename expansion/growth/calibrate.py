@@ -33,12 +33,12 @@ at :data:`SURVIVAL_CLIP`). The weight is
   whose growth process has no frail land, 0.5 costs about 0.02 against 0;
 - or set in the scenario (``[growth] survival``, a number ≥ 0; 0 turns it off).
 
-A cure-rate logistic (``p = (1 − π)·σ(z)``, π the share of never-buildable
-land, fitted in the one window) was tried to make the weight learnable from two
-epochs; it mistook the demo's quantity-limited plateau for frailty (π = 0.39) and
-lost there (FoM 0.25 vs 0.33). Adding the discount inside the logit instead of
-to the log-probability, and computing ``p_cal`` with the model's own learned
-survival term (a chained discount), both did worse on Bacău.
+Tried before the skill benchmark existed, and not kept (figures not re-measured):
+a cure-rate logistic (``p = (1 − π)·σ(z)``, π the share of never-buildable land,
+fitted in the one window) to make the weight learnable from two epochs (it
+mistook the demo's quantity-limited plateau for frailty and lost there); the
+discount inside the logit instead of on the log-probability, and a chained
+discount (``p_cal`` with the model's own survival term), both worse on Bacău.
 
 With only one built-up epoch (``from_year`` None) nothing can be learned:
 :data:`FALLBACK_COEFFICIENTS` are used, and the model says so (``fallback``,
