@@ -119,6 +119,11 @@ CSS = """
 .compare .diff { display: block; font-size: 12px; color: #444; }
 .compare tr.group th { background: #d9e6ef; text-align: left; }
 .compare td.text { text-align: left; font-size: 13px; }
+.compare td:first-child { font-size: 14px; }
+@media (max-width: 640px) {
+  .compare { table-layout: auto; width: max-content; max-width: none; }
+  .compare th, .compare td { min-width: 7em; max-width: 14em; }
+}
 .nr-map svg { max-width: 100%; height: auto; background: #fff; }
 @media print {
   .compare { font-size: 8pt; }
@@ -169,8 +174,8 @@ def _table(summaries: Sequence[Mapping], params: Sequence[Mapping], names: Seque
             diff = _diff(v, base, kind) if baseline is not None and i != baseline else ""
             cells.append(f"<td>{text}" + (f'<span class="diff">{esc(diff)}</span>' if diff else "") + "</td>")
         rows.append(f"<tr><td>{esc(label)}</td>{''.join(cells)}<td class=\"better\">{esc(better)}</td></tr>")
-    return (f'<table class="compare">\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(rows)
-            + "\n</tbody></table>")
+    return (f'<div class="scroll"><table class="compare">\n<thead><tr>{head}</tr></thead>\n<tbody>\n'
+            + "\n".join(rows) + "\n</tbody></table></div>")
 
 
 def _charts(runs: Sequence[Mapping], names: Sequence[str]) -> str:
