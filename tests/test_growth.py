@@ -294,3 +294,21 @@ def test_temperature_is_fitted_to_the_outcomes():
         p = 1 / (1 + np.exp(-(t * logq + 1.0)))
         y = rng.random((80, 80)) < p
         assert fit_temperature(logq, open_, y) == pytest.approx(t, rel=0.35)
+
+
+def test_summary_reports_the_validation_as_design_section_5(rings_and_corridor, city):
+    from expansion.pipeline.run import growth_validation, growth_warnings
+
+    s, r, road, cols, ex = rings_and_corridor
+    core = r < 8
+    corridor = core | (road & (np.abs(cols - 40) < 35))
+    switched = _epochs(s, y1990=core, y2000=corridor, y2010=corridor | (r < 14))
+    rule = growth.choose_model(switched, 2000, 2010, ex)
+    v = growth_validation(rule)["growth"]["validation"]
+    assert list(v) == ["window", "fom", "null_nearest_fom", "ece", "brier_skill", "model"]
+    assert v["window"] == [2000, 2010] and "nearest built-up rule" in v["model"]
+    assert growth_warnings(rule) and "simple rule" in growth_warnings(rule)[0]
+    s2, ex2, _ = city
+    default = growth.choose_model(s2, 2000, 2010, ex2)  # two epochs: nothing to validate on
+    assert growth_validation(default) == {} and "indicative only" in growth_warnings(default)[0]
+    assert "default coefficients" in growth_warnings(growth.fallback_model(s2))[0]
