@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .options import out_opt, overwrite_opt, runs_opt, scenario_arg, seed_opt
+from .progress import Heartbeat
 
 
 @click.command()
@@ -29,8 +30,9 @@ def backtest(scenario: Path, observed_year: int, quantity: str | None, out: Path
     """Calibrate on calibrate_from -> base_year, predict OBSERVED_YEAR, compare with what happened."""
     from ..pipeline.backtest import backtest as run_backtest
 
-    folder, res = run_backtest(scenario, observed_year, quantity=quantity, out=out, overwrite=overwrite,
-                               runs=runs, seed=seed, keep_roads=keep_roads)
+    with Heartbeat():
+        folder, res = run_backtest(scenario, observed_year, quantity=quantity, out=out, overwrite=overwrite,
+                                   runs=runs, seed=seed, keep_roads=keep_roads)
     click.echo(f"backtest {res['base_year']} -> {res['observed_year']} ({res['quantity']['mode']} quantity, "
                f"{res['quantity']['observed_cells']} new cells observed)")
     click.echo(f"{'model':<22} {'FoM':>7} {'producer':>9} {'user':>7} {'quantity':>9} {'allocation':>11}")
