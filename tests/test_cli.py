@@ -294,3 +294,10 @@ def test_observed_trend_from_a_population_layer_of_each_epoch(tmp_path):
     assert d["growth_base_pph"] == pytest.approx(layer_2020, rel=0.02)   # the 2020 layer, not 0.6 times it
     warnings = json.loads((tmp_path / "out" / "summary.json").read_text())["warnings"]
     assert any("population layer gives" in w for w in warnings)   # 8,000 people given, ~5,000 in the layer
+
+
+def test_page_says_when_the_density_is_the_reference_median():
+    from expansion.outputs.web.sections import density_sentence
+
+    text = density_sentence({"density": {"annual_change": -0.023, "source": "reference"}})
+    assert "could not be measured" in text and "given in the scenario" not in text

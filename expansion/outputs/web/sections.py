@@ -104,7 +104,9 @@ def density_sentence(summary: Mapping) -> str:
     change = num(dens.get("annual_change"))
     parts = []
     if change is not None:
-        source = "observed in this city" if dens.get("source") == "observed" else "given in the scenario"
+        source = {"observed": "observed in this city",
+                  "reference": "the median of comparable cities: this city's own trend could not be measured",
+                  }.get(dens.get("source"), "given in the scenario")
         parts.append(f"Density is assumed to change by {'+' if change > 0 else ''}{pct_text(change)} a year "
                      f"({source})")
     ref = dens.get("reference")
