@@ -196,7 +196,8 @@ def _background(ax, m) -> list:
     left, bottom, right, top = grid.bounds
     base = m.scenario.base_year
     colours = {1: _rgba("#ffffff"), 2: _rgba(pal.BUILT_TODAY_COLOUR)}
-    codes = np.where(m.stack.builtup_at(base) & m.stack.valid, 2, np.where(m.stack.valid, 1, 0))
+    valid = _sampled(m.stack.valid)  # sampled before combining: no full-size array on large grids
+    codes = np.where(_sampled(m.stack.builtup_at(base)) & valid, 2, np.where(valid, 1, 0)).astype("uint8")
     ax.imshow(_categories_image(codes, colours), extent=(left, right, bottom, top), interpolation="nearest",
               zorder=1)
     return [Patch(facecolor=pal.BUILT_TODAY_COLOUR, label=f"built up in {base}")]
