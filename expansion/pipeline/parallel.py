@@ -58,9 +58,22 @@ def worker_count(cells: int, runs: int) -> int:
     return max(1, min(cores, runs, fits))
 
 
+def _hold_sigint() -> set | None:
+    """Block SIGINT in this thread (where the platform can); the mask to restore, or None."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+def _release_sigint(held: set | None) -> None:
+    if held is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def _die_with_parent() -> None:
     """In a worker: be sent SIGTERM when the run's process dies (Linux), so that a killed
-    run leaves no process behind making runs nobody will read."""
+    run leaves no process behind making runs nobody will read. Workers start with SIGINT
+    blocked (see :meth:`LocalRuns.__call__`) and keep it so: the run stops them itself."""
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -96,12 +109,17 @@ class LocalRuns:
         parts = [list(range(runs * i // n, runs * (i + 1) // n)) for i in range(n)]
         log.debug("growth: %d runs in %d processes", runs, n)
         show = _counter(runs, lambda done: done)
-        _JOB = ((stack, *args), kwargs)
+        pool = None
         try:
-            pool = multiprocessing.get_context("fork").Pool(n, _die_with_parent)  # forked here: they see _JOB
-        finally:
-            _JOB = None
-        try:
+            # Ctrl-C is held while the processes are forked, so it cannot land between their start
+            # and `pool` being set (it would leave them running); it is raised when released.
+            held = _hold_sigint()
+            _JOB = ((stack, *args), kwargs)
+            try:
+                pool = multiprocessing.get_context("fork").Pool(n, _die_with_parent)  # they see _JOB
+            finally:
+                _JOB = None
+                _release_sigint(held)
             pending = [pool.apply_async(_part, (ids,)) for ids in parts]
             results, done = [], 0
             for ids, p in zip(parts, pending):  # in run order: the first holds run 0
@@ -111,10 +129,12 @@ class LocalRuns:
                     show(done)
             pool.close()
         except BaseException:
-            pool.terminate()  # Ctrl-C or a failed part: stop the other parts now
+            if pool is not None:
+                pool.terminate()  # Ctrl-C or a failed part: stop the other parts now
             raise
         finally:
-            pool.join()
+            if pool is not None:
+                pool.join()
         result = growth.merge_runs(results, stack.valid)
         return lambda: result
 
