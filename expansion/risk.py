@@ -6,8 +6,10 @@ land far from roads. Per cell, for one policy,
 
     risk = likelihood x vulnerability
 
-- ``likelihood`` is the Monte-Carlo probability that the cell is built up by
-  the horizon under that policy (share of runs). A cell that cannot urbanize
+- ``likelihood`` is the calibrated probability that the cell is built up by
+  the horizon under that policy (:mod:`expansion.growth.probability`: the
+  model's probabilities scaled to the projected quantity, their sharpness
+  fitted on a past window). A cell that cannot urbanize
   (excluded, already built, outside the study area) has likelihood 0, hence
   zero risk. Under the planned policy the secured part of the plan (its
   ``[plan] enforcement``) does not develop.
@@ -157,8 +159,8 @@ def risk_for_policy(
 
     Parameters
     ----------
-    likelihood : float32, share of Monte-Carlo runs in which the cell is
-        built up by the horizon under this policy.
+    likelihood : float32, the calibrated probability that the cell is built up
+        by the horizon under this policy.
     cannot_urbanize : bool, cells that never develop under this policy
         (constraints, and for the plan its open space and rights-of-way).
     base_builtup : bool, built-up at the base year (already built: no new risk).

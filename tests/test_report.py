@@ -182,7 +182,7 @@ def test_every_warning_and_the_skill_sentence_are_on_the_index(summary):
     caveats = page.split("<h2>Caveats</h2>")[1].split("</ul>")[0]
     for w in s["warnings"]:
         assert w in caveats
-    assert "31 % of growth correctly" in caveats and "better than the simple rule" in caveats
+    assert "figure of merit of 31 %" in caveats and "better than the simple rule" in caveats
     assert "2005-2020" in caveats
     # without a validation window the page says so, and that the maps are indicative only
     bare = index.index_page(summary, demand_rows(), LINKS, "City", False)

@@ -209,8 +209,9 @@ def skill_sentence(summary: Mapping) -> str:
     window = val.get("window") or []
     period = f"{window[0]}-{window[1]}" if len(window) == 2 else "an earlier period"
     fom, null = num(val.get("fom")), num(val.get("null_nearest_fom"))
-    text = (f"Tested on the growth of {period}, which it was not fitted on, the model placed "
-            f"{fom * 100:.0f} % of growth correctly (figure of merit; higher is better)")
+    text = (f"Tested on the growth of {period}, which it was not fitted on, the model scored a figure of "
+            f"merit of {fom * 100:.0f} % (of the land it predicted or that was built, the share both "
+            "predicted and built; higher is better)")
     if null is not None:
         verdict = "better than" if fom > null * 1.05 else "no better than"
         text += (f", {verdict} the simple rule of growing next to the existing city ({null * 100:.0f} %)")

@@ -217,8 +217,9 @@ GLOSSARY = (
      "of land kept free for it before anything is built."),
     ("High risk", "land where growth is likely and that is flood-prone, steep or far from roads and "
      "services: where informal settlements are most likely to form."),
-    ("Figure of merit", "the share of growth a model placed correctly when tested on a past period: "
-     "correct / (correct + missed + wrongly predicted)."),
+    ("Figure of merit", "how well a model placed growth in a past period it was not fitted on: of all the "
+     "land it predicted or that was built, the share both predicted and built, correct / (correct + missed + "
+     "wrongly predicted); 100 % is perfect."),
     ("Hectare (ha)", "10,000 square metres; 100 hectares make one square kilometre."),
 )
 

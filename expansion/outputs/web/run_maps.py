@@ -187,8 +187,8 @@ def expansion_map(m, shade) -> str:
                     legend="when land is built up under the plan"),
         RasterLayer("Likelihood of growth", m.bau.probability, grid, colormap=pal.PROBABILITY_RAMP,
                     vmin=0, vmax=1, show=False, opacity=0.75,
-                    legend=f"share of {sc.growth.runs} simulations in which land is built up by "
-                           f"{sc.horizon_year}, if nothing is done"),
+                    legend=f"probability that land is built up by {sc.horizon_year} if nothing is done "
+                           "(checked against past growth)"),
         VectorLayer("Expansion area", plan.expansion_gdf, pal.EXPANSION_AREA_STYLE,
                     tooltip_fields={"hectares": "hectares"},
                     legend=f"land proposed for the growth to {sc.horizon_year}, with room to spare"),
@@ -270,8 +270,8 @@ def backtest_map(stack, sc, res: dict, agreement: np.ndarray) -> str:
               3: "false alarm: predicted, not observed"}
     cats = {k: (label, pal.hex_colour(pal.BACKTEST_COLOURS[k])) for k, label in labels.items()}
     n = res["null_models"]["nearest_builtup"]["fom"]
-    subtitle = (f"{sc.name}: test on {res['base_year']}-{res['observed_year']}, {res['fom'] * 100:.0f} % of "
-                f"growth placed correctly (simple rule of growing next to the city: {n * 100:.0f} %)")
+    subtitle = (f"{sc.name}: test on {res['base_year']}-{res['observed_year']}, figure of merit "
+                f"{res['fom'] * 100:.0f} % (simple rule of growing next to the city: {n * 100:.0f} %)")
     layers = [RasterLayer("Test against observed growth", agreement, stack.grid, categories=cats,
                           opacity=0.85,
                           legend=f"new built-up land {res['base_year']}-{res['observed_year']}, one "
