@@ -16,6 +16,8 @@ from expansion.demo import write_demo
 from expansion.pipeline import run as pipeline
 from expansion.pipeline.batch import RUNS_PER_TASK
 
+pytestmark = pytest.mark.slow  # runs the whole pipeline (make quick leaves it out)
+
 GOOD = """
 name = "batch-good"
 layers = "region/layers.toml"

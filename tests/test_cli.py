@@ -95,6 +95,7 @@ seed = 3
 """
 
 
+@pytest.mark.slow
 def test_observed_density_trend_is_found_or_the_fallback_says_why(tmp_path):
     import json
 
@@ -265,6 +266,7 @@ def test_demand_prints_the_table_without_building_the_layers(tmp_path):
     assert "migration:" in shocked.stdout
 
 
+@pytest.mark.slow
 def test_observed_trend_from_a_population_layer_of_each_epoch(tmp_path):
     import json
 

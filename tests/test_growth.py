@@ -2,10 +2,10 @@ import dataclasses
 
 import numpy as np
 import pytest
+from conftest import synthetic_stack
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
-from stack_fixtures import synthetic_stack
 
 from expansion import growth
 from expansion.config import SuitabilityConfig

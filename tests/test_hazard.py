@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from plan_fixtures import plan_stack, suitability
+from conftest import plan_stack, suitability
 
 from expansion import hazard, risk
 from expansion.config import PlanConfig, SuitabilityConfig

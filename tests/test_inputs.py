@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import rasterio
 from click.testing import CliRunner
-from layer_fixtures import (
+from conftest import (
     UTM,
     X0,
     Y0,
@@ -416,7 +416,7 @@ def test_pbf_fixture_is_the_hand_written_osm_file(tmp_path):
     import subprocess
 
     import pyogrio
-    from layer_fixtures import write_osm
+    from conftest import write_osm
 
     write_osm(tmp_path / "town.osm")
     subprocess.run(

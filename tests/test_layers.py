@@ -10,7 +10,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
-from layer_fixtures import (
+from conftest import (
     BOUNDS,
     SIDE,
     UTM,

@@ -22,6 +22,8 @@ from expansion.errors import ExpansionError, OutputExistsError
 from expansion.outputs.folder import atomic_folder, check_target, write_page
 from expansion.pipeline.batch import run_one
 
+pytestmark = pytest.mark.slow  # runs the whole pipeline (make quick leaves it out)
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "scenarios" / "demo.toml"
 BACKTEST = ROOT / "scenarios" / "demo-backtest.toml"

@@ -6,7 +6,7 @@ import multiprocessing
 
 import numpy as np
 import pytest
-from stack_fixtures import synthetic_stack
+from conftest import synthetic_stack
 
 from expansion.config import SuitabilityConfig
 from expansion.growth import calibrate, simulate

@@ -19,6 +19,8 @@ from expansion.errors import OutputExistsError
 from expansion.pipeline import common
 from expansion.pipeline import run as pipeline
 
+pytestmark = pytest.mark.slow  # runs the whole pipeline (make quick leaves it out)
+
 SCENARIO = """
 name = "small-{name}"
 layers = "region/layers.toml"

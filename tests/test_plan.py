@@ -12,7 +12,7 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
-from plan_fixtures import BEARING, plan_stack, suitability
+from conftest import BEARING, plan_stack, suitability
 
 from expansion.config import PlanConfig
 from expansion.outputs.plan_gpkg import write_plan_gpkg
@@ -195,7 +195,7 @@ def test_plan_gpkg_layers_styles_and_determinism(tmp_path, city):
 
 
 def test_a_planned_line_may_cross_water_next_to_an_existing_bridge():
-    from plan_fixtures import _dist, _raster
+    from conftest import burn, distance_m
 
     from expansion.plan import arterial_grid
 
@@ -212,7 +212,7 @@ def test_a_planned_line_may_cross_water_next_to_an_existing_bridge():
                              crs=g.crs)
     no_roads = np.full(g.shape, 1e5, np.float32)
     stack = dataclasses.replace(stack, vectors={**stack.vectors, "roads": roads}, arterial_dist_m=no_roads,
-                                road_dist_m=_dist(_raster([bridge], g, all_touched=True), g.res),
+                                road_dist_m=distance_m(burn([bridge], g, all_touched=True), g.res),
                                 protected=np.zeros(g.shape, bool), slope_pct=np.zeros(g.shape, np.float32))
     arts, bearing = arterial_grid(stack, area, PlanConfig())
     assert bearing == 0.0

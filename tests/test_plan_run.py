@@ -10,6 +10,8 @@ import pytest
 from expansion.demo import write_demo
 from expansion.pipeline import run as pipeline
 
+pytestmark = pytest.mark.slow  # runs the whole pipeline (make quick leaves it out)
+
 SCENARIO = """
 name = "plan-{step}-{enforcement}"
 layers = "region/layers.toml"

@@ -42,6 +42,8 @@ from expansion.grid import Grid
 from expansion.growth import fallback_model, simulate
 from expansion.stack import Stack
 
+pytestmark = pytest.mark.slow  # runs the whole pipeline (make quick leaves it out)
+
 # ================================================================ shared region and runs
 
 

@@ -2,7 +2,7 @@ import logging
 
 import numpy as np
 import pytest
-from stack_fixtures import synthetic_stack
+from conftest import synthetic_stack
 
 from expansion import grid
 from expansion.config import SuitabilityConfig

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from stack_fixtures import BACAU, synthetic_stack
+from conftest import BACAU, synthetic_stack
 
 from expansion.config import GrowthConfig, PopulationConfig, Scenario, SuitabilityConfig
 from expansion.pipeline.backtest import score_backtest
