@@ -270,8 +270,32 @@ def migration_summary(pop: PopulationConfig, rows: list[DemandRow]) -> dict | No
     growth = rows[-1].population - rows[0].population
     persons = rows[-1].population - natural
     share = persons / growth if growth > 0 else None
-    land = new_land_total(rows) * share if share is not None else None
-    return {"share_of_growth": share, "persons": persons, "land_ha": land}
+    # with a natural decline migration is more than all the growth: its land is at most all the new land
+    land = new_land_total(rows) * min(share, 1.0) if share is not None else None
+    return {"share_of_growth": share, "persons": persons, "land_ha": land,
+            "natural_change": natural - rows[0].population, "year": last}
+
+
+def migration_text(mig: dict | None) -> str:
+    """What migration brings, in one plain sentence (from :func:`migration_summary`); '' when absent.
+
+    With a natural decline (more deaths than births) migration is more than all of the growth,
+    so it is said as people added and the fall without it, never as a share above 100 %.
+    """
+    if not mig or mig.get("persons") is None:
+        return ""
+    persons, share, natural = mig["persons"], mig.get("share_of_growth"), mig.get("natural_change")
+    by = f" by {mig['year']}" if mig.get("year") is not None else ""
+    if (natural is not None and natural < 0) or share is None or share > 1:
+        text = f"Migration {'adds' if persons >= 0 else 'takes away'} {abs(persons):,.0f} people{by}"
+        if natural is not None and natural < 0:
+            text += (f"; without it the population would fall by {-natural:,.0f} (more deaths than "
+                     "births), so all of the city's growth comes from migration")
+        return text + "."
+    text = f"Migration brings {share * 100:.0f} % of the city's growth{by}: {persons:,.0f} people"
+    if mig.get("land_ha") is not None:
+        text += f", who need {mig['land_ha']:,.0f} hectares of new land"
+    return text + "."
 
 
 def unmet_demand(demanded_cells: list[int], allocated_cells, years: list[int], cell_ha: float) -> dict:

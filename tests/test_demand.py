@@ -235,6 +235,24 @@ def test_migration_share_of_growth_and_its_land():
     assert migration_summary(PopulationConfig(base=1000, growth_rate=0.02), rows) is None
 
 
+def test_migration_with_a_natural_decline_is_said_as_people_added():
+    """QA 6 (Bacau): natural decline + migration; no share above 100 %, no land above all new land."""
+    from expansion.demand import migration_text
+
+    pop = PopulationConfig(base=185_000, natural_growth=-0.002, net_migration=800)
+    rows = project_demand(pop, DensityConfig(annual_change=-0.0013), list(range(2014, 2045, 5)), 2229.75)
+    m = migration_summary(pop, rows)
+    assert m["share_of_growth"] > 1 and m["natural_change"] < 0 and m["year"] == 2044
+    assert m["land_ha"] == pytest.approx(new_land_total(rows))
+    text = migration_text(m)
+    assert "%" not in text and text.startswith(f"Migration adds {m['persons']:,.0f} people by 2044")
+    assert f"would fall by {-m['natural_change']:,.0f}" in text
+    half = PopulationConfig(base=1000, natural_growth=0.02, net_migration=20)
+    rows = project_demand(half, DensityConfig(annual_change=0.0), [2020, 2021], 10.0)
+    assert migration_text(migration_summary(half, rows)).startswith(
+        "Migration brings 50 % of the city's growth by 2021: 20 people, who need 0 hectares")
+
+
 def test_scenario_warnings_name_the_fix():
     said = scenario_warnings(PopulationConfig(base=350_000, table={"2020": 300_000, "2050": 500_000}),
                              2020, 2050)

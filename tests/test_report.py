@@ -322,3 +322,29 @@ def test_compare_page_for_a_council(summary):
     assert "No map:" in plain
     text = compare.compare_table(runs, baseline=0)
     assert "medium *" in text and "* baseline" in text
+
+
+def test_one_new_land_figure_per_meaning(summary):
+    """QA 5: the headline's new land is the central estimate; the plan table's is the high end the plan
+    is sized for, and the ratio says so."""
+    s = {**full_summary(summary), "new_land_ha_range": [900.0, 1_500.0, 4_000.0]}
+    s["plan"] = {**s["plan"], "land_need_ha": 4_000.0, "expansion_vs_need": 1.2}
+    page = index.index_page(s, demand_rows(), LINKS, "City", False, parameters=PARAMETERS)
+    assert "new land to urbanize, 2020-2050 (central estimate)" in page
+    assert "new land the plan is sized for: the high end" in page
+    assert "expansion area / new land the plan is sized for (high end)" in page
+    assert "new land needed by the horizon" not in page
+    assert "sized for the high end: 4,000 hectares of new land instead of the 1,500" in page
+
+
+def test_migration_with_a_natural_decline_is_not_a_share_above_all(summary):
+    """QA 6: with more deaths than births migration is people added and the fall without it."""
+    s = {**summary, "migration": {"share_of_growth": 1.86, "persons": 23_316.8, "land_ha": 245.0,
+                                  "natural_change": -10_784.0, "year": 2044}}
+    page = index.index_page(s, demand_rows(), LINKS, "City", False)
+    assert "186 %" not in page and "Migration adds 23,317 people by 2044" in page
+    assert "without it the population would fall by 10,784" in page
+    # an older summary without natural_change but a share above 1 is not shown as a share either
+    old = {**summary, "migration": {"share_of_growth": 1.86, "persons": 23_316.8, "land_ha": 456.0}}
+    page = index.index_page(old, demand_rows(), LINKS, "City", False)
+    assert "186 %" not in page and "Migration adds 23,317 people" in page and "456" not in page

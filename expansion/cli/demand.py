@@ -14,7 +14,7 @@ from .options import scenario_arg
 def demand(scenario: Path) -> None:
     """Print SCENARIO's demand table (population, density, land need, new land), its land-need
     range and density reference, without running the growth, plan and risk stages."""
-    from ..demand import format_demand_table
+    from ..demand import format_demand_table, migration_text
     from ..density import pct
     from ..pipeline.demand import demand_only
 
@@ -26,7 +26,6 @@ def demand(scenario: Path) -> None:
                f"{high:,.0f} ha, density change {pct(p.low_need_change)} to {pct(p.high_need_change)}/yr, "
                f"{p.range_source}); new land {dem.new_land_ha:,.0f} ha")
     click.echo(f"density change {pct(p.annual_change)}/yr ({p.source}); reference: {p.reference.describe()}")
-    mig = dem.summary(sc)["migration"]
-    if mig and mig["share_of_growth"] is not None:
-        click.echo(f"migration: {mig['share_of_growth']:.0%} of the growth ({mig['persons']:,.0f} persons, "
-                   f"{mig['land_ha']:,.0f} ha of new land)")
+    mig = migration_text(dem.summary(sc)["migration"])
+    if mig:
+        click.echo(mig)

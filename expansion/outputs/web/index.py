@@ -66,7 +66,7 @@ def summary_facts(summary: Mapping, parameters: Mapping | None = None) -> list[t
          + (f" (from {pop_base} in {base})" if pop_base and base is not None else ""),
          fmt(summary.get("population_horizon"))),
         (f"hectares of built-up land the city will need {by}", fmt(summary.get("land_need_ha"))),
-        (f"hectares of new land to urbanize, {period}", fmt(summary.get("new_land_ha"))),
+        (f"hectares of new land to urbanize, {period} (central estimate)", fmt(summary.get("new_land_ha"))),
         (f"hectares of expansion area proposed for the growth to {horizon or 'the horizon'}",
          fmt(summary.get("expansion_area_ha"))),
         ("km of arterial roads to secure" + arterial_text(parameters),
@@ -143,8 +143,10 @@ PLAN_ROWS = (
     ("compactness", "compactness of the expansion area (1 = a circle)", "dec2", "higher is better"),
     ("open_space_ha", "public open space protected (ha)", "int", "higher is better"),
     ("expansion_area_ha", "expansion area (ha)", "int", "an amount"),
-    ("land_need_ha", "new land needed by the horizon (ha)", "int", "an amount"),
-    ("expansion_vs_need", "expansion area / new land needed", "dec2", "above 1 leaves room to spare"),
+    ("land_need_ha", "new land the plan is sized for: the high end of the need by the horizon (ha)", "int",
+     "an amount"),
+    ("expansion_vs_need", "expansion area / new land the plan is sized for (high end)", "dec2",
+     "above 1 leaves room to spare"),
 )
 
 ATLAS_ROWS = (

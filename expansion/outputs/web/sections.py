@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ...demand import migration_text
 from .assumptions import pct_text
 from .html_page import esc, fmt, num
 
@@ -84,16 +85,11 @@ def enforcement_html(summary: Mapping) -> str:
 def migration_sentence(summary: Mapping) -> str:
     """How much of the growth migration brings ('' when the run did not split it)."""
     mig = summary.get("migration")
-    if not isinstance(mig, Mapping):
+    if not isinstance(mig, Mapping) or num(mig.get("persons")) is None:
         return ""
-    share = num(mig.get("share_of_growth"))
-    if share is None:
-        return ""
-    text = f"Migration brings {pct_text(share, 0)} of the city's growth"
-    persons, land = fmt(mig.get("persons")), fmt(mig.get("land_ha"))
-    if persons and land:
-        text += f": {persons} people, who need {land} hectares of land"
-    return text + "."
+    fields = {k: num(mig.get(k)) for k in ("persons", "share_of_growth", "land_ha", "natural_change")}
+    fields["year"] = mig.get("year", summary.get("horizon_year"))
+    return migration_text(fields)
 
 
 def density_sentence(summary: Mapping) -> str:
@@ -136,8 +132,13 @@ def land_range_sentence(summary: Mapping) -> str:
     low, mid, high = (fmt(v) for v in rng)
     horizon = summary.get("horizon_year")
     by = f" by {horizon}" if horizon is not None else ""
-    return (f"The city will need between {low} and {high} hectares of built-up land{by} ({mid} in this "
+    text = (f"The city will need between {low} and {high} hectares of built-up land{by} ({mid} in this "
             "scenario), depending on how its density changes.")
+    new = summary.get("new_land_ha_range")
+    if isinstance(new, list | tuple) and len(new) == 3 and all(num(v) is not None for v in new):
+        text += (f" The expansion area is sized for the high end: {fmt(new[2])} hectares of new land "
+                 f"instead of the {fmt(new[1])} of this scenario's central estimate.")
+    return text
 
 
 def unmet_sentence(summary: Mapping) -> str:
