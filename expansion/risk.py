@@ -37,12 +37,19 @@ most because it is what turns an informal settlement into a disaster
 lack of services is NYU's reason for the arterial grid; pressure says where
 arrivals concentrate. Set them in the scenario as ``[risk] weights``.
 
+Without a DEM and without a water or flood layer the hazard term cannot be
+assessed: it is left out like the unserviced term without roads (its weight
+shared by the others, :func:`hazard_assessed`) and ``summary.json`` says so in
+``risk.assessed`` and a warning, so that no figure reads as a measured 0.
+
 Classes of the risk map: 0 none (< 0.05), 1 low (< 0.15), 2 moderate (< 0.3),
-3 high (< 0.5), 4 very high. **High-risk land** is land whose vulnerability is
-at least 0.3 (:data:`HIGH_RISK`); the people at high risk are the expected new
-residents of high-risk land (see :func:`risk_summary`), a figure that is linear
-in the likelihood, so it does not depend on how the Monte-Carlo runs spread
-their growth, and never exceeds the projected new residents.
+3 high (< 0.5), 4 very high. **High-risk land** is land whose risk score is at
+least 0.3 (:data:`HIGH_RISK`): the map's "high" and "very high" classes, the
+cells of ``risk.tif`` at 0.3 or more and the ``risk_hotspots`` layer are that
+same land, and ``high_risk_ha`` is its area. The **people at high risk** are the
+expected new residents of that land (see :func:`risk_summary`): the projected new
+residents times that land's share of the expected new built-up land, so never
+more than the projected new residents.
 """
 from __future__ import annotations
 
@@ -64,7 +71,7 @@ CLASS_BREAKS = (0.05, 0.15, 0.3, 0.5)
 CLASS_NAMES = ("none", "low", "moderate", "high", "very high")
 HIGH_RISK = 0.3
 HAZARD_LAND = PRONE  # a cell with hazard >= this is "hazard land" (flood-prone or steep)
-MIN_HOTSPOT_HA = 1.0
+MIN_HOTSPOT_HA = 0.0  # every patch of high-risk land: the layer adds up to the headline
 
 
 @dataclass
@@ -75,15 +82,23 @@ class Risk:
     score: np.ndarray  # float32 [0, 1], NaN outside the study area
     classes: np.ndarray  # uint8, CLASS_NAMES, 255 outside the study area
     hazard: np.ndarray  # float32 [0, 1]
-    high_land: np.ndarray | None = None  # bool, vulnerability >= HIGH_RISK: high-risk land if settled
+    high_land: np.ndarray | None = None  # bool, score >= HIGH_RISK: high-risk land (classes 3 and 4)
     unserviced: np.ndarray | None = None  # float32 [0, 1]; only with keep_factors=True
     pressure: np.ndarray | None = None  # float32 [0, 1]; only with keep_factors=True
 
 
-def weights_for(cfg: RiskConfig, has_roads: bool = True) -> dict[str, float]:
+def hazard_assessed(stack: Stack) -> bool:
+    """Whether the stack can say where hazard is: a DEM (slope), a water layer or
+    mapped flood zones. Without any of them the hazard score is 0 everywhere, which
+    is not a measurement."""
+    return stack.slope_pct is not None or stack.has_water or stack.flood is not None
+
+
+def weights_for(cfg: RiskConfig, has_roads: bool = True, has_hazard: bool = True) -> dict[str, float]:
     """Default weights overridden by the scenario's, normalized to sum 1; without a
-    roads layer (``has_roads`` False) the unserviced term is dropped (weight 0) and
-    the others renormalized, since distance to roads would then measure the data,
+    roads layer (``has_roads`` False) the unserviced term is dropped (weight 0), and
+    without hazard data (``has_hazard`` False, see :func:`hazard_assessed`) the hazard
+    term, and the others renormalized, since the term would then measure the data,
     not the city."""
     unknown = sorted(set(cfg.weights) - set(DEFAULT_WEIGHTS))
     if unknown:
@@ -93,9 +108,13 @@ def weights_for(cfg: RiskConfig, has_roads: bool = True) -> dict[str, float]:
     w = {**DEFAULT_WEIGHTS, **cfg.weights}
     if not has_roads:
         w["unserviced"] = 0.0
+    if not has_hazard:
+        w["hazard"] = 0.0
     total = sum(w.values())
     if total <= 0:
         why = "" if has_roads else " (without a roads layer the 'unserviced' weight is not used)"
+        if not has_hazard:
+            why = " (without a DEM, water or flood layer the 'hazard' weight is not used)"
         raise ConfigError(f"[risk] weights: at least one weight must be more than 0{why}")
     return {k: v / total for k, v in w.items()}
 
@@ -170,7 +189,7 @@ def risk_for_policy(
     keep_factors : also keep the unserviced and pressure grids (float32, for
         diagnostics and tests); without, the score is made one row block at a time.
     """
-    w = weights_for(cfg, stack.has_roads)
+    w = weights_for(cfg, stack.has_roads, hazard_assessed(stack))
     coverage = stack.roads_coverage if stack.has_roads else None
     if coverage is not None and np.all(coverage | ~stack.valid):
         coverage = None  # the roads cover the whole study area
@@ -191,7 +210,6 @@ def risk_for_policy(
             known = w["hazard"] + w["pressure"]
             rest = (w["hazard"] * hazard[sl] + w["pressure"] * pre) / known if known > 0 else 0.0 * pre
             vulnerability = np.where(coverage[sl], vulnerability, rest).astype(np.float32)
-        high_land[sl] = (vulnerability >= HIGH_RISK) & stack.valid[sl]
         if keep_factors:
             unserviced[sl] = uns
             pressure[sl] = pre
@@ -201,6 +219,7 @@ def risk_for_policy(
         sc = np.clip(like * vulnerability, 0.0, 1.0).astype(np.float32)
         sc[~valid] = np.nan
         score[sl] = sc
+        high_land[sl] = (np.nan_to_num(sc) >= HIGH_RISK) & valid
         classes[sl] = classify(sc, valid)
     if not keep_factors:
         pressure = None
@@ -211,26 +230,28 @@ def risk_summary(risk: Risk, likelihood: np.ndarray, base_builtup: np.ndarray, v
                  cell_ha: float, new_residents: float) -> dict:
     """Hectares and people at high risk, and the share of growth on hazard land.
 
-    ``high_risk_ha`` is the expected new built-up land (sum of likelihoods on
-    cells not built at the base, times the cell area) on high-risk land: land
-    whose vulnerability is at least :data:`HIGH_RISK`. ``high_risk_people`` are
-    the expected new residents there: ``new_residents`` (the projected growth of
-    the population, persons) times that land's share of the expected new
-    built-up land, so never more than ``new_residents``. ``hazard_share`` is the
+    ``high_risk_ha`` is the area of high-risk land (risk score at least
+    :data:`HIGH_RISK`: the map's high and very high classes, the hotspots layer).
+    ``high_risk_people`` are the expected new residents there: ``new_residents``
+    (the projected growth of the population, persons) times that land's share of
+    the expected new built-up land (sum of likelihoods on cells not built at the
+    base), so never more than ``new_residents``. ``hazard_share`` is the
     share of expected new built-up land on hazard land. Sums are taken one row
     block at a time, in float64.
     """
     people_like = growth = on_hazard = 0.0
+    high_cells = 0
     for sl in row_slices(valid.shape):
         like = np.where(valid[sl] & ~base_builtup[sl], np.nan_to_num(likelihood[sl]), 0.0)
         growth += float(like.sum(dtype=np.float64))
         on_hazard += float(like[risk.hazard[sl] >= HAZARD_LAND].sum(dtype=np.float64))
         people_like += float(like[risk.high_land[sl]].sum(dtype=np.float64))
+        high_cells += int(np.count_nonzero(risk.high_land[sl]))
     new_residents = max(0.0, float(new_residents))
     people = new_residents * people_like / growth if growth > 0 else 0.0
     assert people <= new_residents * (1 + 1e-9), (people, new_residents)
     return {
-        "high_risk_ha": people_like * cell_ha,
+        "high_risk_ha": high_cells * cell_ha,
         "high_risk_people": people,
         "hazard_share": on_hazard / growth if growth > 0 else 0.0,
         "growth_on_hazard_ha": on_hazard * cell_ha,
@@ -252,19 +273,18 @@ def residents_on_hazard_land(stack: Stack, hazard: np.ndarray) -> float | None:
 
 def hotspots(risk: Risk, likelihood: np.ndarray, stack: Stack, people_per_ha: float,
              min_ha: float = MIN_HOTSPOT_HA) -> gpd.GeoDataFrame:
-    """High-risk cells (risk score >= :data:`HIGH_RISK`: high-risk land where
-    settlement is likely) as polygons with hectares, expected residents and hazard share.
+    """High-risk land (risk score >= :data:`HIGH_RISK`, ``risk.high_land``: the land
+    ``high_risk_ha`` measures) as polygons with hectares, expected residents and hazard share.
 
     Returns a GeoDataFrame in the grid CRS with columns ``policy``, ``hectares``,
     ``people`` (expected new residents: likelihood × hectares × ``people_per_ha``,
     the projected new residents per expected new hectare), ``hazard_share``
     (share of the hotspot's cells on hazard land) and ``mean_risk``. Hotspots
-    smaller than ``min_ha`` are dropped.
+    smaller than ``min_ha`` are dropped (none by default, so that the layer's hectares
+    and people add up to :func:`risk_summary`'s ``high_risk_ha`` and ``high_risk_people``).
     """
     grid = stack.grid
-    high = np.empty(grid.shape, bool)
-    for sl in row_slices(grid.shape):
-        high[sl] = np.nan_to_num(risk.score[sl]) >= HIGH_RISK
+    high = risk.high_land
     labels, n = ndimage.label(high, structure=np.ones((3, 3), bool))
     columns = ["policy", "hectares", "people", "hazard_share", "mean_risk"]
     if n == 0:

@@ -43,9 +43,13 @@ def test_expansion_area_meets_the_generous_land_need(city):
     assert not np.any(plan.expansion_area & stack.water)
     assert not np.any(plan.expansion_area & ~stack.valid)
     assert not np.any(plan.expansion_area & base)
-    # A few compact polygons whose areas add up to the raster's.
+    # A few compact polygons whose areas are the figures reported, and close to the raster's.
     assert 1 <= len(plan.expansion) <= 5
-    assert plan.expansion["hectares"].sum() == pytest.approx(m["expansion_area_ha"], rel=0.02)
+    assert m["expansion_area_ha"] == pytest.approx(plan.expansion.geometry.area.sum() / 10_000, rel=1e-9)
+    cell_ha = stack.grid.cell_area_ha
+    assert m["expansion_area_ha"] == pytest.approx(plan.expansion_area.sum() * cell_ha, rel=0.02)
+    assert m["open_space_ha"] == pytest.approx(plan.open_space.geometry.area.sum() / 10_000, rel=1e-9)
+    assert m["open_space_ha"] == pytest.approx(plan.open_space_mask.sum() * cell_ha, rel=1e-9)
     # Grown outward: every expansion cell is nearer the city than the farthest ring allows.
     from scipy import ndimage
     d = ndimage.distance_transform_edt(~base, sampling=stack.grid.res)

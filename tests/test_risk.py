@@ -112,16 +112,18 @@ def test_summary_and_hotspots(stack):
     s = risk_summary(r, like, base, stack.valid, stack.grid.cell_area_ha, new_residents=1000.0)
     grow = np.where(stack.valid & ~base, like, 0)
     assert s["expected_growth_ha"] == pytest.approx(grow.sum() * 0.09)
-    assert s["high_risk_ha"] == pytest.approx(grow[r.high_land].sum() * 0.09)
-    assert s["high_risk_people"] == pytest.approx(1000.0 * grow[r.high_land].sum() / grow.sum())
+    high = np.nan_to_num(r.score) >= HIGH_RISK
+    # one definition: the map's high classes, the score >= 0.3 and the headline are the same land
+    assert np.array_equal(r.high_land, high) and np.array_equal(high, (r.classes >= 3) & (r.classes != 255))
+    assert high.any() and s["high_risk_ha"] == pytest.approx(high.sum() * 0.09)
+    assert s["high_risk_people"] == pytest.approx(1000.0 * grow[high].sum() / grow.sum())
     assert 0 < s["high_risk_people"] <= 1000.0
     assert 0 < s["hazard_share"] <= 1
-    high = np.nan_to_num(r.score) >= HIGH_RISK
-    assert not np.any(high & ~r.high_land)  # a high-risk score is on high-risk land
     spots = hotspots(r, like, stack, people_per_ha=1000.0 / s["expected_growth_ha"])
     assert len(spots) >= 1 and spots.crs == stack.grid.crs
-    assert spots["hectares"].sum() == pytest.approx(high.sum() * 0.09, rel=1e-6)
-    assert spots["people"].sum() <= s["high_risk_people"] + 1e-6
+    # the hotspots layer adds up to the headline: an official finds its hectares and people in QGIS
+    assert spots["hectares"].sum() == pytest.approx(s["high_risk_ha"], rel=1e-6)
+    assert spots["people"].sum() == pytest.approx(s["high_risk_people"], rel=1e-6)
     assert set(spots.columns) >= {"policy", "hectares", "people", "hazard_share", "geometry"}
     assert spots.geometry.area.sum() == pytest.approx(spots["hectares"].sum() * 10_000)
 
@@ -138,6 +140,26 @@ def test_without_a_roads_layer_distance_to_roads_is_left_out(stack):
     assert np.array_equal(far.score, near.score, equal_nan=True)
     with pytest.raises(ConfigError, match="without a roads layer"):
         weights_for(RiskConfig(weights={"hazard": 0, "pressure": 0}), has_roads=False)
+
+
+def test_without_hazard_data_the_hazard_term_is_left_out(stack):
+    from expansion.risk import hazard_assessed
+
+    assert hazard_assessed(stack)
+    assert weights_for(RiskConfig(), has_hazard=False) == pytest.approx(
+        {"hazard": 0.0, "unserviced": 0.35 / 0.6, "pressure": 0.25 / 0.6})
+    stack.has_water, stack.slope_pct, stack.flood = False, None, None
+    stack.water_dist_m[:] = 1e5
+    assert not hazard_assessed(stack)
+    like = np.full(stack.grid.shape, 0.9, np.float32)
+    r = _risk(stack, like, keep_factors=True)
+    assert not r.hazard.any()
+    w = weights_for(RiskConfig(), has_hazard=False)
+    ok = stack.valid & ~stack.builtup[2020]
+    expect = (w["unserviced"] * r.unserviced + w["pressure"] * r.pressure) * 0.9
+    assert np.allclose(r.score[ok], np.clip(expect[ok], 0, 1), atol=1e-6)  # not diluted by a hazard of 0
+    with pytest.raises(ConfigError, match="hazard"):
+        weights_for(RiskConfig(weights={"unserviced": 0, "pressure": 0}), has_hazard=False)
 
 
 @pytest.mark.parametrize("residents", [0.0, 10.0, 1e6])

@@ -110,6 +110,8 @@ def plan_and_risk(sc: Scenario, stack: Stack, suit, model, base: np.ndarray, row
                                "high_risk_ha": s["high_risk_ha"]})
     summary = {"bau": sum_bau, "planned": sum_planned, "by_enforcement": by_enforcement,
                "new_residents": new_residents,
+               "assessed": {"hazard": risk.hazard_assessed(stack), "unserviced": bool(stack.has_roads),
+                            "pressure": True},
                "residents_on_hazard_land": risk.residents_on_hazard_land(stack, hazard)}
     spots = []
     for key, result in (("bau", bau), ("planned", planned)):
@@ -124,6 +126,10 @@ def plan_and_risk(sc: Scenario, stack: Stack, suit, model, base: np.ndarray, row
 def _warnings(sc: Scenario, stack: Stack, the_plan: plan.Plan, sec: Secured) -> list[str]:
     """Plain-language caveats of the plan and the risk figures, for summary.json."""
     out = list(the_plan.notes)
+    if not risk.hazard_assessed(stack):
+        out.append("no DEM and no water or flood layer: flood-prone and steep land cannot be mapped, so "
+                   "hazard is not assessed; the risk map and the people at high risk show growth pressure "
+                   "and distance to roads only, and the share of growth on hazard land is not known (not 0)")
     if not stack.has_roads:
         out.append("no roads layer: the risk map leaves out distance to roads (its weight is shared by the "
                    "other terms), so it shows hazard and growth pressure only")

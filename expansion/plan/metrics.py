@@ -24,10 +24,13 @@ def plan_metrics(plan: Plan, stack: Stack | None = None, land_need_ha: float | N
     business-as-usual growth inside the expansion area), ``compactness``
     (Polsby-Popper, 4πA/P²), ``boundary_km`` and ``parts`` of the area's polygons,
     ``row_ha`` (planned rights-of-way) and ``phases`` (see :mod:`.phases`).
+    Hectares of the expansion area, the open space and the rights-of-way are those
+    of the polygons delivered in ``plan.gpkg`` (the expansion area's outline is
+    generalized, so its area differs a little from its cell count; open space
+    polygons follow the cells exactly).
     ``stack`` is accepted for symmetry with the other stages and not needed;
     ``land_need_ha`` overrides the plan's own.
     """
-    cell_ha = plan.grid.cell_area_ha
     area = plan.expansion_area
     n = int(np.count_nonzero(area))
     need = plan.land_need_ha if land_need_ha is None else float(land_need_ha)
@@ -35,9 +38,9 @@ def plan_metrics(plan: Plan, stack: Stack | None = None, land_need_ha: float | N
     lengths = plan.arterials["length_m"].to_numpy(dtype=float)
     network_m = float(lengths.sum())
     planned_m = float(lengths[kinds == "planned"].sum())
-    area_ha = n * cell_ha
-    by_kind = {name: float(np.count_nonzero(plan.open_space_kind == k)) * cell_ha
-               for k, name in OPEN_KINDS.items()}
+    area_ha = float(plan.expansion["hectares"].sum()) if len(plan.expansion) else 0.0
+    os_kind, os_ha = plan.open_space["kind"].to_numpy(), plan.open_space["hectares"].to_numpy(dtype=float)
+    by_kind = {name: float(os_ha[os_kind == name].sum()) for name in OPEN_KINDS.values()}
     return {
         "expansion_area_ha": area_ha,
         "new_land_ha": plan.new_land_ha,
@@ -50,7 +53,7 @@ def plan_metrics(plan: Plan, stack: Stack | None = None, land_need_ha: float | N
         "row_share": float(np.count_nonzero(plan.row & area)) / n if n else None,
         "within_500m_share": (float(np.count_nonzero(area & (plan.network_dist_m <= 500.0))) / n
                               if n else None),
-        "open_space_ha": float(np.count_nonzero(plan.open_space_kind)) * cell_ha,
+        "open_space_ha": float(os_ha.sum()),
         "open_space_by_kind_ha": by_kind,
         "parks": int(np.count_nonzero(plan.open_space["kind"].to_numpy() == "park")),
         "bearing_deg": plan.bearing_deg,

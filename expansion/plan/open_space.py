@@ -90,7 +90,7 @@ def open_space(stack: Stack, expansion_area: np.ndarray, row: np.ndarray, cfg: P
 
 
 def open_space_frame(kind: np.ndarray, grid: Grid) -> gpd.GeoDataFrame:
-    rows = [(OPEN_KINDS[v], g) for v, g in polygons(kind, grid, grid.res / 2)]
+    rows = [(OPEN_KINDS[v], g) for v, g in polygons(kind, grid, 0.0)]  # exact cells: the figures' area
     return gpd.GeoDataFrame({"kind": [k for k, _ in rows],
                              "hectares": [float(g.area) / 10_000.0 for _, g in rows]},
                             geometry=[g for _, g in rows], crs=grid.crs)
