@@ -127,6 +127,8 @@ def test_the_same_geopackage_twenty_times_gives_one_file(tmp_path):
         hashes.add(hashlib.sha256(path.read_bytes()).hexdigest())
         head = path.read_bytes()[:100]
         assert head[24:28] == head[92:96]  # SQLite: change counter == version-valid-for
+        # GeoPackage 1.2 (application_id "GPKG", user_version 10200): QGIS 3.22 / GDAL 3.6 open it quietly
+        assert head[68:72] == b"GPKG" and int.from_bytes(head[60:64], "big") == 10200
     assert len(hashes) == 1
     back = gpd.read_file(tmp_path / "0.gpkg", layer="areas")
     assert back["kind"].tolist() == ["a", "b"] and back.crs == crs

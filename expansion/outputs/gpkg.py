@@ -20,6 +20,10 @@ from pathlib import Path
 
 import geopandas as gpd
 
+#: GeoPackage version written: 1.2 opens without a warning in QGIS 3.22 / GDAL 3.6 (Debian 12),
+#: which say a 1.4 file "may only be partially supported"; the layers need nothing newer.
+VERSION = "1.2"
+
 #: Every timestamp in a GeoPackage this project writes.
 FIXED_TIME = "2000-01-01T00:00:00.000Z"
 
@@ -43,7 +47,8 @@ def pinned_date() -> Iterator[None]:
 
 def write_gpkg(path: str | Path, layers: Sequence[tuple[str, gpd.GeoDataFrame, str | None]], *,
                styles: Mapping[str, tuple[str, str]] | None = None, crs=None, **options) -> Path:
-    """Write ``layers`` to a new GeoPackage at ``path``, byte for byte reproducibly.
+    """Write ``layers`` to a new GeoPackage (version :data:`VERSION`) at ``path``, byte for
+    byte reproducibly.
 
     Parameters
     ----------
@@ -59,10 +64,12 @@ def write_gpkg(path: str | Path, layers: Sequence[tuple[str, gpd.GeoDataFrame, s
     if path.exists():
         path.unlink()
     with pinned_date():
-        for name, gdf, geometry_type in layers:
+        for i, (name, gdf, geometry_type) in enumerate(layers):
             if gdf.crs is None and crs is not None:
                 gdf = gdf.set_crs(crs)
             kw = dict(options)
+            if i == 0:  # a dataset creation option: given when the file is created
+                kw["dataset_options"] = {"VERSION": VERSION}
             if geometry_type is not None:
                 kw.update(geometry_type=geometry_type, promote_to_multi=geometry_type.startswith("Multi"))
             gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio", **kw)
