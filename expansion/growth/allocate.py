@@ -239,9 +239,13 @@ def simulate(
     dyn = np.empty(stack.grid.shape, np.float32)
     rings = model.kind == "nearest"  # the rule ranks by distance to the base built-up land, fixed
     cadence = refresh_years(model)
+    key: np.ndarray | None = None  # what the open cells are ranked by until the next refresh
     if rings:
-        _key(static, dynamic_logit(model, base, res, out=dyn).ravel(), surv)
+        key = _key(static, dynamic_logit(model, base, res, out=dyn).ravel(), surv)
     buf = np.empty(stack.grid.shape, np.float32)
+    # Every run's first refresh is from the base built-up land: made once, shared by the runs
+    # (kept apart from `dyn`, which later refreshes overwrite).
+    first_key: np.ndarray | None = None
     for j, run in enumerate(ids):
         rng = np.random.default_rng(children[run])
         built = base.copy()
@@ -266,9 +270,14 @@ def simulate(
                 if k <= 0:
                     continue
                 if not rings and (due or b > 0):
-                    _key(static, dynamic_logit(model, built, res, out=dyn, buf=buf).ravel(), surv)
+                    if last is None:  # nothing built yet in this run: the base year's key
+                        if first_key is None:
+                            first_key = _key(static, dynamic_logit(model, built, res, buf=buf).ravel(), surv)
+                        key = first_key
+                    else:
+                        key = _key(static, dynamic_logit(model, built, res, out=dyn, buf=buf).ravel(), surv)
                     last, due = years[i], False
-                pick = _select(dyn.ravel(), open_flat, int(k), noise, rng, BLOCK_CELLS)
+                pick = _select(key, open_flat, int(k), noise, rng, BLOCK_CELLS)
                 open_flat[pick] = False
                 built.ravel()[pick] = True
                 uflat[pick] = years[i + 1]
@@ -280,7 +289,7 @@ def simulate(
         if on_run is not None:
             on_run(run, uyear)
         del uyear, uflat
-    del dyn, buf, static, surv
+    del dyn, buf, static, surv, first_key, key
     probability = _share_of_runs(count, len(ids), stack.valid)
     return GrowthResult(urbanization_year=first_year, probability=probability, allocated_cells=allocated,
                         demanded_cells=[int(n) for n in new_cells], warnings=warnings,
