@@ -232,3 +232,95 @@ def test_growth_keys_are_validated(tmp_path):
     (tmp_path / "s.toml").write_text(text + "survival = 0.5\nnoise = 0.3\n")
     g = load_scenario(tmp_path / "s.toml").growth
     assert (g.survival, g.noise) == (0.5, 0.3)
+
+
+def test_nearest_rule_fom_averages_the_tie_orders():
+    from expansion.growth.select import nearest_rule_fom
+
+    base = np.zeros((5, 5), bool)
+    base[2, 2] = True
+    open_ = ~base
+    rook = np.zeros((5, 5), bool)
+    rook[[1, 3, 2, 2], [2, 2, 1, 3]] = True  # the four cells 30 m from the built-up cell: tied
+    # no tie left undecided: the rule takes all four, all were built
+    assert nearest_rule_fom(base, open_, rook, 30.0) == 1.0 == compare(
+        null_nearest(4, open_, base, 30.0), rook, open_)["fom"]
+    # two cells built, one of them tied: the rule takes two of the four tied cells, so it hits 0 or 1
+    # (FoM 0 or 1/3, each half the time); the figure is their mean over the tie orders, not one draw
+    obs = np.zeros((5, 5), bool)
+    obs[1, 2] = obs[0, 0] = True
+    f = nearest_rule_fom(base, open_, obs, 30.0)
+    assert 0 < f < 1 / 3 and f == nearest_rule_fom(base, open_, obs, 30.0)
+    assert nearest_rule_fom(base, open_, np.zeros((5, 5), bool), 30.0) == 0.0
+
+
+def _three_epochs(switch: bool):
+    """An 80 x 80 city grown along a road in 1990-2000; in 2000-2010 in rings (``switch``: a
+    model fitted on the first window loses to the nearest-built-up rule on the second) or
+    along the road again (the fitted model wins)."""
+    import dataclasses
+
+    s = synthetic_stack(size=80, years=(1990, 2000, 2010))
+    rows, cols = np.mgrid[0:80, 0:80]
+    r = np.hypot(rows - 40, cols - 40)
+    road = np.abs(rows - 40) <= 1
+    core = r < (8 if switch else 6)
+    y2000 = core | (road & (np.abs(cols - 40) < (35 if switch else 18)))
+    y2010 = (y2000 | (r < 14)) if switch else (core | (road & (np.abs(cols - 40) < 30)))
+    s = dataclasses.replace(s, builtup={1990: core & s.valid, 2000: y2000 & s.valid, 2010: y2010 & s.valid})
+    return s, score(s, SuitabilityConfig(), 2010).excluded
+
+
+def _rule_tie_spread(s, ex, a, b, seeds=20):
+    base = s.builtup[a] & s.valid
+    open_ = s.valid & ~ex & ~base
+    observed = s.builtup[b] & open_
+    return [compare(null_nearest(int(observed.sum()), open_, base, s.grid.res, tie_seed=t), observed,
+                    open_)["fom"] for t in range(seeds)]
+
+
+@pytest.mark.parametrize("switch", [True, False])
+def test_validation_quotes_one_nearest_figure(switch):
+    """QA 11: the `model` sentence of growth.validation quotes the rule's figure that
+    `null_nearest_fom` holds, whichever model is chosen; it is the rule's mean over tie orders."""
+    from expansion import growth
+    from expansion.pipeline.run import growth_validation
+
+    s, ex = _three_epochs(switch)
+    m = growth.choose_model(s, 2000, 2010, ex)
+    v = m.validation
+    assert v["chosen"] == "nearest built-up" if switch else v["chosen"].startswith("logistic")
+    assert v["candidates"]["nearest built-up"] == v["null_nearest_fom"]
+    assert f"{v['null_nearest_fom']:.3f}" in v["model"]
+    summary = growth_validation(m)["growth"]["validation"]
+    assert f"{summary['null_nearest_fom']:.3f}" in summary["model"]
+    if switch:  # the rule chosen: its FoM is the model's
+        assert v["fom"] == v["null_nearest_fom"] and f"{v['fom']:.3f}" in v["model"]
+    ties = _rule_tie_spread(s, ex, 2000, 2010)
+    assert min(ties) <= v["null_nearest_fom"] <= max(ties)
+
+
+def test_backtest_calibration_quotes_one_nearest_figure():
+    s = synthetic_stack(years=(1990, 2000, 2010, 2020))
+    suit = score(s, SuitabilityConfig(), 2010)
+    v = score_backtest(s, _scenario(2010, 2000), 2020, "observed", suit, runs=1, seed=1)["calibration"][
+        "validation"]
+    assert v["window"] == [2000, 2010] and f"{v['null_nearest_fom']:.3f}" in v["model"]
+    assert v["candidates"]["nearest built-up"] == v["null_nearest_fom"]
+
+
+@pytest.mark.skipif(not (BACAU / "02_urban_change_Bacau_GHSL_LDSMT_4326.tif").exists(),
+                    reason="Bacău data not found in ../shared/data/bacau (real-data validation)")
+def test_bacau_validation_quotes_one_nearest_figure():
+    from expansion import growth
+    from expansion.config import load_catalog
+    from expansion.inputs import build_stack, grid_for
+
+    catalog = load_catalog(Path(__file__).resolve().parents[1] / "layers" / "bacau" / "layers.toml")
+    s = build_stack(catalog, grid_for(catalog, 30.0, None, 1000.0), cache=False)
+    ex = score(s, SuitabilityConfig(), 2014).excluded
+    v = growth.choose_model(s, 2000, 2014, ex).validation
+    assert v["candidates"]["nearest built-up"] == v["null_nearest_fom"]
+    assert f"{v['null_nearest_fom']:.3f}" in v["model"]
+    ties = _rule_tie_spread(s, ex, 2000, 2014, seeds=10)
+    assert min(ties) <= v["null_nearest_fom"] <= max(ties)

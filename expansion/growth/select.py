@@ -8,17 +8,23 @@ merit (FoM) there decides (temporal validation inside the past). The candidates:
 - ``logistic``: the logistic model without the survival discount;
 - ``logistic + survival``: with the discount (weight learned where an epoch
   before the window exists, else the prior; see :mod:`expansion.growth.calibrate`);
-- ``nearest built-up``: the nearest-built-up rule as a potential (log-potential
-  minus the distance to the base year's built-up land in metres, not recomputed as
-  growth runs: growth fills the nearest rings first, ties broken by the allocation's
-  noise, as the backtests' null does).
+- ``nearest built-up``: the nearest-built-up rule (grow the open cells nearest the
+  window's first built-up land), scored as the mean FoM over :data:`RULE_TIE_SEEDS`
+  random orders of the cells tied at the last distance taken
+  (:func:`nearest_rule_fom`). That one figure is both the rule's candidate score and
+  ``null_nearest_fom``, and the ``model`` sentence quotes it. (Scoring it once more as
+  a growth run, as before, gave a second figure: the run breaks the same ties with
+  the allocation's noise, another draw of the rule's tie spread, e.g. Bacău 2000–2014
+  0.039 against 0.052 for the null's tie seed 0, both inside that spread of 0.039–0.052
+  over ten tie seeds.) When the rule is chosen, the run grows the rings nearest its
+  base year's built-up land (:func:`nearest_model`).
 
 Of the logistic recipes the simplest within :data:`PARSIMONY_FOM` of the best is
 taken (the discount must earn its place); it is used only if it beats the rule on
 the validation window; otherwise the run falls back to the rule, and says so. The chosen recipe
 is then refitted on ``A → B`` to project, and the temperature of the calibrated
 probability map (:mod:`expansion.growth.probability`) is fitted on the validation
-window. The FoM of the recipes is the mean of :data:`VALIDATION_RUNS` seeded runs.
+window. The FoM of the logistic recipes is the mean of :data:`VALIDATION_RUNS` seeded runs.
 
 Without an epoch before the window nothing can be validated: the fixed default
 (logistic with the survival prior, temperature 1) is used, and
@@ -34,6 +40,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import validation
+from ..grid import distance_m
 from ..stack import Stack
 from .allocate import simulate, spread_cells
 from .calibrate import calibrate, fallback_model
@@ -44,6 +51,8 @@ from .probability import fit_temperature, probability_on
 VALIDATION_RUNS = 2
 VALIDATION_SEED = 0
 VALIDATION_STEP_YEARS = 5
+# The nearest-built-up rule's FoM is the mean over this many random orders of its tied cells.
+RULE_TIE_SEEDS = 20
 # The rule's log-potential falls by this much per km from built-up land (1 per metre):
 # rings one cell apart differ by at least the cell size, far more than the noise.
 NEAREST_SLOPE_PER_KM = 1000.0
@@ -69,6 +78,37 @@ def _recipes(survival: float | str) -> dict[str, float | str | None]:
     return out
 
 
+def nearest_rule_fom(base: np.ndarray, open_: np.ndarray, observed: np.ndarray, res: float,
+                     tie_seeds: int = RULE_TIE_SEEDS) -> float:
+    """Mean FoM of the nearest-built-up rule over ``tie_seeds`` tie orders.
+
+    The rule takes the ``observed.sum()`` cells of ``open_`` nearest ``base`` (Euclidean,
+    cell size ``res`` metres, as :func:`expansion.validation.null_nearest`); the cells
+    nearer than the last distance taken are always in, and those at exactly that distance
+    are drawn at random (seeds ``0 .. tie_seeds - 1``). Linear in the cells: one distance
+    transform and one partition, whatever ``tie_seeds``.
+    """
+    idx = np.flatnonzero(open_)
+    q = min(int(observed.sum()), idx.size)
+    if q <= 0:
+        return 0.0
+    d = distance_m(base, res).ravel()[idx]
+    last = np.partition(d, q - 1)[q - 1]
+    sure = d < last
+    tied = idx[d == last]
+    del d
+    need = q - int(np.count_nonzero(sure))
+    obs = observed.ravel()
+    sure_hits = int(np.count_nonzero(obs[idx[sure]]))
+    n_obs = int(np.count_nonzero(obs[idx]))
+    foms = []
+    for seed in range(tie_seeds):
+        pick = np.random.default_rng(seed).choice(tied, need, replace=False)
+        hits = sure_hits + int(np.count_nonzero(obs[pick]))
+        foms.append(hits / (q + n_obs - hits))  # hits / (hits + misses + false alarms)
+    return float(np.mean(foms))
+
+
 def _make(stack, recipe, from_year, to_year, excluded, features) -> GrowthModel:
     if recipe is None:
         return nearest_model(stack)
@@ -90,9 +130,8 @@ def window_fom(stack: Stack, model: GrowthModel, excluded: np.ndarray, from_year
     def score(run: int, uyear: np.ndarray) -> None:
         foms.append(validation.compare(uyear > from_year, observed, open_)["fom"])
 
-    runs = 1 if model.kind == "nearest" else VALIDATION_RUNS  # the rule varies only in its ties
     simulate(stack, model, excluded, spread_cells(int(observed.sum()), years), years, VALIDATION_SEED,
-             runs, base, noise=noise, on_run=score)
+             VALIDATION_RUNS, base, noise=noise, on_run=score)
     return float(np.mean(foms))
 
 
@@ -121,7 +160,13 @@ def choose_model(stack: Stack, from_year: int | None, to_year: int, excluded: np
     prev = max(earlier)
     candidates = {name: _make(stack, r, prev, from_year, excluded, validation_features)
                   for name, r in recipes.items()}
-    foms = {name: window_fom(stack, m, excluded, from_year, to_year, noise) for name, m in candidates.items()}
+    base = stack.builtup[from_year] & stack.valid
+    open_ = stack.valid & ~excluded & ~base
+    observed = stack.builtup[to_year] & open_
+    # the rule's one figure: its candidate score, null_nearest_fom and the figure the sentence quotes
+    null = nearest_rule_fom(base, open_, observed, stack.grid.res)
+    foms = {name: null if recipes[name] is None else window_fom(stack, m, excluded, from_year, to_year, noise)
+            for name, m in candidates.items()}
     # the simplest candidate within PARSIMONY_FOM of the best logistic one (in the order of _recipes)
     best = max(foms[n] for n in foms if n != "nearest built-up")
     logistic = next(n for n in foms if foms[n] >= best - PARSIMONY_FOM)
@@ -136,15 +181,10 @@ def choose_model(stack: Stack, from_year: int | None, to_year: int, excluded: np
                "so the run grows the land nearest built-up land first")
     # calibration of the probability map on the validation window
     val_model = candidates[chosen]
-    base = stack.builtup[from_year] & stack.valid
-    open_ = stack.valid & ~excluded & ~base
-    observed = stack.builtup[to_year] & open_
     logq = log_potential(val_model, stack, base)
     t = fit_temperature(logq, open_, observed)
     cal = validation.reliability(probability_on(logq, open_, int(observed.sum()), t), observed, open_)
     del logq
-    null = validation.compare(validation.null_nearest(int(observed.sum()), open_, base, stack.grid.res),
-                              observed, open_)["fom"]
     record = {"window": [from_year, to_year], "fitted_on": [prev, from_year], "fom": foms[chosen],
               "null_nearest_fom": null, "candidates": foms, "chosen": chosen, "ece": cal["ece"],
               "brier_skill": cal["brier_skill"], "new_on_p0_share": cal["new_on_p0_share"],
