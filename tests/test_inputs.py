@@ -316,6 +316,81 @@ def test_dem_that_is_not_elevation_warns_in_check_and_run(town):
             assert words in rows[-1]["notes"][0]
 
 
+def _dem_notes(town: Path, name: str) -> tuple[list[str], list[str]]:
+    """(the run's DEM warnings, the `layers check` notes of the dem row) for ``name`` as the DEM."""
+    s = stack_of(town, [{"role": "dem", "path": name}])
+    rows = check_catalog(load_catalog(town / "layers.toml"))
+    return [w for w in s.warnings if "DEM" in w], rows[-1]["notes"]
+
+
+def test_population_raster_as_dem_warns_but_flat_coastal_dems_do_not(town):
+    """QA 8: a population raster (float people per cell) given as the DEM warns, by its name, its band
+    description or its values; flat coastal DEMs (whole-metre SRTM with the sea at 0 and noise; a
+    smooth float one) do not."""
+    yy, xx = np.mgrid[0:N, 0:N].astype("float32")
+    rng = np.random.default_rng(3)
+    # WorldPop-like: a smooth town of up to ~45 people per cell over a floor of a few tenths
+    people = 0.3 + 45 * np.exp(-((yy - 50) ** 2 + (xx - 45) ** 2) / 600) + rng.gamma(2, 0.3, (N, N))
+    write_raster(town / "dem.tif", people.astype("float32"), UTM, utm_transform(RES))
+    write_raster(town / "rou_ppp_2020.tif", people.astype("float32"), UTM, utm_transform(RES))
+    write_raster(town / "band.tif", people.astype("float32"), UTM, utm_transform(RES))
+    with rasterio.open(town / "band.tif", "r+") as ds:
+        ds.set_band_description(1, "Population count")
+    sea = xx >= 75  # the east quarter is sea
+    land = np.clip((75 - xx) * 0.15, 0, None)  # 0 at the shore, 11 m inland
+    srtm = np.where(sea, 0, np.round(land + rng.normal(0, 1.5, (N, N)))).astype("int16")  # noise: some < 0
+    write_raster(town / "srtm.tif", srtm, UTM, utm_transform(RES), nodata=-32768)
+    cop = np.where(sea, 0.0, 0.2 + land + 0.5 * np.sin(yy / 7)).astype("float32")
+    write_raster(town / "cop.tif", cop, UTM, utm_transform(RES), nodata=-9999.0)
+    for name, words in (("dem.tif", "like a population or count raster"),
+                        ("rou_ppp_2020.tif", "('rou_ppp_2020.tif') says population"),
+                        ("band.tif", "('Population count') says population")):
+        found, notes = _dem_notes(town, name)
+        assert len(found) == 1 and found[0].startswith(f"{name}: DEM") and words in found[0], found
+        assert "--role population" in found[0] and "elevation model in metres" in found[0]
+        assert any(words in n and "--role population" in n for n in notes), notes
+    for name in ("srtm.tif", "cop.tif"):
+        assert _dem_notes(town, name) == ([], []), name
+
+
+DEMO_DEM = Path(__file__).resolve().parents[1] / "layers" / "demo" / "dem.tif"
+
+
+@pytest.mark.skipif(not DEMO_DEM.exists(), reason="layers/demo not found")
+def test_demo_dem_is_not_taken_for_population(town):
+    shutil.copy(DEMO_DEM, town / "demo_dem.tif")  # the demo's DEM is in another frame: only check its values
+    write_catalog(town, BASE + [{"role": "dem", "path": "demo_dem.tif"}])
+    assert check_catalog(load_catalog(town / "layers.toml"))[-1]["notes"] == []
+    with rasterio.open(DEMO_DEM) as ds:
+        from expansion.inputs.sanity import dem_problem
+
+        assert dem_problem(ds.read(1, masked=True).filled(np.nan), ds.res[0], ["dem.tif"]) is None
+
+
+@needs_shared
+def test_bacau_population_as_dem_warns_in_check_and_run(tmp_path):
+    """QA 8 on the real files: WorldPop (float people per cell, 0.35-47) as the DEM warns in `layers
+    check` and in the stack's warnings, by its name and, renamed, by its values; the SRTM DEM does not."""
+    from test_layers import BACAU
+
+    pop = BACAU / "01_population_Bacau_AOI_4326.tif"
+    shutil.copy(pop, tmp_path / "elevation.tif")  # a population raster whose name says nothing
+    for dem, words in ((str(pop), "says population"), ("elevation.tif", "like a population or count raster"),
+                       (str(BACAU / "04_elevation_Bacau_AOI_4326.tif"), None)):
+        cat = load_catalog(write_catalog(tmp_path, [
+            {"role": "boundary", "path": str(BACAU / "Bacau_AOI_4326.shp")},
+            {"role": "builtup", "path": str(BACAU / "02_urban_change_Bacau_GHSL_LDSMT_4326.tif"),
+             "encoding": "ghsl-ldsmt"},
+            {"role": "dem", "path": dem}], name="Bacau", synthetic=False))
+        notes = check_catalog(cat)[-1]["notes"]
+        found = [w for w in build_stack(cat, grid_for(cat, 30.0), cache=False).warnings if "DEM" in w]
+        if words is None:
+            assert notes == [] and found == []
+        else:
+            assert any(words in n and "--role population" in n for n in notes), notes
+            assert len(found) == 1 and words in found[0] and "--role population" in found[0], found
+
+
 def test_builtup_covering_everything_and_shrinking_epochs_warn(town):
     write_raster(town / "all.tif", np.ones((N, N), "uint8"), UTM, utm_transform(RES))
     small = np.zeros((N, N), "uint8")

@@ -25,7 +25,16 @@ from ..terrain import height_above_water, slope_percent
 from .cache import Sink, cache_path, load_cached_stack, save_cache
 from .encodings import LDSMT_EPOCHS, warp_builtup
 from .sanity import builtup_share_warning, dem_problem, dem_warning, shrink_warnings
-from .sources import Progress, band_warning, check_file, is_raster, open_raster, short_error, step
+from .sources import (
+    Progress,
+    band_warning,
+    check_file,
+    is_raster,
+    open_raster,
+    raster_names,
+    short_error,
+    step,
+)
 from .vectors import concat_frames, geometry_only, places_frame, read_vector, roads_frame, study_area
 from .warp import warp_dem, warp_population
 
@@ -138,7 +147,11 @@ def assemble_stack(catalog: Catalog, grid: Grid, progress: Progress, sink: Sink)
         step(progress, "dem")
         dem = warp_dem(catalog.by_role("dem"), grid, study, progress, sink)
         sample, k = _sample(dem, valid)
-        problem = dem_problem(sample, grid.res * k)
+        names = []
+        for e in catalog.by_role("dem"):
+            with open_raster(e) as ds:
+                names += raster_names(e, ds)
+        problem = dem_problem(sample, grid.res * k, names)
         if problem:
             warnings.append(dem_warning(catalog.by_role("dem")[0].path_as_written, problem))
         slope = sink.put("slope_pct", slope_percent(dem, grid.res, out=sink.new("slope_pct", "float32")))

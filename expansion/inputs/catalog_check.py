@@ -28,6 +28,7 @@ from .sources import (
     is_raster,
     open_raster,
     present_mask,
+    raster_names,
     raster_nodata,
     short_error,
 )
@@ -157,6 +158,7 @@ def _inspect_raster(entry: CatalogLayer, row: dict, study, study_crs) -> None:
         step = max(1, math.ceil(max(ds.width, ds.height) / 1000))
         shape = (max(1, ds.height // step), max(1, ds.width // step))
         spacing_m = _cell_m(ds.crs, ds.res, tuple(ds.bounds)) * ds.width / shape[1]
+        names = raster_names(entry, ds)
         try:
             sample = ds.read(band_of(entry), out_shape=shape)
         except Exception as exc:  # rasterio/GDAL errors on truncated files
@@ -171,16 +173,17 @@ def _inspect_raster(entry: CatalogLayer, row: dict, study, study_crs) -> None:
     if not present.any():
         row["problems"].append("has only nodata (check its nodata value)")
         return
-    _check_values(entry, row, sample, present, spacing_m, nodata)
+    _check_values(entry, row, sample, present, spacing_m, nodata, names)
 
 
 def _check_values(entry: CatalogLayer, row: dict, sample: np.ndarray, present: np.ndarray, spacing_m: float,
-                  nodata) -> None:
-    """Problems and notes from a decimated sample of a raster (``present``: not nodata)."""
+                  nodata, names: tuple[str, ...] = ()) -> None:
+    """Problems and notes from a decimated sample of a raster (``present``: not nodata;
+    ``names``: the file's name and band description)."""
     values = np.unique(sample[present][:: max(1, int(present.sum()) // 200_000)])
     shown = ", ".join(f"{v:g}" for v in values[:12]) + (", ..." if values.size > 12 else "")
     if entry.role == "dem":
-        problem = dem_problem(np.where(present, sample, np.nan), spacing_m)
+        problem = dem_problem(np.where(present, sample, np.nan), spacing_m, names)
         if problem:
             row["notes"].append(strip_label(dem_warning(entry.path_as_written, problem), entry))
     elif entry.role in MASK_ROLES:

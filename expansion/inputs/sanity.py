@@ -7,25 +7,44 @@ stack is built (on the grid), so a run reports them in ``summary.json``.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 import numpy as np
 
 #: A built-up epoch covering more than this share of the study area is suspicious.
 BUILT_NEARLY_ALL = 0.95
 #: Built-up area falling by more than this share from one epoch to the next is suspicious.
 SHRINK_SHARE = 0.25
+#: Words in a file name or band description that say a raster holds people, not elevation.
+POPULATION_WORDS = re.compile(r"population|worldpop|landscan|inhabitant|persons|people"
+                              r"|(?<![a-z])(pop|ppp)(?![a-z])")
+#: A non-negative float raster with less relief than this (m) may be a count (people per cell).
+COUNT_RELIEF_M = 50.0
 
 
-def dem_problem(z: np.ndarray, spacing_m: float) -> str | None:
+def population_name(names: Iterable[str]) -> str | None:
+    """The first of ``names`` (a file name, band descriptions) that says population, or None."""
+    return next((n for n in names if n and POPULATION_WORDS.search(n.lower())), None)
+
+
+def dem_problem(z: np.ndarray, spacing_m: float, names: Iterable[str] = ()) -> str | None:
     """Why the 2-D array ``z`` (a DEM or a regular sample of one, NaN for no data,
     ``spacing_m`` metres between neighbouring cells) does not look like elevation
-    in metres, or None.
+    in metres, or None. ``names``: the file's name and its band descriptions.
 
-    Looked at: the range (the land lies between about -430 and 8,850 m), the
+    Looked at: a name or band description that says population (WorldPop, LandScan,
+    "pop", "ppp"...); the range (the land lies between about -430 and 8,850 m), the
     relief (under 1 m: a mask or a slope in m/m), a distance-like surface (the
-    gradient is 1 m/m almost everywhere) and a slope-like one (values within
+    gradient is 1 m/m almost everywhere), a slope-like one (values within
     0-100 that change between neighbours nearly as much as over the whole area;
-    a terrain surface is smooth).
+    a terrain surface is smooth) and a count-like one (:func:`count_like`).
     """
+    said = population_name(names)
+    if said is not None:
+        return (f"its name or band description ('{said}') says population, not elevation; if it is a "
+                "population raster, import it with "
+                "`--role population`")
     z = np.asarray(z, dtype="float64")
     v = z[np.isfinite(z)]
     if v.size < 16:
@@ -49,6 +68,35 @@ def dem_problem(z: np.ndarray, spacing_m: float) -> str | None:
     if p1 >= 0 and p99 <= 100 and rough > 0.05:
         return (f"{span} change between neighbouring cells almost as much as over the whole area, "
                 "like a slope (degrees or percent), not a terrain model")
+    why = count_like(v, p1, p99)
+    if why:
+        return (f"{span}: {why}, like a population or count raster (people per cell), not a terrain model; "
+                "if it is population, import it with `--role population`")
+    return None
+
+
+def count_like(v: np.ndarray, p1: float, p99: float) -> str | None:
+    """Why the values ``v`` (finite, with percentiles ``p1``, ``p99``) look like a count per
+    cell (people) rather than elevation, or None.
+
+    Only a float raster (most non-zero values not whole numbers) with no value below 0 and
+    less than :data:`COUNT_RELIEF_M` of relief is looked at (an SRTM DEM is whole metres;
+    land near sea level has cells at or below 0 in a DEM: the sea, noise). It is
+    count-like when most of its non-zero cells are near 0 (median under a tenth of the
+    1st-99th percentile top: empty land and a few dense cells), or when its lowest values
+    are within 1 of 0 but none reaches 0 (a modelled population's floor; terrain that low
+    lies by the sea, where a DEM also holds 0 or less).
+    """
+    if v.min() < 0 or p99 - p1 >= COUNT_RELIEF_M:
+        return None
+    pos = v[v > 0]
+    if pos.size < 16 or np.mean(pos != np.round(pos)) < 0.5:
+        return None
+    if np.median(pos) <= 0.1 * p99:
+        return f"no value below 0, under {COUNT_RELIEF_M:.0f} m of relief and most cells near 0"
+    if v.min() > 0 and p1 < 1:
+        return (f"no value below 0, under {COUNT_RELIEF_M:.0f} m of relief and the lowest values within 1 "
+                "of 0 but none at 0")
     return None
 
 

@@ -112,6 +112,12 @@ def band_warning(entry: CatalogLayer, ds) -> str | None:
     return None
 
 
+def raster_names(entry: CatalogLayer, ds) -> tuple[str, ...]:
+    """The file's name and the description of the band read (what a sanity check may read
+    the layer's meaning from, e.g. "population")."""
+    return (entry.path.name, ds.descriptions[band_of(entry) - 1] or "")
+
+
 def short_error(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
