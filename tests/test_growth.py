@@ -255,6 +255,24 @@ def test_neighbourhood_radii_follow_the_cell_size():
     assert "share_90m" not in m.features and "share_30m" in m.features and m.radii_m == (30.0, 270.0, 810.0)
 
 
+@pytest.mark.parametrize("shape", [(61, 47), (3, 5), (1, 1)])
+def test_builtup_shares_are_the_exact_window_means(shape):
+    """The summed-area table gives the built-up share of each window exactly (correctly rounded
+    to float32), with land outside the grid counted as not built; windows larger than the grid too."""
+    from expansion.growth.features import _window, builtup_shares
+
+    built = np.random.default_rng(3).random(shape) < 0.4
+    seen = []
+    for r, share in builtup_shares(built, (30.0, 90.0, 270.0, 810.0), 30.0):
+        w = _window(r, 30.0)
+        exact = ndimage.correlate(built.astype(np.float64), np.ones((w, w)), mode="constant") / (w * w)
+        assert share.dtype == np.float32
+        np.testing.assert_array_equal(share, exact.astype(np.float32))
+        seen.append(r)
+    assert seen == [30.0, 90.0, 270.0, 810.0]
+    assert list(builtup_shares(built, (), 30.0)) == []
+
+
 def test_learned_survival_weight_is_bounded(city):
     from expansion.growth.model import SURVIVAL_MAX
 

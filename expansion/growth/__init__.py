@@ -9,8 +9,8 @@ were open and not excluded at ``from_year``, with features
   ``dist_builtup_km``, the same distance in km (a distance decay: the log alone
   lets the potential fall too slowly far from the edge);
 - ``share_30m``, ``share_90m``, ``share_270m``, ``share_810m``: the built-up
-  share of the square neighbourhood of that half-width (a
-  ``scipy.ndimage.uniform_filter``, linear in the number of cells); half-widths
+  share of the square neighbourhood of that half-width (all radii from one
+  summed-area table of exact counts, linear in the number of cells); half-widths
   whose windows are the same number of cells as a smaller one's on the grid are
   dropped (at 100 m the 30 m and 90 m windows are both 3 × 3 cells);
 - ``log_dist_arterial``, ``log_dist_road``: log1p of the distance to arterial

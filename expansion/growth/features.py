@@ -5,7 +5,6 @@ grid's CRS."""
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from ..grid import distance_m
 from ..stack import Stack
@@ -52,16 +51,41 @@ def without_local_roads(stack: Stack) -> tuple[str, ...]:
     return tuple(n for n in feature_names(stack) if n != LOCAL_ROAD_FEATURE)
 
 
-def builtup_share(built: np.ndarray, radius_m: float, res: float,
-                  out: np.ndarray | None = None) -> np.ndarray:
-    """Built-up share of the square window of half-width ``radius_m`` (float32).
+def builtup_shares(built: np.ndarray, radii_m, res: float, out: np.ndarray | None = None):
+    """Yield ``(radius_m, share)`` for each of ``radii_m``: the built-up share of the square
+    window of half-width ``radius_m`` round each cell (float32; land outside the grid counts
+    as not built).
 
-    The bool grid is filtered as it is (scipy reads it into float64 lines), which
-    gives the bytes of filtering a float32 copy without making one."""
-    if out is None:
-        out = np.empty(built.shape, np.float32)
-    ndimage.uniform_filter(built, _window(radius_m, res), output=out, mode="constant")
-    return out
+    All the windows' counts come from one summed-area table of ``built`` (exact integer
+    counts), so each further radius costs two subtractions and a division; the share is
+    the count divided by the window's cells, correctly rounded to float32. ``share`` is
+    the same array (``out`` when given) every time: use it before taking the next.
+    """
+    radii = list(radii_m)
+    if not radii:
+        return
+    halves = [_window(r, res) // 2 for r in radii]
+    hm = max(halves)
+    h_, w_ = built.shape
+    dtype = np.int32 if built.size < 2**31 else np.int64
+    # table[hm + i, hm + j] = cells built in rows < i and columns < j, with i and j clipped to
+    # the grid (zero before it, the last row / column after it)
+    table = np.zeros((h_ + 1 + 2 * hm, w_ + 1 + 2 * hm), dtype)
+    inner = table[hm + 1:hm + 1 + h_, hm + 1:hm + 1 + w_]
+    inner[...] = built
+    np.cumsum(inner, axis=1, out=inner)  # along rows first: the contiguous axis
+    np.cumsum(inner, axis=0, out=inner)
+    table[hm + 1:hm + 1 + h_, hm + 1 + w_:] = inner[:, -1:]
+    table[hm + 1 + h_:, :] = table[hm + h_, :]
+    rows = np.empty((h_, table.shape[1]), dtype)
+    share = np.empty(built.shape, np.float32) if out is None else out
+    count = share.view(np.int32) if dtype == np.int32 else np.empty(built.shape, dtype)
+    for r, h in zip(radii, halves):
+        top, bottom = hm - h, hm + h + 1
+        np.subtract(table[bottom:bottom + h_], table[top:top + h_], out=rows)
+        np.subtract(rows[:, bottom:bottom + w_], rows[:, top:top + w_], out=count)
+        np.divide(count, np.float32((2 * h + 1) ** 2), out=share, dtype=np.float32)
+        yield r, share
 
 
 def static_feature(name: str, stack: Stack, take, arterial_dist_m=None, road_dist_m=None) -> np.ndarray:
@@ -97,10 +121,8 @@ def sample_features(stack: Stack, names, built: np.ndarray, sample: np.ndarray) 
     d = distance_m(built, res).ravel()[sample]
     f["log_dist_builtup"] = np.log1p(d)
     f["dist_builtup_km"] = d / np.float32(1000.0)
-    buf = np.empty(built.shape, np.float32)
-    for r in radii_for(res):
-        f[f"share_{int(r)}m"] = builtup_share(built, r, res, out=buf).ravel()[sample]
-    del buf
+    for r, share in builtup_shares(built, radii_for(res), res):
+        f[f"share_{int(r)}m"] = share.ravel()[sample]
     for n in names:
         if n in STATIC_FEATURES:
             f[n] = static_feature(n, stack, lambda a: np.asarray(a).ravel()[sample])

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..grid import distance_m, row_slices
 from ..stack import Stack
-from .features import builtup_share, static_feature
+from .features import builtup_shares, static_feature
 from .model import BLOCK_CELLS, STATIC_FEATURES, SURVIVAL_CLIP, GrowthModel
 
 
@@ -51,12 +51,10 @@ def dynamic_logit(model: GrowthModel, built: np.ndarray, res: float, out: np.nda
             x *= np.float32(coef["dist_builtup_km"])
             zb += x
     del d
-    for r in model.radii_m:
-        n = f"share_{int(r)}m"
-        if n in coef:
-            buf = builtup_share(built, r, res, out=buf)
-            buf *= np.float32(coef[n])
-            z += buf
+    radii = [r for r in model.radii_m if f"share_{int(r)}m" in coef]
+    for r, share in builtup_shares(built, radii, res, out=buf):
+        share *= np.float32(coef[f"share_{int(r)}m"])
+        z += share
     return z
 
 

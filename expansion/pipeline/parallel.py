@@ -28,7 +28,8 @@ from .. import growth
 log = logging.getLogger(__name__)
 
 #: Memory one more process needs for its runs, in bytes a grid cell (its potential, survival,
-#: neighbourhood scratch grids, built-up and year grids and counts; measured ~26 on the 2000 region).
+#: neighbourhood scratch grids, built-up and year grids and counts: ~26 measured on the 2000 region;
+#: since then +4 for the base year's key kept for all runs, +8 for the summed-area table of a refresh).
 WORKER_BYTES_PER_CELL = 40
 
 # The job the forked processes read: set just before they are forked, never sent through a pipe.
