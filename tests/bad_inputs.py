@@ -473,8 +473,14 @@ CASES: list[Case] = [
     Case("seed-negative-on-command-line", lambda k: k.run(k.scenario(), "--seed", "-1"), code=2),
     Case(
         "backtest-year-without-builtup",
-        lambda k: ["backtest", str(k.scenario()), "--observed-year", "2013", "--out", str(k.out)],
+        lambda k: ["backtest", str(k.scenario({"base_year": 2005, "growth": {"calibrate_from": 1995}})),
+                   "--observed-year", "2013", "--out", str(k.out)],
         ("--observed-year 2013", "no built-up layer", "1995, 2005, 2020"),
+    ),
+    Case(
+        "backtest-year-not-after-base-year",
+        lambda k: ["backtest", str(k.scenario()), "--observed-year", "2020", "--out", str(k.out)],
+        ("--observed-year 2020", "must be after", "base_year 2020"),
     ),
     Case(
         "backtest-year-not-a-number",

@@ -540,3 +540,56 @@ def test_catalog_keys_in_summary_are_json_friendly(town):
     """The stack's warnings are plain strings (they go into summary.json)."""
     s = stack_of(town, [{"role": "builtup", "path": "built_2010.tif", "year": 2011}])
     json.dumps(s.warnings)
+
+
+# ================================================================ QA 18: import-time hints
+
+
+def test_ldsmt_codes_imported_as_binary_suggest_ghsl_ldsmt(town):
+    import_layer(town / "cat", "boundary", town / "boundary.gpkg")
+    codes = np.where(blob(N), 4, 2).astype("uint8")  # LDSMT-like: 2 never built, 4 built, 1 water, 0 none
+    codes[:5] = 1
+    codes[-5:] = 0
+    codes[40:45, 40:45] = 6
+    write_raster(town / "ldsmt.tif", codes, UTM, utm_transform(RES))
+    with pytest.raises(DataError, match=r'encoding = "ghsl-ldsmt" \(`--encoding ghsl-ldsmt`\)'):
+        import_layer(town / "cat", "builtup", town / "ldsmt.tif", year=2014)
+    # a land-cover classification with codes beyond 0-6 is not taken for LDSMT
+    write_raster(town / "lc.tif", np.where(blob(N), 50, 10).astype("uint8") + (np.arange(N) % 3 == 0),
+                 UTM, utm_transform(RES))
+    with pytest.raises(DataError) as err:
+        import_layer(town / "cat", "builtup", town / "lc.tif", year=2014)
+    assert "ghsl-ldsmt" not in str(err.value) and 'encoding = "classes"' in str(err.value)
+
+
+@needs_shared
+def test_real_ldsmt_imported_as_binary_suggests_ghsl_ldsmt(tmp_path):
+    from test_layers import BACAU
+
+    import_layer(tmp_path / "cat", "boundary", BACAU / "Bacau_AOI_4326.shp")
+    with pytest.raises(DataError, match="--encoding ghsl-ldsmt"):
+        import_layer(tmp_path / "cat", "builtup", BACAU / "02_urban_change_Bacau_GHSL_LDSMT_4326.tif",
+                     year=2014)
+
+
+def test_roads_import_warns_when_no_road_is_arterial(town):
+    cat = town / "cat" / "layers.toml"
+    import_layer(cat, "boundary", town / "boundary.gpkg")
+    before = cat.read_text()
+    write_roads(town / "roads.gpkg", field="surface")
+    gdf = gpd.read_file(town / "roads.gpkg")
+    gdf["surface"] = ["asphalt", None]  # one feature without a value
+    gdf.to_file(town / "roads.gpkg")
+    args = ["layers", "import", str(town / "cat"), "--role", "roads", str(town / "roads.gpkg"),
+            "--class-field", "surface"]
+    r = CliRunner().invoke(cli, [*args, "--arterial-values", "motorway"])
+    assert r.exit_code == 0, r.output
+    warning = [line for line in r.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and "roads.gpkg: no road is arterial" in warning[0], r.stderr
+    assert "values are asphalt; 1 feature without one" in warning[0] and "--arterial-values" in warning[0]
+    # the same note in `layers check`, its value list not starting with an empty value
+    note = check_catalog(load_catalog(cat))[-1]["notes"]
+    assert note and "values are asphalt; 1 feature without one" in note[0]
+    cat.write_text(before)
+    r = CliRunner().invoke(cli, [*args, "--arterial-values", "asphalt"])
+    assert r.exit_code == 0 and "warning:" not in r.stderr, r.stderr

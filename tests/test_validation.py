@@ -324,3 +324,41 @@ def test_bacau_validation_quotes_one_nearest_figure():
     assert f"{v['null_nearest_fom']:.3f}" in v["model"]
     ties = _rule_tie_spread(s, ex, 2000, 2014, seeds=10)
     assert min(ties) <= v["null_nearest_fom"] <= max(ties)
+
+
+@pytest.mark.skipif(not DEMO.exists(), reason="layers/demo not found")
+def test_backtest_records_and_shows_the_runs_warnings(tmp_path):
+    """QA 18: backtest.json's `warnings` hold the run's caveats (no DEM, no water, the road leak), and
+    backtest.html shows them; an --observed-year not after the base year is refused before any layer
+    is read."""
+    import json
+    import tomllib
+
+    from expansion.errors import ConfigError
+    from expansion.pipeline.backtest import backtest
+
+    data = tomllib.loads(DEMO.read_text())
+    keep = [e for e in data["layers"] if e["role"] not in ("dem", "water")]
+    lines = [f'name = "{data["name"]}"', "synthetic = true"]
+    for e in keep:
+        lines += ["", "[[layers]]"] + [f"{k} = {json.dumps(str(DEMO.parent / v) if k == 'path' else v)}"
+                                       for k, v in e.items()]
+    (tmp_path / "layers.toml").write_text("\n".join(lines) + "\n")
+    sc = (Path(__file__).resolve().parents[1] / "scenarios" / "demo-backtest.toml").read_text()
+    sc = sc.replace('layers = "../layers/demo/layers.toml"', f'layers = "{tmp_path / "layers.toml"}"')
+    sc = sc.replace("resolution_m = 30", "resolution_m = 120")
+    (tmp_path / "bt.toml").write_text(sc)
+    out, res = backtest(tmp_path / "bt.toml", 2020, out=tmp_path / "bt", runs=1)
+    saved = json.loads((out / "backtest.json").read_text())["warnings"]
+    assert saved == res["warnings"]
+    for words in ("no DEM", "no water layer", "leak"):
+        assert any(words in w for w in saved), (words, saved)
+    page = (out / "backtest.html").read_text()
+    assert "Caveats" in page and "no DEM" in page
+    # the observed year must come after the base year (2005): refused before the layers are built
+    (tmp_path / "layers.toml").write_text((tmp_path / "layers.toml").read_text().replace(
+        "builtup_2005.tif", "missing_2005.tif"))
+    for year in (2005, 1995):
+        with pytest.raises(ConfigError, match=f"--observed-year {year} must be after the scenario's base"):
+            backtest(tmp_path / "bt.toml", year, out=tmp_path / f"bt{year}", runs=1)
+        assert not (tmp_path / f"bt{year}").exists()

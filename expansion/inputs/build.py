@@ -35,7 +35,15 @@ from .sources import (
     short_error,
     step,
 )
-from .vectors import concat_frames, geometry_only, places_frame, read_vector, roads_frame, study_area
+from .vectors import (
+    class_values_text,
+    concat_frames,
+    geometry_only,
+    places_frame,
+    read_vector,
+    roads_frame,
+    study_area,
+)
 from .warp import warp_dem, warp_population
 
 log = logging.getLogger(__name__)
@@ -239,7 +247,7 @@ def _read_roads(entries: list[CatalogLayer], grid: Grid, valid: np.ndarray):
             continue
         now.append(f)
         if len(f) and not (f["road_class"] == "arterial").any():
-            classes = ", ".join(sorted(set(f["highway"]))[:8]) or "(empty)"
+            classes = class_values_text(f["highway"])
             field = e.class_field or "highway"
             notes.append(f"{e.path_as_written}: no road is arterial (its '{field}' values "
                          f"are {classes}); existing arterials are taken as absent. If the layer has its own "

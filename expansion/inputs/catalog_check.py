@@ -32,7 +32,7 @@ from .sources import (
     raster_nodata,
     short_error,
 )
-from .vectors import OSM_QUERIES, roads_frame, study_area
+from .vectors import OSM_QUERIES, class_values_text, roads_frame, study_area
 
 REQUIRED_ROLES = ("boundary", "builtup")
 
@@ -289,8 +289,9 @@ def _note_arterials(entry: CatalogLayer, layer: str, fld: str, row: dict) -> Non
     gdf["geometry"] = None
     classes = roads_frame(entry, gdf.set_geometry("geometry"))
     if not (classes["road_class"] == "arterial").any():
-        values = ", ".join(sorted(set(classes["highway"]))[:8])
-        row["notes"].append(f"no road is arterial (its '{fld}' values are {values}); set 'arterial_values'")
+        values = class_values_text(classes["highway"])
+        row["notes"].append(f"no road is arterial (its '{fld}' values are {values}); set 'arterial_values' "
+                            "(`--arterial-values`) to the values of the main roads")
 
 
 def check_catalog(catalog: Catalog) -> list[dict]:

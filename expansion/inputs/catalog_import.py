@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import filecmp
 import json
+import logging
 import os
 import re
 import shutil
@@ -22,6 +23,11 @@ from .catalog_check import inspect_layer, strip_label, study_for_check
 from .encodings import LDSMT_EPOCHS
 from .sources import sidecars
 from .vectors import study_area
+
+log = logging.getLogger(__name__)
+
+#: Notes of ``layers check`` that only describe a layer (not repeated as warnings at import).
+_INFO_NOTES = re.compile(r"^(\d+ % of its cells are in|first built )")
 
 #: Catalog keys that ``import_layer`` writes, in this order, after role and path.
 IMPORT_KEYS = ("year", "encoding", "values", "years", "threshold", "class_field", "arterial_values", "layer",
@@ -48,7 +54,9 @@ def import_layer(catalog_path: Path, role: str, file: Path, year: int | None = N
                  encoding: str | None = None, **keys) -> CatalogLayer:
     """Validate ``file``, copy it (and its sidecars) beside the catalog and add a ``[[layers]]`` entry.
 
-    The file is opened, must have a CRS, be a raster for raster roles and a
+    What ``layers check`` would note about the file (no arterial road by ``class_field``,
+    a DEM that does not look like elevation, partial cover...) is logged as a warning. The
+    file is opened, must have a CRS, be a raster for raster roles and a
     vector for vector roles, and overlap the study area when the catalog has a
     boundary. It is copied into the catalog's folder (a shapefile with all its
     sidecar files) unless it is already inside it; an existing different file
@@ -194,4 +202,7 @@ def import_layer(catalog_path: Path, role: str, file: Path, year: int | None = N
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    for note in row["notes"]:  # what `layers check` would note (no arterial road, a DEM that is not one...)
+        if not _INFO_NOTES.match(note):
+            log.warning("%s: %s", file.name, note)
     return load_catalog(folder_abs / catalog_path.name).layers[-1]

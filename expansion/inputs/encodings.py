@@ -92,9 +92,16 @@ def values_text(vals: np.ndarray) -> str:
 
 
 def binary_problem(vals: np.ndarray) -> str:
-    """The message for a binary layer with the distinct values ``vals`` (more than two)."""
-    return (f"{values_text(vals)} but encoding "
-            "'binary' reads every non-zero value as built-up; for land-cover classes set encoding = "
+    """The message for a binary layer with the distinct values ``vals`` (more than two).
+
+    Whole values within 0-6 are GHSL LDSMT's codes (1 water, 2 never built, 3-6 built in an
+    epoch), so the message then suggests that encoding first."""
+    text = f"{values_text(vals)} but encoding 'binary' reads every non-zero value as built-up; "
+    v = np.asarray(vals, dtype="float64")
+    if v.min() >= 0 and v.max() <= 6 and np.all(v == np.round(v)):
+        text += ("they are within GHSL LDSMT's codes 0-6 (1 water, 2 never built, 3-6 built by an epoch): "
+                 "if it is GHSL LDSMT, set encoding = \"ghsl-ldsmt\" (`--encoding ghsl-ldsmt`); otherwise ")
+    return (text + "for land-cover classes set encoding = "
             "\"classes\" and values = [the built-up codes], for shares set encoding = \"fraction\", "
             "and if one of them means no data set 'nodata'")
 

@@ -151,6 +151,15 @@ def roads_frame(entry: CatalogLayer, gdf):
     return gpd.GeoDataFrame(columns, geometry=gdf.geometry.values, crs=gdf.crs)
 
 
+def class_values_text(highway) -> str:
+    """A roads frame's class values for messages: up to 8 distinct ones, sorted; features
+    without a class ("") are counted, not shown as an empty value."""
+    named = sorted({v for v in highway if v})
+    text = ", ".join(named[:8]) + (", ..." if len(named) > 8 else "") if named else "all empty"
+    blank = sum(1 for v in highway if not v)
+    return text + (f"; {blank} feature{'s' if blank > 1 else ''} without one" if blank else "")
+
+
 def _as_text(column):
     """A column as stripped text ("" for missing); whole-number floats lose their ".0"
     (a Shapefile's numeric class codes read as 3.0 match "3")."""

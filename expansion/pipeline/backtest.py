@@ -221,6 +221,9 @@ def backtest(scenario_path: Path, observed_year: int, quantity: str | None = Non
     """
     timer = Timer()
     sc, catalog = load(scenario_path, runs, seed)
+    if observed_year <= sc.base_year:  # before any layer is read
+        raise ConfigError(f"--observed-year {observed_year} must be after the scenario's base_year "
+                          f"{sc.base_year}: a backtest predicts a later observed epoch")
     out = Path(out) if out is not None else (
         Path("outputs") / slug(catalog.name) / f"{slug(sc.name)}-backtest-{observed_year}")
     protect = input_paths(sc, catalog)
@@ -236,6 +239,8 @@ def backtest(scenario_path: Path, observed_year: int, quantity: str | None = Non
                          road_warning=roads_leak(catalog, sc.base_year), keep_roads=keep_roads)
     arrays = res.pop("arrays")
     timer.mark("backtest")
+    # the run's caveats (layer sanity, no DEM / water / roads) before the backtest's own (road leak, demand)
+    res["warnings"] = list(dict.fromkeys(stack.warnings + suit.warnings + res["warnings"]))
     res.update({"city": catalog.name, "scenario": sc.name, "synthetic": catalog.synthetic})
     pred, obs, cand = arrays["predicted_new"], arrays["observed_new"], arrays["candidates"]
     agreement = np.zeros(stack.grid.shape, np.uint8)

@@ -277,4 +277,4 @@ def backtest_map(stack, sc, res: dict, agreement: np.ndarray) -> str:
                           legend=f"new built-up land {res['base_year']}-{res['observed_year']}, one "
                                  "simulation against what was observed"),
               *context_layers(stack)]
-    return make_map(stack.name, subtitle, stack.grid, layers, shade, stack.synthetic)
+    return make_map(stack.name, subtitle, stack.grid, layers, shade, stack.synthetic, notes=res["warnings"])
