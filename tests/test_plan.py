@@ -161,6 +161,22 @@ def test_empty_need_gives_an_empty_plan(tmp_path, city):
         "expansion_area", "arterials", "open_space", "risk_hotspots", "right_of_way"]
 
 
+def test_qgis_style_colours_planned_arterials_by_phase_year_earlier_darker():
+    import re
+
+    from expansion.outputs.qgis import arterial_renderer
+
+    xml = arterial_renderer(30.0, [2040, 2030, 2030, 2050])
+    assert 'attr="phase_year"' in xml
+    assert re.findall(r'value="(\d+)"', xml) == ["2030", "2040", "2050", "0"]  # 0: existing arterials
+    found = re.findall(r'k="line_color" v="([^"]+)"', xml)
+    colours = [tuple(int(v) for v in c.split(",")[:3]) for c in found]
+    brightness = [sum(c) for c in colours[:3]]
+    assert brightness == sorted(brightness) and brightness[0] < brightness[-1]  # earlier darker
+    assert colours[3] != colours[0] and all(len(c) == 3 for c in colours)
+    assert 'attr="kind"' in arterial_renderer(30.0, [])  # no phasing: by kind
+
+
 def _sha(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

@@ -41,5 +41,14 @@ def write_plan_gpkg(plan: Plan, path: str | Path, risk_hotspots: gpd.GeoDataFram
         ("risk_hotspots", risk_hotspots, "MultiPolygon"),
         ("right_of_way", plan.right_of_way[["kind", "width_m", "hectares", "phase_year", "geometry"]],
          "MultiPolygon"),
-    ], styles=plan_layer_styles(plan.width_m), crs=crs)
+    ], styles=plan_layer_styles(plan.width_m, phase_years(plan)), crs=crs)
+
+
+def phase_years(plan: Plan) -> list[int]:
+    """The planned arterials' phase years (the QGIS style colours the arterials by them)."""
+    art = plan.arterials
+    if "phase_year" not in art:
+        return []
+    planned = art["phase_year"].to_numpy()[art["kind"].to_numpy() == "planned"]
+    return sorted({int(y) for y in planned if y > 0})
 

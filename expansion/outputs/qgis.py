@@ -114,22 +114,41 @@ def _rgba(colour: str, alpha: float = 1.0) -> str:
     return ",".join(str(c) for c in (*parse_colour(colour), int(round(alpha * 255))))
 
 
-def plan_layer_styles(width_m: float) -> dict[str, tuple[str, str]]:
+def arterial_renderer(width_m: float, phase_years: list[int] | None = None) -> str:
+    """The ``arterials`` layer's renderer: with ``phase_years`` (the planned arterials'
+    ``phase_year`` values), planned arterials categorized by ``phase_year``, the earlier
+    darker and thicker (:func:`palette.phase_colours`, as on the web maps), existing
+    arterials (``phase_year`` 0) in their own colour; without, by ``kind``."""
+    arts, line = pal.ARTERIAL_COLOURS, _line_symbol
+    years = sorted({int(y) for y in phase_years or [] if int(y) > 0})
+    if not years:
+        return _categorized("kind", [
+            ("planned", f"proposed arterial ({width_m:g} m right-of-way)",
+             line("0", _rgba(arts["planned"]), 1.2)),
+            ("existing", "existing arterial", line("1", _rgba(arts["existing"]), 0.9)),
+        ])
+    colours = pal.phase_colours(years)
+    n = len(years)
+    cats = [(str(y), f"secure by {y} ({width_m:g} m right-of-way)",
+             line(str(i), _rgba(colours[y]), round(1.6 - 0.6 * i / max(1, n - 1), 2)))
+            for i, y in enumerate(years)]
+    cats.append(("0", "existing arterial", line(str(n), _rgba(arts["existing"]), 0.9)))
+    return _categorized("phase_year", cats)
+
+
+def plan_layer_styles(width_m: float, phase_years: list[int] | None = None) -> dict[str, tuple[str, str]]:
     """QGIS styles of ``plan.gpkg``'s layers (title, QML) by layer name; ``width_m`` is
-    the scenario's arterial right-of-way width, for the legend. Colours from :mod:`.palette`,
-    as on the web and static maps."""
-    fill, line, cat = _fill_symbol, _line_symbol, _categorized
+    the scenario's arterial right-of-way width, for the legend; ``phase_years`` the planned
+    arterials' ``phase_year`` values (see :func:`arterial_renderer`). Colours from
+    :mod:`.palette`, as on the web and static maps."""
+    fill, cat = _fill_symbol, _categorized
     ea, row, arts = pal.EXPANSION_AREA_STYLE, pal.RIGHT_OF_WAY_STYLE, pal.ARTERIAL_COLOURS
     os_ = pal.OPEN_SPACE_COLOURS
     return {
         "expansion_area": ("Expansion area",
                            _qml(_single(fill("0", _rgba(ea["fillColor"], ea["fillOpacity"]),
                                              _rgba(ea["color"]), 0.6)), 2)),
-        "arterials": ("Arterial grid", _qml(cat("kind", [
-            ("planned", f"proposed arterial ({width_m:g} m right-of-way)",
-             line("0", _rgba(arts["planned"]), 1.2)),
-            ("existing", "existing arterial", line("1", _rgba(arts["existing"]), 0.9)),
-        ]), 1)),
+        "arterials": ("Arterial grid", _qml(arterial_renderer(width_m, phase_years), 1)),
         "open_space": ("Open space", _qml(cat("kind", [
             (kind, label, fill(str(i), _rgba(os_[kind], 0.6), _rgba(os_[kind])))
             for i, (kind, label) in enumerate((("floodplain", "floodplain"), ("steep_slope", "steep slope"),
