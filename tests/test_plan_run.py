@@ -92,3 +92,18 @@ def test_plan_gpkg_has_phased_arterials_and_rights_of_way(runs):
     assert len(planned) and set(planned["phase_year"]) <= {2025, 2030, 2035, 2040}
     assert len(row) == len(arts) and row.geometry.area.sum() > 0
     assert planned["length_m"].sum() / 1000 == pytest.approx(s["plan"]["arterials_planned_km"], rel=1e-6)
+
+
+def test_unmet_demand_under_the_plan_is_reported_beside_business_as_usual(tmp_path):
+    """A region far too small for its growth: both policies leave land unplaced, and summary.json
+    gives the planned shortfall beside the business-as-usual one."""
+    write_demo(tmp_path / "region", size=150, seed=3)
+    text = SCENARIO.format(step=5, enforcement=1.0).replace("net_migration = 800", "net_migration = 60000")
+    (tmp_path / "s.toml").write_text(text.replace("horizon_year = 2040", "horizon_year = 2030"))
+    res = pipeline.run(tmp_path / "s.toml", out=tmp_path / "out")
+    s = json.loads((res.out / "summary.json").read_text())
+    unmet = s["unmet_demand"]
+    assert unmet["year_full"] and unmet["ha"] > 0
+    assert unmet["planned_year_full"] and unmet["planned_ha"] > 0
+    assert unmet["planned_ha"] <= s["new_land_ha"] + 1e-6
+    assert any("planned unmet demand" in w for w in s["warnings"])

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import demand as demand_mod
 from .. import growth, plan, risk
 from ..config import Scenario
 from ..plan.phases import Secured, secure
@@ -39,6 +40,7 @@ class PlannedOutcome:
     risk_summary: dict
     hotspots: list
     warnings: list[str]
+    unmet: dict  # the planned policy's shortfall for summary.json unmet_demand (empty when all was placed)
 
 
 def plan_and_risk(sc: Scenario, stack: Stack, suit, model, base: np.ndarray, rows: list,
@@ -119,8 +121,14 @@ def plan_and_risk(sc: Scenario, stack: Stack, suit, model, base: np.ndarray, row
         per_ha = new_residents / s["expected_growth_ha"] if s["expected_growth_ha"] > 0 else 0.0
         spots.append(risk.hotspots(risks[key], result.probability, stack, per_ha))
     timer.mark("risk")
-    return PlannedOutcome(the_plan, sec, planned, planned_excluded, risks, summary, spots,
-                          _warnings(sc, stack, the_plan, sec))
+    unmet = demand_mod.unmet_demand(planned.demanded_cells, planned.allocated_cells, years, grid.cell_area_ha)
+    short = {"planned_ha": unmet["ha"], "planned_year_full": unmet["year_full"]} if unmet["year_full"] else {}
+    warnings = _warnings(sc, stack, the_plan, sec)
+    if short:
+        warnings.append(f"with the plan too the land fills by about {unmet['year_full']}: "
+                        f"{unmet['ha']:,.0f} ha of the new land needed by {sc.horizon_year} cannot be "
+                        "placed (planned unmet demand)")
+    return PlannedOutcome(the_plan, sec, planned, planned_excluded, risks, summary, spots, warnings, short)
 
 
 def _warnings(sc: Scenario, stack: Stack, the_plan: plan.Plan, sec: Secured) -> list[str]:
