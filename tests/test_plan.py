@@ -455,3 +455,18 @@ def test_enforcement_outside_0_1_is_refused(tmp_path, value):
                     f'[population]\nbase = 1000\n[plan]\nenforcement = {value}\n')
     with pytest.raises(ConfigError, match=r"'enforcement' is the share of the plan actually secured"):
         load_scenario(path)
+
+
+def test_short_planned_pieces_stay_only_when_they_connect_two_arterials():
+    from expansion.plan.arterials import drop_stubs
+
+    a = shapely.LineString([(0, 0), (3000, 0)])
+    b = shapely.LineString([(0, 400), (3000, 400)])
+    link = shapely.LineString([(1000, 0), (1000, 400)])  # 400 m, joins a and b: kept
+    stub = shapely.LineString([(2000, 0), (2000, -300)])  # a "+" arm: dropped
+    e = shapely.LineString([(2500, 400), (2500, 600)])  # joins b and f ...
+    f = shapely.LineString([(2500, 600), (2700, 600)])  # ... a dead end: both go, one after the other
+    assert drop_stubs([a, b, link, stub, e, f], [], 500.0) == [a, b, link]
+    existing = shapely.LineString([(0, -200), (3000, -200)])
+    assert drop_stubs([a, stub], [existing], 500.0) == [a, stub]  # the stub reaches an existing road
+    assert drop_stubs([stub], [], 500.0) == []

@@ -18,6 +18,8 @@ from .morphology import dilate, polygons
 
 MIN_FRAGMENT_M = 200.0  # planned arterial pieces shorter than this are dropped
 CROSSING_M = 100.0  # a planned line may cross water this close to an existing road crossing
+BRIDGE_SHARE = 0.2  # a line crosses built land (or a speck of protected land) over gaps up to this × spacing
+STUB_SHARE = 0.5  # a planned piece shorter than this × spacing must connect two other arterials
 
 
 def cells_of(xs, ys, grid: Grid):
@@ -210,13 +212,15 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
     arterial are left out (the existing road is that line); pieces shorter than
     ``min_fragment_m`` are dropped. Planned lines run on land not built at the
     base year (``base_builtup``): the built city keeps its own streets, and a line
-    crosses built land only over a gap of at most a twentieth of the spacing
-    between two stretches of open land (a few scattered buildings), so that it
-    stays one road;
-    those crossings are measured by :func:`built_length_m`. Dead ends (existing
-    arterials ending inside the area, planned lines stopped next to an existing
-    road) are joined to the nearest line within half a spacing by a straight,
-    passable connector.
+    crosses built land, or a speck of protected land, only over a gap of at most
+    :data:`BRIDGE_SHARE` of the spacing (200 m for 1 km) between two stretches of
+    open land, to connect them, so that it stays one road (never over water or
+    steep land); the crossings of built land are measured by
+    :func:`built_length_m`. Dead ends (existing arterials ending inside the area,
+    planned lines stopped next to an existing road) are joined to the nearest line
+    within half a spacing by a straight, passable connector. Then stubs go
+    (:func:`drop_stubs`): a planned piece shorter than :data:`STUB_SHARE` of the
+    spacing stays only if it connects two other arterials.
 
     Returns
     -------
@@ -247,7 +251,10 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
     passable = expansion_area & ~blocked
     bridge = None
     if base_builtup is not None:
-        bridge = base_builtup & ~blocked & stack.valid
+        hard = water_block.copy()
+        if stack.slope_pct is not None:
+            hard |= steep(stack.slope_pct, max_slope_pct)
+        bridge = (base_builtup | stack.protected) & ~hard & stack.valid
         passable &= ~base_builtup
 
     cell_xy, centroid = outline_cells(expansion_area, grid)
@@ -290,7 +297,7 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
                            spacing / 4, res)
             fam_passable = passable & ~band
         runs = trace(normal, along, offset, spacing, cell_xy, fam_passable, grid, step, min_fragment_m,
-                     bridge, spacing / 20.0)
+                     bridge, spacing * BRIDGE_SHARE)
         for a, b in runs:
             i = len(lines_planned)
             lines_planned.append(shapely.LineString([a, b]))
@@ -327,6 +334,7 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
                 connectors.append(shapely.LineString(con))
 
     planned = lines_planned + [c for c in connectors if c.length >= res]
+    planned = drop_stubs(planned, existing_in, spacing * STUB_SHARE)
     geoms = planned + existing_in
     kinds = ["planned"] * len(planned) + ["existing"] * len(existing_in)
     if not geoms:
@@ -334,6 +342,27 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
     gdf = gpd.GeoDataFrame({"kind": kinds, "length_m": [float(g.length) for g in geoms],
                             "width_m": [width] * len(geoms)}, geometry=geoms, crs=grid.crs)
     return gdf, bearing
+
+
+def drop_stubs(planned: list, existing: list, min_len_m: float, touch_m: float = 1.0) -> list:
+    """``planned`` lines without stubs: a planned line shorter than ``min_len_m`` stays
+    only if it connects two other arterials (it touches at least two other planned or
+    existing lines within ``touch_m`` metres); dropping one may make another a stub, so
+    this repeats until nothing changes. Order kept."""
+    keep = list(planned)
+    while True:
+        lines = keep + list(existing)
+        if not keep:
+            return keep
+        tree = shapely.STRtree(lines)
+        pairs = tree.query(np.asarray(keep, dtype=object), predicate="dwithin", distance=touch_m)
+        other = pairs[0] != pairs[1]
+        degree = np.bincount(pairs[0][other], minlength=len(keep))
+        short = shapely.length(np.asarray(keep, dtype=object)) < min_len_m
+        stub = short & (degree < 2)
+        if not stub.any():
+            return keep
+        keep = [g for g, s in zip(keep, stub) if not s]
 
 
 def right_of_way(arterials: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -122,12 +122,19 @@ def make_plan(stack: Stack, suitability_score: np.ndarray, excluded: np.ndarray,
     bau_year : int16, the year each cell is built in the business-as-usual run with
         the scenario's seed (base year for built cells, 0 never), and ``years`` the
         base year and step-end years: with both, arterials and open space are phased.
+
+    The expansion area is smoothed at the scale of the grid (gaps under one spacing
+    closed, holes smaller than one superblock, spacing², filled unless water), so
+    that the arterials run through it as one network rather than across a maze.
     """
     grid = stack.grid
     res = grid.res
     base = np.asarray(base_builtup, bool) & stack.valid
     target = max(0.0, float(land_need_ha)) * cfg.generosity
+    # smoothed at the scale of the grid: gaps under a spacing closed, holes under a superblock filled
+    spacing = float(cfg.arterial_spacing_m)
     area, new_ha = grow_expansion_area(stack, suitability_score, excluded, base, target,
+                                       close_m=spacing / 2.0, min_hole_ha=spacing * spacing / 10_000.0,
                                        likelihood=bau_probability)
     notes = []
     if new_ha < 0.95 * target:
@@ -137,8 +144,6 @@ def make_plan(stack: Stack, suitability_score: np.ndarray, excluded: np.ndarray,
         log.warning("plan: %s", notes[-1])
     expansion_gdf = expansion_polygons(area, grid)
     arterials, bearing = arterial_grid(stack, area, cfg, base_builtup=base, max_slope_pct=max_slope_pct)
-    planned_lines = arterials.geometry.values[arterials["kind"].to_numpy() == "planned"]
-    crossings = built_length_m(planned_lines, base, grid)
     kind = None
     phase = None
     if bau_year is not None and years is not None and len(years) > 1:
@@ -146,6 +151,8 @@ def make_plan(stack: Stack, suitability_score: np.ndarray, excluded: np.ndarray,
         arterials = split_by_phase(arterials, phase, grid)
     else:
         arterials = arterials.assign(phase_year=np.zeros(len(arterials), np.int64))
+    planned_lines = arterials.geometry.values[arterials["kind"].to_numpy() == "planned"]
+    crossings = built_length_m(planned_lines, base, grid)  # of the lines delivered (split by phase)
     row_gdf = right_of_way(arterials)
     row = rasterize(row_gdf.geometry.values, grid) & stack.valid
     kind = open_space(stack, area, row, cfg, max_slope_pct=max_slope_pct)
