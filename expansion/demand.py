@@ -316,9 +316,10 @@ def unmet_warning(unmet: dict, horizon_year: int) -> str | None:
     """The plain-language warning for :func:`unmet_demand`'s result, or None when all was placed."""
     if not unmet["year_full"]:
         return None
-    return (f"the study area fills by about {unmet['year_full']}: {unmet['ha']:,.0f} ha of the new land "
-            f"needed by {horizon_year} cannot be placed in it and is not shown as met (unmet demand); "
-            "enlarge the study area (boundary or margin_m) or choose an earlier horizon")
+    return (f"the study area fills by about {unmet['year_full']}: {unmet['ha']:,.0f} hectares of the new "
+            f"land needed by {horizon_year} cannot be placed in it and is not shown as met (unmet demand); "
+            "enlarge the study area or choose an earlier horizon (for planners: the catalog's boundary or "
+            "the scenario's margin_m)")
 
 
 def assumptions(pop: PopulationConfig, density: DensityConfig, path) -> dict:

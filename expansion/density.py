@@ -27,6 +27,13 @@ FAR_OUTSIDE_IQR = 1.0
 POPULATION_MISMATCH = 0.25
 
 
+#: ISO 3166 alpha-3 codes of the African countries (the reference's continent).
+AFRICA = frozenset(
+    "DZA AGO BEN BWA BFA BDI CPV CMR CAF TCD COM COG COD CIV DJI EGY GNQ ERI SWZ ETH GAB GMB GHA GIN GNB "
+    "KEN LSO LBR LBY MDG MWI MLI MRT MUS MAR MOZ NAM NER NGA RWA STP SEN SYC SLE SOM ZAF SSD SDN TZA TGO "
+    "TUN UGA ZMB ZWE ESH".split())
+
+
 @functools.cache
 def _table() -> dict:
     text = resources.files("expansion").joinpath("data/density_reference.json").read_text(encoding="utf-8")
@@ -55,9 +62,10 @@ class Reference:
         return rate < self.q1 - FAR_OUTSIDE_IQR * iqr or rate > self.q3 + FAR_OUTSIDE_IQR * iqr
 
     def describe(self) -> str:
+        """What the reference cities did, as a phrase: "<cities> did in 2000-2020 (median ..., ...)"."""
         where = "African secondary cities" if self.scope == "Africa" else f"secondary cities of {self.scope}"
-        return (f"{where} 2000-2020: median {pct(self.median)}/yr, middle half {pct(self.q1)} to "
-                f"{pct(self.q3)}/yr ({self.n} cities)")
+        return (f"{where} did in 2000-2020 (median {pct(self.median)} a year, half of them between "
+                f"{pct(self.q1)} and {pct(self.q3)}; {self.n:,} cities)")
 
 
 def reference(country: str | None) -> Reference:
@@ -112,8 +120,9 @@ def observed_trend(builtup_ha: dict[int, float], pop: PopulationConfig, base_yea
     """
     years = sorted(y for y, ha in builtup_ha.items() if y <= base_year and ha > 0)
     if len(years) < 2:
-        return None, (f"the layers have built-up for {', '.join(map(str, years)) or 'no year'} up to "
-                      f"{base_year}; two epochs are needed")
+        return None, (f"built-up land is mapped for {', '.join(map(str, years)) or 'no year'} up to "
+                      f"{base_year} only; two epochs are needed (for planners: add an earlier built-up "
+                      "layer to the catalog)")
     if calibrate_from in years and base_year in years:
         y0, y1 = calibrate_from, base_year
     else:
@@ -123,8 +132,9 @@ def observed_trend(builtup_ha: dict[int, float], pop: PopulationConfig, base_yea
     if (p0 is None or p1 is None) and layer_persons and y0 in layer_persons and y1 in layer_persons:
         p0, p1, source = layer_persons[y0], layer_persons[y1], "population layers"
     if p0 is None or p1 is None or not (p0 > 0 and p1 > 0):
-        return None, (f"no population for both {y0} and {y1}: give a [population] table covering both "
-                      "years, or a population layer of each year in the catalog")
+        return None, (f"the population is not known for both {y0} and {y1} (for planners: give a "
+                      "[population] table covering both years, or a population layer of each year in the "
+                      "catalog)")
     d0, d1 = p0 / builtup_ha[y0], p1 / builtup_ha[y1]
     raw = (d1 / d0) ** (1.0 / (y1 - y0)) - 1.0
     lo, hi = plausible_range()
@@ -149,11 +159,13 @@ class DensityPath:
     growth_pph_source: str
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    country: str | None = None        # the catalog's ISO 3166 alpha-3 code, when given
 
     def summary(self) -> dict:
         """The ``density`` block of summary.json."""
         return {"annual_change": self.annual_change, "source": self.source, "observed": self.observed,
-                "reference": {k: v for k, v in self.reference.as_dict().items() if k != "caveat"},
+                "reference": {**{k: v for k, v in self.reference.as_dict().items() if k != "caveat"},
+                              "city_country": self.country, "city_in_africa": self.country in AFRICA},
                 "reference_caveat": self.reference.caveat,
                 "range": [self.high_need_change, self.annual_change, self.low_need_change],
                 "range_source": self.range_source, "plan_for": "high",
@@ -183,8 +195,8 @@ def density_path(density: DensityConfig, pop: PopulationConfig, base_year: int, 
         rate, info = observed_trend(builtup_ha, pop, base_year, calibrate_from, layer_persons)
         if rate is None:
             rate, source = ref.median, "reference"
-            warnings.append(f"[density] annual_change = \"observed\": {info}; used the median of "
-                            f"{ref.describe()} instead")
+            warnings.append(f"this city's own density trend could not be measured: {info}; the land "
+                            f"need uses instead what {ref.describe()}")
         else:
             source, observed = "observed", info
             bound = (f" (bounded from {pct(info['rate_unbounded'])} to the plausible range)"
@@ -194,10 +206,16 @@ def density_path(density: DensityConfig, pop: PopulationConfig, base_year: int, 
                          f"{pct(rate)}/yr{bound} (built-up layers and {info['population_source']})")
     else:
         rate, source = float(density.annual_change), "scenario"
-    notes.append(f"density change {pct(rate)}/yr ({source}); reference: {ref.describe()}")
+    notes.append(f"density change {pct(rate)}/yr ({source}); reference: what {ref.describe()}")
+    if country not in AFRICA:
+        warnings.append(f"the density reference is African secondary cities; this city is in {country}, "
+                        "outside Africa, so the reference may not fit it" if country else
+                        "the density reference is African secondary cities and may not fit a city outside "
+                        "Africa (for planners: set the catalog's country, ISO 3166 alpha-3)")
     if source == "scenario" and ref.far_outside(rate):
-        warnings.append(f"[density] annual_change {pct(rate)}/yr lies far outside what {ref.describe()}; "
-                        "check it, or use \"observed\"")
+        warnings.append(f"the scenario's density change of {pct(rate)} a year lies far outside what "
+                        f"{ref.describe()} (for planners: check [density] annual_change, or use "
+                        "\"observed\")")
     if density.annual_change_range is not None:
         lo_rate, hi_rate = sorted(float(r) for r in density.annual_change_range)
         range_source = "scenario"
@@ -220,7 +238,7 @@ def density_path(density: DensityConfig, pop: PopulationConfig, base_year: int, 
     return DensityPath(annual_change=rate, source=source, observed=observed, reference=ref,
                        high_need_change=min(lo_rate, rate), low_need_change=max(hi_rate, rate),
                        range_source=range_source, growth_pph=growth_pph, growth_pph_source=growth_source,
-                       notes=notes, warnings=warnings)
+                       notes=notes, warnings=warnings, country=country)
 
 
 def persons_on_builtup(stack, year: int) -> tuple[float, float]:

@@ -118,10 +118,10 @@ def test_observed_density_trend_is_found_or_the_fallback_says_why(tmp_path):
     assert summary["new_land_ha"] == pytest.approx(csv_new_land, abs=0.01)   # one figure of new land
     proc = expansion("run", "without.toml", "--out", "b", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "no population for both 2005 and 2020" in proc.stderr
+    assert "population is not known for both 2005 and 2020" in proc.stderr
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert summary["density"]["source"] == "reference"
-    assert any("no population for both" in w for w in summary["warnings"])
+    assert any("population is not known for both" in w for w in summary["warnings"])
     assert summary["migration"] is None   # natural growth only
 
 

@@ -142,7 +142,8 @@ def test_observed_trend_is_bounded_and_falls_back_with_the_reason():
     path = dens.density_path(DensityConfig(annual_change="observed"), no_table, 2020, 2005,
                              {2005: 100.0, 2020: 120.0}, "KEN")
     assert path.source == "reference" and path.annual_change == dens.reference("KEN").median
-    assert "no population for both 2005 and 2020" in path.warnings[0] and "KEN" in path.warnings[0]
+    assert "not known for both 2005 and 2020" in path.warnings[0] and "KEN" in path.warnings[0]
+    assert not path.warnings[0].startswith("[") and "could not be measured" in path.warnings[0]
     one_epoch = dens.density_path(DensityConfig(annual_change="observed"), no_table, 2020, None,
                                   {2020: 120.0}, None)
     assert "two epochs are needed" in one_epoch.warnings[0]
@@ -159,7 +160,20 @@ def test_reference_by_country_else_the_continent_and_far_outside_warns():
     assert near.warnings == []
     far = dens.density_path(DensityConfig(annual_change=0.03), PopulationConfig(base=1), 2020, None,
                             {2020: 1.0}, "ETH")
-    assert "far outside" in far.warnings[0] and "ETH" in far.warnings[0]
+    assert "far outside what secondary cities of ETH did in 2000-2020 (median" in far.warnings[0]
+    assert far.warnings[0].startswith("the scenario's density change of +3.0 % a year")
+
+
+def test_a_city_outside_africa_is_told_the_reference_may_not_fit():
+    """QA 14: Romania, Colombia, India were compared with African cities without a caveat."""
+    for country, text in (("ROU", "this city is in ROU, outside Africa"),
+                          (None, "may not fit a city outside")):
+        path = dens.density_path(DensityConfig(annual_change=-0.001), PopulationConfig(base=1), 2020, None,
+                                 {2020: 1.0}, country)
+        assert any(text in w for w in path.warnings), path.warnings
+    ken = dens.density_path(DensityConfig(annual_change=-0.001), PopulationConfig(base=1), 2020, None,
+                            {2020: 1.0}, "KEN")
+    assert ken.warnings == []
 
 
 def test_land_need_range_brackets_the_central_path():

@@ -409,16 +409,50 @@ def test_place_and_road_names_and_caveats_on_a_map(grid):
     page = leaflet.make_map("c", "s", grid, [names, towns], notes=["no DEM " + NASTY, "second", "third"])
     assert "Place names" in page and "Road names" in page and "L.divIcon" in page
     assert "<script>alert" not in page.split("<body>")[1].split("xp-legend")[0]
-    assert "no DEM &lt;script&gt;" in page and "1 more caveat" in page and 'href="index.html"' in page
+    assert "no DEM &lt;script&gt;" in page and "<li>third</li>" in page and 'href="index.html"' in page
     # names reach the page as JSON data set with textContent, never as markup
     assert "span.textContent = l[2]" in page
 
 
 def test_warnings_go_to_the_maps_they_concern():
+    """QA 15: each map shows all the caveats that concern it, once (the warnings of the QA runs)."""
     from expansion.outputs.web.assumptions import warnings_for
 
-    ws = ["no DEM: slope and flood exposure are not used", "no roads layer: risk uses hazard only",
-          "density assumption far from the reference"]
-    assert warnings_for("suitability.html", ws) == ws[:1]
-    assert warnings_for("risk.html", ws) == ws[:2]
-    assert warnings_for("expansion.html", ws) == ws[1:]
+    dem = "no DEM: the slope factor is dropped and flood exposure uses distance to water only"
+    roads = "no roads layer: the arterials and roads factors are dropped"
+    risk_roads = ("no roads layer: the risk map leaves out distance to roads (its weight is shared by the "
+                  "other terms), so it shows hazard and growth pressure only")
+    unmet = ("the study area fills by about 2044: 1,906 hectares of the new land needed by 2049 cannot be "
+             "placed in it and is not shown as met (unmet demand)")
+    density = ("this city's own density trend could not be measured: the population is not known for both "
+               "2000 and 2014 (for planners: give a [population] table, or a population layer of each year)")
+    people = "no population layer: people already living on hazard land are not counted"
+    ws = [dem, roads, risk_roads, unmet, density, people, roads]
+    assert warnings_for("suitability.html", ws) == [dem, roads]
+    assert warnings_for("risk.html", ws) == [dem, risk_roads, people]
+    assert warnings_for("expansion.html", ws) == [roads, unmet, density]
+
+
+def test_a_one_year_step_is_one_year_in_the_legend():
+    """QA 18: 'built in 2045', not 'built 2045-2045'."""
+    from expansion.outputs.palette import period_categories
+
+    cats = period_categories([2030, 2035, 2040, 2044, 2045])
+    assert cats[2045][0] == "built in 2045" and cats[2035][0] == "built 2031-2035"
+    assert cats[2030][0] == "built by 2030"
+
+
+def test_the_risk_map_says_what_it_could_not_assess():
+    """QA 4 and 15: risk.html carries the 'not assessed' caveat first, and all its own caveats."""
+    from types import SimpleNamespace
+
+    from expansion.outputs.web.run_maps import map_notes
+
+    ws = ["no population layer: people already living on hazard land are not counted",
+          "no roads layer: the arterials and roads factors are dropped"]
+    m = SimpleNamespace(summary={"warnings": ws, "risk": {"assessed": {"hazard": False}}})
+    notes = map_notes(m, "risk.html")
+    assert notes[0].startswith("Flood-prone and steep land not assessed") and notes[1:] == ws[:1]
+    assert not any("not assessed" in n for n in map_notes(m, "expansion.html"))
+    m.summary["risk"]["assessed"]["hazard"] = True
+    assert map_notes(m, "risk.html") == ws[:1]

@@ -223,7 +223,7 @@ def test_optional_parts_are_rendered_when_present(summary):
     assert "Lower is better" in enforcement
     assert "Migration brings 41 % of the city" in page and "230,000 people" in page
     assert "between 12,000 and 19,000 hectares" in page
-    assert "comparable Ethiopian cities changed by -2.1 % a year" in page and "14 cities" in page
+    assert "Ethiopian secondary cities changed by -2.1 % a year" in page and "14 cities" in page
     assert "full by 2045" in page and "1,250 hectares" in page
     assert "plausible range" in page and "<polygon" in page  # the land-need band on the chart
     assert "Secure the rights-of-way of the first 80.0 km of arterials by 2030" in page
@@ -348,3 +348,54 @@ def test_migration_with_a_natural_decline_is_not_a_share_above_all(summary):
     old = {**summary, "migration": {"share_of_growth": 1.86, "persons": 23_316.8, "land_ha": 456.0}}
     page = index.index_page(old, demand_rows(), LINKS, "City", False)
     assert "186 %" not in page and "Migration adds 23,317 people" in page and "456" not in page
+
+
+def test_risk_not_assessed_without_hazard_data(summary):
+    """QA 4: without a DEM or water layer the headline says 'not assessed', not 0."""
+    s = {**summary, "risk": {"bau": {"high_risk_ha": 0.0, "high_risk_people": 0.0, "hazard_share": 0.0},
+                             "planned": {"high_risk_ha": 12.0, "high_risk_people": 0.0, "hazard_share": 0.0},
+                             "assessed": {"hazard": False}}}
+    facts = dict(index.summary_facts(s))
+    partial = " (flood-prone and steep land not assessed)"
+    assert facts["people likely to settle on high-risk land, business as usual"] == \
+        "not assessed: no DEM or water layer"
+    assert facts["hectares at high risk, with the plan" + partial] == "12"   # a figure found is still shown
+    assert facts["share of new growth on flood-prone or steep land, business as usual"] == \
+        "not assessed: no DEM or water layer"
+    page = index.index_page(s, demand_rows(), LINKS, "City", False)
+    assert page.count("not assessed: no DEM or water layer") == 5 and ">0 %<" not in page
+    # with hazard data (or an older run without the key) the figures are shown as they are
+    assessed = {**s, "risk": {**s["risk"], "assessed": {"hazard": True}}}
+    assert "not assessed" not in index.index_page(assessed, demand_rows(), LINKS, "City", False)
+
+
+def test_caveats_in_plain_words(summary):
+    """QA 14 and 18: a short citation, not the raw source; a non-African city is told the reference may
+    not fit; the next step points at the caveats above."""
+    s = full_summary(summary)
+    raw = ("Annual change ... as processed in the World Bank repository jqnmunozdiaz/SO_dashboard")
+    s["density"] = {**s["density"], "reference": {"scope": "Africa", "median": -0.0013, "q1": -0.0145,
+                                                  "q3": 0.0081, "n": 1513, "source": raw,
+                                                  "city_country": "ROU", "city_in_africa": False}}
+    page = index.index_page(s, demand_rows(), LINKS, "City", False)
+    assert "jqnmunozdiaz" not in page and "1,513 cities, 2000-2020; GHSL and Africapolis" in page
+    assert "may not fit here: this city is in ROU" in page
+    assert "Check the caveats above" in page and "caveats below" not in page
+    s["density"]["reference"] = {**s["density"]["reference"], "city_country": "KEN", "city_in_africa": True}
+    assert "may not fit" not in index.index_page(s, demand_rows(), LINKS, "City", False)
+
+
+def test_growth_warnings_in_hectares():
+    """QA 14: the allocation's 'demand is N cells' becomes hectares and plain words."""
+    from expansion.pipeline.run import in_hectares
+
+    w = "step 2039–2044: demand is 1737 cells but only 1731 open cells are left; all of them were allocated"
+    assert in_hectares(w, 0.09) == ("2039–2044, if nothing is done: only 156 hectares of open land were left "
+                                    "in the study area for the 156 hectares of new land needed; all of it is "
+                                    "shown as built")
+    full = "step 2044–2049: demand is 1900 cells but only 0 open cells are left; all of them were allocated"
+    assert in_hectares(full, 1.0, "with the plan") == (
+        "2044–2049, with the plan: no open land was left in the study area for the 1,900 hectares of new "
+        "land needed")
+    assert in_hectares("no DEM", 1.0, "with the plan") == "with the plan: no DEM"
+    assert in_hectares("no DEM", 1.0) == "no DEM"

@@ -95,3 +95,15 @@ def test_scale_bar_lengths_are_round():
     assert static.nice_length(10_000) == 2000
     assert static.nice_length(60_000) == 10_000
     assert static.nice_length(3_000) == 500
+
+
+def test_risk_maps_carry_the_not_assessed_caveat(tmp_path, stack):
+    """QA 4: without hazard data the risk PNGs say flood-prone and steep land were not assessed."""
+    m = fake_run(stack)
+    static.risk_png(m, tmp_path / "plain.png", "2026-01-01", "bau")
+    m.summary = {"risk": {"assessed": {"hazard": False}}}
+    static.risk_png(m, tmp_path / "caveat.png", "2026-01-01", "bau")
+    assert (tmp_path / "plain.png").read_bytes() != (tmp_path / "caveat.png").read_bytes()
+    m.summary = {"risk": {"assessed": {"hazard": True}}}
+    static.risk_png(m, tmp_path / "assessed.png", "2026-01-01", "bau")
+    assert (tmp_path / "plain.png").read_bytes() == (tmp_path / "assessed.png").read_bytes()

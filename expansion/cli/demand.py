@@ -25,7 +25,8 @@ def demand(scenario: Path) -> None:
     click.echo(f"land need in {sc.horizon_year}: {dem.rows[-1].land_need_ha:,.0f} ha (range {low:,.0f} to "
                f"{high:,.0f} ha, density change {pct(p.low_need_change)} to {pct(p.high_need_change)}/yr, "
                f"{p.range_source}); new land {dem.new_land_ha:,.0f} ha")
-    click.echo(f"density change {pct(p.annual_change)}/yr ({p.source}); reference: {p.reference.describe()}")
+    click.echo(f"density change {pct(p.annual_change)}/yr ({p.source}); reference: what "
+               f"{p.reference.describe()}")
     mig = migration_text(dem.summary(sc)["migration"])
     if mig:
         click.echo(mig)

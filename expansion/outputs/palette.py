@@ -143,5 +143,6 @@ def period_categories(years: list[int]) -> dict:
     cats = {years[0]: (f"built by {years[0]}", BASE_BUILT_COLOUR)}
     for i, (a, b) in enumerate(zip(years[:-1], years[1:])):
         r, g, bl = ramp[min(len(ramp) - 1, int(i * (len(ramp) - 1) / max(1, len(years) - 2)))]
-        cats[b] = (f"built {a + 1}-{b}", f"#{int(r):02x}{int(g):02x}{int(bl):02x}")
+        when = f"in {b}" if b == a + 1 else f"{a + 1}-{b}"  # a 1-year step is one year, not "2045-2045"
+        cats[b] = (f"built {when}", f"#{int(r):02x}{int(g):02x}{int(bl):02x}")
     return cats

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,8 +195,10 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
         "risk": out.risk_summary,
         "plan": plan_m,
         "metrics": atlas,
-        "warnings": (stack.warnings + said + suit.warnings + growth_warnings(model) + bau.warnings
-                     + [f"planned: {w}" for w in planned.warnings] + out.warnings),
+        "warnings": (stack.warnings + said + suit.warnings + growth_warnings(model)
+                     + [in_hectares(w, grid.cell_area_ha) for w in bau.warnings]
+                     + [in_hectares(w, grid.cell_area_ha, "with the plan") for w in planned.warnings]
+                     + out.warnings),
     }
     import pandas as pd
 
@@ -220,6 +223,24 @@ def with_probability(start_simulation: Callable[..., Callable[[], growth.GrowthR
             return dataclasses.replace(wait(), probability=p)
         return result
     return start
+
+
+_FULL_STEP = re.compile(r"step (\S+): demand is (\d+) cells but only (\d+) open cells are left; "
+                        r"all of them were allocated")
+
+
+def in_hectares(warning: str, cell_ha: float, policy: str = "if nothing is done") -> str:
+    """A growth allocation warning in hectares and plain words (the pages speak of land, not cells);
+    other warnings are returned as they are, after ``policy`` when it is the plan's."""
+    m = _FULL_STEP.fullmatch(warning)
+    if m is None:
+        return warning if policy == "if nothing is done" else f"{policy}: {warning}"
+    want, left = int(m[2]) * cell_ha, int(m[3]) * cell_ha
+    if left < 0.5:
+        return (f"{m[1]}, {policy}: no open land was left in the study area for the {want:,.0f} hectares "
+                "of new land needed")
+    return (f"{m[1]}, {policy}: only {left:,.0f} hectares of open land were left in the study area for the "
+            f"{want:,.0f} hectares of new land needed; all of it is shown as built")
 
 
 def growth_validation(model: growth.GrowthModel) -> dict:

@@ -223,14 +223,37 @@ def skill_sentence(summary: Mapping) -> str:
 
 # ---------------------------------------------------------------- caveats
 
-#: Words that tie a warning to the map it concerns (besides index.html, where all are shown).
+#: Words (regular expressions, from a word's start) that tie a warning to the map it concerns
+#: (besides index.html, where all are shown).
 PAGE_TOPICS = {
-    "suitability.html": ("dem", "elevation", "slope", "terrain", "flood", "water", "protected", "suitab"),
-    "risk.html": ("dem", "elevation", "slope", "flood", "road", "risk", "population", "growth", "coefficient",
-                  "enforce"),
-    "expansion.html": ("road", "arterial", "plan", "expansion", "growth", "coefficient", "unmet", "demand",
-                       "study area", "density", "open space", "enforce"),
+    "suitability.html": (r"dem\b", "elevation", "slope", "terrain", "flood", "water layer", "protected",
+                         "suitab", "factor", "buildable"),
+    "risk.html": (r"dem\b", "elevation", "slope", "flood", "water layer", "risk", "hazard",
+                  "no population layer", "growth model", "coefficient", "enforce", "assessed"),
+    "expansion.html": ("arterial", "expansion area", "growth", "coefficient", "unmet", "study area",
+                       "open land", "density", "open space", "enforce", "buildable"),
 }
+#: A warning that names one map concerns that map only.
+PAGE_ONLY = {"risk map": "risk.html", "suitability map": "suitability.html"}
+
+#: What the pages say instead of a figure the run could not assess (``risk.assessed`` term -> False).
+NOT_ASSESSED = {"hazard": "not assessed: no DEM or water layer"}
+
+
+def not_assessed(summary: Mapping) -> list[str]:
+    """The risk terms the run could not assess (``summary["risk"]["assessed"]``: term -> bool)."""
+    risk = summary.get("risk")
+    assessed = risk.get("assessed") if isinstance(risk, Mapping) else None
+    return [str(k) for k, v in assessed.items() if v is False] if isinstance(assessed, Mapping) else []
+
+
+def not_assessed_caveat(summary: Mapping) -> str:
+    """The risk pages' caveat when flood-prone and steep land could not be assessed ('' when it was)."""
+    if "hazard" not in not_assessed(summary):
+        return ""
+    return ("Flood-prone and steep land not assessed: the layers have no DEM or water layer, so the risk "
+            "shown comes only from growth pressure and distance to roads; the real risk may be higher "
+            "(add a DEM and a water layer and rerun).")
 
 
 def warnings_of(summary: Mapping) -> list[str]:
@@ -247,7 +270,14 @@ def warnings_of(summary: Mapping) -> list[str]:
 def warnings_for(page: str, warnings: Iterable[str]) -> list[str]:
     """The warnings that concern a map page (by its file name), by the words they use."""
     topics = PAGE_TOPICS.get(page, ())
-    return [w for w in warnings if any(re.search(r"\b" + re.escape(t), w.lower()) for t in topics)]
+    out = []
+    for w in warnings:
+        low = w.lower()
+        only = [p for phrase, p in PAGE_ONLY.items() if phrase in low]
+        if (page in only if only else any(re.search(r"\b" + t, low) for t in topics)) \
+                and w not in out:
+            out.append(w)
+    return out
 
 
 def caveats_html(summary: Mapping) -> str:

@@ -24,7 +24,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .assumptions import arterial_text, assumption_rows, caveats_html, horizon_years, provenance_html
+from .assumptions import (
+    NOT_ASSESSED,
+    arterial_text,
+    assumption_rows,
+    caveats_html,
+    horizon_years,
+    not_assessed,
+    provenance_html,
+)
 from .charts import demand_charts
 from .html_page import (
     NOT_COMPUTED,
@@ -73,22 +81,39 @@ def summary_facts(summary: Mapping, parameters: Mapping | None = None) -> list[t
          fmt(summary.get("arterials_planned_km"), "km")),
         ("hectares of public open space to protect", fmt(summary.get("open_space_ha"))),
     ]
+    # without hazard data a 0 would read as "no risk": say it was not assessed instead
+    unassessed = NOT_ASSESSED["hazard"] if "hazard" in not_assessed(summary) else None
+
+    def risk_fact(key: str, field: str, kind: str = "int") -> str | None:
+        value = risk_value(summary, key, field)
+        if unassessed and (field == "hazard_share" or not num(value)):
+            return unassessed
+        return fmt(value, kind)
+
+    def partial(value: str | None) -> str:
+        return " (flood-prone and steep land not assessed)" if unassessed and value != unassessed else ""
+
     for key, label in POLICIES:
-        facts.append((f"people likely to settle on high-risk land, {label}",
-                      fmt(risk_value(summary, key, "high_risk_people"))))
+        value = risk_fact(key, "high_risk_people")
+        facts.append((f"people likely to settle on high-risk land, {label}" + partial(value), value))
     for key, label in POLICIES:
-        facts.append((f"hectares at high risk, {label}", fmt(risk_value(summary, key, "high_risk_ha"))))
+        value = risk_fact(key, "high_risk_ha")
+        facts.append((f"hectares at high risk, {label}" + partial(value), value))
     for key, label in POLICIES:
         facts.append((f"share of new growth on flood-prone or steep land, {label}",
-                      fmt(risk_value(summary, key, "hazard_share"), "pct")))
+                      risk_fact(key, "hazard_share", "pct")))
     return facts
 
 
 def _facts_html(summary: Mapping, parameters: Mapping | None) -> str:
     items = []
     for label, value in summary_facts(summary, parameters):
-        v = f'<span class="v">{esc(value)}</span>' if value is not None else \
-            f'<span class="v na">{NOT_COMPUTED}</span>'
+        if value is None:
+            v = f'<span class="v na">{NOT_COMPUTED}</span>'
+        elif value in NOT_ASSESSED.values():
+            v = f'<span class="v na">{esc(value)}</span>'
+        else:
+            v = f'<span class="v">{esc(value)}</span>'
         items.append(f'<li>{v}<span class="k">{esc(label)}</span></li>')
     return '<ul class="facts">\n' + "\n".join(items) + "\n</ul>"
 

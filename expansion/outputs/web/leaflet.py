@@ -112,7 +112,7 @@ html, body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, s
 .leaflet-control-layers-expanded { font-size: 13px; }
 .xp-notes { margin-top: 6px; padding: 4px 8px; background: #fff8e1; border-left: 3px solid #b7791f;
   font-size: 12px; color: #3d2c00; }
-.xp-notes ul { margin: 2px 0 0; padding-left: 16px; }
+.xp-notes ul { margin: 2px 0 0; padding-left: 16px; max-height: 28vh; overflow-y: auto; }
 .xp-label { background: none; border: none; white-space: nowrap; color: #1b1b1b; font-weight: 600;
   text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; pointer-events: none; }
 .xp-label span { display: inline-block; transform: translate(-50%, -50%); }
@@ -388,17 +388,14 @@ def make_map(
     return root.render()
 
 
-def _notes_html(notes: Sequence[str], shown: int = 2, chars: int = 160) -> str:
-    """The first caveats, shortened, and how many more the summary page lists."""
-    notes = [str(n) for n in notes if str(n).strip()]
+def _notes_html(notes: Sequence[str]) -> str:
+    """Every caveat of the map (a scrolling box when they are many), and a link to the summary page."""
+    notes = list(dict.fromkeys(str(n).strip() for n in notes if str(n).strip()))
     if not notes:
         return ""
-    items = "".join(f"<li>{html.escape(n if len(n) <= chars else n[: chars - 1].rstrip() + '…')}</li>"
-                    for n in notes[:shown])
-    more = len(notes) - shown
-    tail = f"{more} more caveat{'s' if more > 1 else ''} and all the others" if more > 0 else "all caveats"
-    return (f'<div class="xp-notes"><b>Caveats</b><ul>{items}</ul>'
-            f'<a href="index.html">{tail}: summary page</a></div>')
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    return (f'<div class="xp-notes"><b>Caveats of this map</b><ul>{items}</ul>'
+            '<a href="index.html">all caveats of the run: summary page</a></div>')
 
 
 def _geojson(folium, layer: VectorLayer, data: dict):

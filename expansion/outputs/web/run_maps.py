@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import palette as pal
 from ..palette import period_categories, phase_colours, risk_classes
-from .assumptions import distance_text, warnings_for, warnings_of
+from .assumptions import distance_text, not_assessed_caveat, warnings_for, warnings_of
 from .html_page import num
 from .index import index_page
 from .labels import place_labels, road_labels
@@ -88,9 +88,10 @@ def _subtitle(m, what: str) -> str:
     return f"Proposal for {sc.name}, {sc.base_year}-{sc.horizon_year}: {what}"
 
 
-def _notes(m, page: str) -> list[str]:
-    """The run's warnings that concern a map page."""
-    return warnings_for(page, warnings_of(m.summary))
+def map_notes(m, page: str) -> list[str]:
+    """The run's warnings that concern a map page (on the risk map, first what it could not assess)."""
+    first = [not_assessed_caveat(m.summary)] if page == "risk.html" else []
+    return [w for w in first if w] + warnings_for(page, warnings_of(m.summary))
 
 
 def suitability_map(m, shade) -> str:
@@ -107,7 +108,7 @@ def suitability_map(m, shade) -> str:
         *_labels(m.stack),
     ]
     return make_map(m.catalog.name, _subtitle(m, "land suitability"), grid, layers, shade,
-                    m.catalog.synthetic, notes=_notes(m, "suitability.html"))
+                    m.catalog.synthetic, notes=map_notes(m, "suitability.html"))
 
 
 def risk_map(m, shade) -> str:
@@ -133,7 +134,7 @@ def risk_map(m, shade) -> str:
     layers += context_layers(m.stack)
     layers += _labels(m.stack)
     return make_map(m.catalog.name, _subtitle(m, "where informal settlements are likely to form"),
-                    grid, layers, shade, m.catalog.synthetic, notes=_notes(m, "risk.html"))
+                    grid, layers, shade, m.catalog.synthetic, notes=map_notes(m, "risk.html"))
 
 
 def _arterials(m, show: bool = True) -> VectorLayer:
@@ -209,7 +210,7 @@ def expansion_map(m, shade) -> str:
     layers += context_layers(m.stack)
     layers += _labels(m.stack)
     return make_map(m.catalog.name, _subtitle(m, "the proposed expansion plan"), grid, layers, shade,
-                    m.catalog.synthetic, notes=_notes(m, "expansion.html"))
+                    m.catalog.synthetic, notes=map_notes(m, "expansion.html"))
 
 
 PAGES = (("expansion.html", "Expansion plan: growth, expansion area, arterials, open space", expansion_map),

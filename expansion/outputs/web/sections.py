@@ -106,22 +106,28 @@ def density_sentence(summary: Mapping) -> str:
         parts.append(f"Density is assumed to change by {'+' if change > 0 else ''}{pct_text(change)} a year "
                      f"({source})")
     ref = dens.get("reference")
+    caveat = ""
     if isinstance(ref, Mapping) and num(ref.get("median")) is not None:
         scope = str(ref.get("scope", ""))
-        scope = {"ETH": "Ethiopian", "Africa": "African"}.get(scope, scope)
+        scope = {"Africa": "African secondary cities", "ETH": "Ethiopian secondary cities"}.get(
+            scope, f"secondary cities of {scope}")
         spread = ""
         if num(ref.get("q1")) is not None and num(ref.get("q3")) is not None:
             spread = f", half of them between {pct_text(ref['q1'])} and {pct_text(ref['q3'])}"
-        n = f" ({fmt(ref.get('n'))} cities" + (f", {ref['source']}" if ref.get("source") else "") + ")" \
-            if num(ref.get("n")) is not None else ""
-        parts.append(f"comparable {scope} cities changed by {pct_text(ref['median'])} a year in the median"
-                     f"{spread}{n}")
+        n = (f" ({fmt(ref.get('n'))} cities, 2000-2020; GHSL and Africapolis)"
+             if num(ref.get("n")) is not None else "")
+        parts.append(f"{scope} changed by {pct_text(ref['median'])} a year in the median{spread}{n}")
+        if ref.get("city_in_africa") is False:
+            where = f"this city is in {ref['city_country']}" if ref.get("city_country") else \
+                "this city's country is not given"
+            caveat = (" The reference is African secondary cities and may not fit here: "
+                      f"{where}, so read it as a rough guide only.")
     if not parts:
         return ""
     text = "; ".join(parts) + "."
     if dens.get("plan_for") == "high":
         text += " The land to secure is sized for the high end of the land need."
-    return text
+    return text + caveat
 
 
 def land_range_sentence(summary: Mapping) -> str:
@@ -177,6 +183,6 @@ def next_steps(summary: Mapping) -> list[str]:
     if unmet_sentence(summary):
         steps.append("Decide where the demand that does not fit will go: a larger study area or higher "
                      "density.")
-    steps.append("Check the caveats below with the people who know the data, then rerun with the corrected "
+    steps.append("Check the caveats above with the people who know the data, then rerun with the corrected "
                  "layers before this proposal goes to council.")
     return steps

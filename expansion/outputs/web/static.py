@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import palette as pal
 from ..palette import parse_colour, phase_colours, risk_classes
+from .assumptions import not_assessed_caveat
 
 #: Width of the images in pixels (at 100 dots per inch).
 WIDTH_PX = 1600
@@ -236,7 +237,7 @@ def risk_png(m, path: Path, date: str, policy: str) -> None:
 
     title = ("where informal settlements are likely if nothing is done" if policy == "bau" else
              "where informal settlements are likely with the plan")
-    fig, ax, _ = _figure(m, title, date)
+    fig, ax, h = _figure(m, title, date)
     left, bottom, right, top = m.stack.grid.bounds
     handles = _background(ax, m)
     cats = risk_classes()
@@ -245,6 +246,12 @@ def risk_png(m, path: Path, date: str, policy: str) -> None:
               interpolation="nearest", zorder=2)
     handles += [Patch(facecolor=c, label=label) for label, c in cats.values()]
     handles += _draw_vectors(ax, m, arterials="single" if policy == "planned" else None)
+    caveat = not_assessed_caveat(getattr(m, "summary", None) or {})
+    if caveat:
+        import textwrap
+
+        fig.text(0.765, 0.2 / h, textwrap.fill("Caveat: " + caveat, 42), fontsize=12, color="#7a4b00",
+                 va="bottom", ha="left")
     _finish(fig, ax, m, handles, "Risk of informal settlement", path)
 
 
