@@ -153,8 +153,38 @@ def test_the_checks_catch_a_page_that_fetches_or_fails(tmp_path):
     assert any("tile.openstreetmap.org" in u for u in urls)
 
 
+#: The 14 caveats of QA's Rionegro run (its index printed on 3 pages, QA 10).
+MANY_CAVEATS = [
+    "the density reference is African secondary cities and may not fit a city outside Africa (for planners: "
+    "set the catalog's country, ISO 3166 alpha-3)",
+    "the study area fills by about 2044: 1,906 hectares of the new land needed by 2049 cannot be placed in "
+    "it and is not shown as met (unmet demand); enlarge the study area or choose an earlier horizon (for "
+    "planners: the catalog's boundary or the scenario's margin_m)",
+    "the base year 2019 is 7 years before this run (2026): the city has grown since, and the deadlines "
+    "before 2026 are already past (marked \"overdue: secure now\"); rerun from a more recent base year when "
+    "the layers allow",
+    "no DEM: the slope factor is dropped and flood exposure uses distance to water only",
+    "no water layer: the flood factor is dropped",
+    "no roads layer: the arterials and roads factors are dropped",
+    "growth: in 2010–2019 the fitted growth model did no better than growing the land nearest today's "
+    "built-up land, so the projection uses that simple rule",
+    *[f"20{a}–20{a + 5}, {who}: only {n:,} hectares of open land were left in the study area for the 1,737 "
+      "hectares of new land needed; all of it is shown as built"
+      for a, who, n in ((39, "if nothing is done", 1731), (44, "if nothing is done", 0),
+                        (39, "with the plan", 980), (44, "with the plan", 0))],
+    "only 6,171 ha of buildable land was found for an expansion area of 21,774 ha (the land need times 1.5): "
+    "the study area is too small for the projected growth",
+    "no DEM or water layer: flood-prone and steep land cannot be mapped, so hazard is not assessed; the risk "
+    "map and the people at high risk show growth pressure and distance to roads only",
+    "no roads layer: the risk map leaves out distance to roads (its weight is shared by the other terms), "
+    "so it shows hazard and growth pressure only",
+    "no population layer: people already living on hazard land are not counted",
+]
+
+
 @pytest.mark.skipif(shutil.which("pdfinfo") is None, reason="needs pdfinfo (Debian: poppler-utils)")
-def test_index_prints_as_a_brief_of_at_most_two_a4_pages(tmp_path):
+@pytest.mark.parametrize("many", [False, True], ids=["demo", "rionegro-caveats"])
+def test_index_prints_as_a_brief_of_at_most_two_a4_pages(tmp_path, many):
     from test_report import PARAMETERS, demand_rows, full_summary
 
     rows = demand_rows()
@@ -166,6 +196,10 @@ def test_index_prints_as_a_brief_of_at_most_two_a4_pages(tmp_path):
         "arterials_planned_km": 183.26, "open_space_ha": 2400.0,
         "risk": {"bau": {"high_risk_ha": 812.0, "high_risk_people": 52_340.2, "hazard_share": 0.234},
                  "planned": {"high_risk_ha": 95.0, "high_risk_people": 6_100.0, "hazard_share": 0.05}}})
+    if many:
+        summary["warnings"] = MANY_CAVEATS
+        summary["plan"]["phases"] = [{"year": y, "arterial_km": 10.0, "row_ha": 30.0, "open_space_ha": 50.0}
+                                     for y in range(2024, 2050, 5)]
     # key maps as large as the run's (1,600 x 1,200 px)
     image = raster.png_paletted(np.tile(np.arange(1, 201, dtype="uint8"), (1200, 8)),
                                 np.stack([np.arange(256)] * 3, axis=1).astype("uint8"))

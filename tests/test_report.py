@@ -399,3 +399,19 @@ def test_growth_warnings_in_hectares():
         "land needed")
     assert in_hectares("no DEM", 1.0, "with the plan") == "with the plan: no DEM"
     assert in_hectares("no DEM", 1.0) == "no DEM"
+
+
+def test_deadlines_before_the_run_date_are_overdue(summary):
+    """QA 7: a base year years before the run: a warning, and past deadlines 'overdue: secure now'."""
+    from expansion.pipeline.run import stale_base_warning
+
+    s = full_summary(summary)   # phases due by 2030, 2040, 2050
+    page = index.index_page(s, demand_rows(), LINKS, "City", False, provenance={"run_date": "2041-03-01"})
+    phases = page.split("Secure these rights-of-way by this year")[1].split("</table>")[0]
+    assert phases.count("overdue: secure now") == 2 and "<td>2050</td>" in phases
+    assert "Secure now the rights-of-way of the first 80.0 km of arterials: they were due by 2030" in page
+    fresh = index.index_page(s, demand_rows(), LINKS, "City", False, provenance={"run_date": "2026-03-01"})
+    assert "overdue" not in fresh and "by 2030 (see the table of phases)" in fresh
+    said = stale_base_warning(2014, 2026)
+    assert len(said) == 1 and "12 years before this run (2026)" in said[0]
+    assert stale_base_warning(2024, 2026) == []

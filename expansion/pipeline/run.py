@@ -195,7 +195,8 @@ def compute(sc: Scenario, catalog: Catalog, stack: Stack, timer: Timer,
         "risk": out.risk_summary,
         "plan": plan_m,
         "metrics": atlas,
-        "warnings": (stack.warnings + said + suit.warnings + growth_warnings(model)
+        "warnings": (stack.warnings + said + stale_base_warning(sc.base_year) + suit.warnings
+                     + growth_warnings(model)
                      + [in_hectares(w, grid.cell_area_ha) for w in bau.warnings]
                      + [in_hectares(w, grid.cell_area_ha, "with the plan") for w in planned.warnings]
                      + out.warnings),
@@ -223,6 +224,23 @@ def with_probability(start_simulation: Callable[..., Callable[[], growth.GrowthR
             return dataclasses.replace(wait(), probability=p)
         return result
     return start
+
+
+#: A base year more than this many years before the run date draws a warning.
+STALE_BASE_YEARS = 2
+
+
+def stale_base_warning(base_year: int, run_year: int | None = None) -> list[str]:
+    """A warning when the base year is years before the run (``run_year``, default the year of
+    the run date): deadlines before it are already past."""
+    from ..outputs.web.run_maps import run_date
+
+    year = int(run_date()[:4]) if run_year is None else run_year
+    if year - base_year <= STALE_BASE_YEARS:
+        return []
+    return [f"the base year {base_year} is {year - base_year} years before this run ({year}): the city has "
+            f"grown since, and the deadlines before {year} are already past (marked \"overdue: secure "
+            "now\"); rerun from a more recent base year when the layers allow"]
 
 
 _FULL_STEP = re.compile(r"step (\S+): demand is (\d+) cells but only (\d+) open cells are left; "

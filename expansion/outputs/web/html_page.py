@@ -71,14 +71,16 @@ table.assumptions td { text-align: left; }
   .detail, .maps, .noprint { display: none !important; }
   h1 { font-size: 17pt; }
   h2 { font-size: 12pt; margin: 10px 0 4px; break-after: avoid; }
-  h2.pagebreak { break-before: page; margin-top: 0; }
+  h2.pagebreak { margin-top: 8px; }
   .badge { background: none; color: #c0392b; border: 1px solid #c0392b; padding: 1px 6px; }
   .facts { grid-template-columns: repeat(3, 1fr); gap: 5px; }
   .facts li { box-shadow: none; border: 1px solid #bbb; padding: 4px 6px; break-inside: avoid; }
   .facts .v { font-size: 13pt; }
   .facts .k { font-size: 8.5pt; }
   .lead { font-size: 10pt; }
-  .caveats { background: none; border-left: 3px solid #b7791f; padding: 4px 8px 4px 22px; }
+  .caveats { background: none; border-left: 3px solid #b7791f; padding: 2px 8px 2px 20px; font-size: 8.5pt;
+    line-height: 1.25; }
+  .caveats li { margin: 0; }
   table { box-shadow: none; font-size: 8.5pt; width: 100%; }
   th, td { padding: 2px 5px; }
   .scroll { overflow: visible; }

@@ -265,6 +265,12 @@ def _figures(images: Sequence[tuple[str, str]], printed: int = 2) -> str:
     return f'<div class="keymaps">\n{figs}\n</div>'
 
 
+def _year_of(provenance: Mapping | None) -> int | None:
+    """The year of the run from the provenance's ``run_date`` (YYYY-MM-DD), or None."""
+    date = str(provenance.get("run_date") or "") if isinstance(provenance, Mapping) else ""
+    return int(date[:4]) if date[:4].isdigit() else None
+
+
 def index_page(summary: Mapping, demand_rows: Sequence[Any], links: Sequence[tuple[str, str]],
                title: str, synthetic: bool, parameters: Mapping | None = None,
                provenance: Mapping | None = None, images: Sequence[tuple[str, str]] = ()) -> str:
@@ -317,8 +323,10 @@ def index_page(summary: Mapping, demand_rows: Sequence[Any], links: Sequence[tup
         parts.append('<h2 class="pagebreak">Key maps</h2>')
         parts.append(_figures(images))
     parts.append("<h2>Next steps</h2>")
-    parts.append("<ol>\n" + "\n".join(f"<li>{esc(s)}</li>" for s in next_steps(summary)) + "\n</ol>")
-    phases = phases_html(summary)
+    run_year = _year_of(provenance)
+    parts.append("<ol>\n" + "\n".join(f"<li>{esc(s)}</li>" for s in next_steps(summary, run_year))
+                 + "\n</ol>")
+    phases = phases_html(summary, run_year)
     if phases:
         parts.append(phases)
     parts.append("</section>")

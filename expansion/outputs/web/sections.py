@@ -42,19 +42,31 @@ def phases(summary: Mapping) -> list[Mapping]:
     return _list(plan.get("phases")) if isinstance(plan, Mapping) else []
 
 
-def phases_html(summary: Mapping) -> str:
-    """The table "secure these rights-of-way by this year" (from ``plan.phases``)."""
-    rows, total = [], 0.0
+def overdue(year: Any, run_year: int | None) -> bool:
+    """A deadline already past on the run date (a base year years before the run)."""
+    y = num(year)
+    return run_year is not None and y is not None and y < run_year
+
+
+def phases_html(summary: Mapping, run_year: int | None = None) -> str:
+    """The table "secure these rights-of-way by this year" (from ``plan.phases``); a deadline
+    before ``run_year`` (the year of the run) is marked "overdue: secure now"."""
+    rows, total, late = [], 0.0, False
     for p in phases(summary):
         km = num(p.get("arterial_km")) or 0.0
         total += km
-        rows.append([str(p.get("year", "")), fmt(km, "km"), fmt(total, "km"), fmt(p.get("row_ha")),
-                     fmt(p.get("open_space_ha"))])
+        due = overdue(p.get("year"), run_year)
+        late = late or due
+        rows.append([str(p.get("year", "")) + (" (overdue: secure now)" if due else ""), fmt(km, "km"),
+                     fmt(total, "km"), fmt(p.get("row_ha")), fmt(p.get("open_space_ha"))])
     if not rows:
         return ""
+    note = (f" Years before {run_year}, the year of this run, are already past: those rights-of-way are "
+            "overdue and should be secured now, before more of the land is built." if late else "")
     return ("<h2>Secure these rights-of-way by this year</h2>\n"
             "<p>Each year is when growth, if nothing is done, is expected to reach those arterials: secure "
-            "their rights-of-way and open space before it, while the land is still open and cheap.</p>\n"
+            "their rights-of-way and open space before it, while the land is still open and cheap."
+            f"{note}</p>\n"
             + _table(["by", "arterials (km)", "arterials so far (km)", "rights-of-way (ha)",
                       "open space (ha)"], rows,
                      "Amounts to secure in each period (neither higher nor lower is better).", "phases"))
@@ -161,14 +173,20 @@ def unmet_sentence(summary: Mapping) -> str:
             "extend the study area or plan for higher density.")
 
 
-def next_steps(summary: Mapping) -> list[str]:
-    """What to do first, from the run's own figures."""
+def next_steps(summary: Mapping, run_year: int | None = None) -> list[str]:
+    """What to do first, from the run's own figures (``run_year``: the year of the run, to tell
+    deadlines already past)."""
     steps = []
     ph = phases(summary)
     if ph:
         first = ph[0]
-        steps.append(f"Secure the rights-of-way of the first {fmt(first.get('arterial_km'), 'km')} km of "
-                     f"arterials by {first.get('year')} (see the table of phases).")
+        km = fmt(first.get("arterial_km"), "km")
+        if overdue(first.get("year"), run_year):
+            steps.append(f"Secure now the rights-of-way of the first {km} km of arterials: they were due by "
+                         f"{first.get('year')}, already past (see the table of phases).")
+        else:
+            steps.append(f"Secure the rights-of-way of the first {km} km of arterials by {first.get('year')} "
+                         "(see the table of phases).")
     elif num(summary.get("arterials_planned_km")) is not None:
         steps.append(f"Secure the rights-of-way of the {fmt(summary['arterials_planned_km'], 'km')} km of "
                      "proposed arterials, nearest to the city first.")
