@@ -15,11 +15,12 @@ from test_report import PARAMETERS, demand_rows, full_summary, plan_layers
 ROWS = demand_rows()
 
 
-def run_folder(root, name: str, migration: float, shift_m: float, scale: float):
+def run_folder(root, name: str, migration: float, shift_m: float, scale: float, city: str = "Test City",
+               crs: str = "EPSG:32637"):
     """A run folder as `expansion run` writes it: summary.json, demand.csv, run.json, plan.gpkg."""
     folder = root / name
     folder.mkdir()
-    base = {"city": "Test City", "scenario": name, "synthetic": True, "base_year": 2020, "horizon_year": 2050,
+    base = {"city": city, "scenario": name, "synthetic": True, "base_year": 2020, "horizon_year": 2050,
             "population_base": 350_000.0, "population_horizon": ROWS[-1].population * scale,
             "land_need_ha": ROWS[-1].land_need_ha * scale, "new_land_ha": 9000.0 * scale,
             "expansion_area_ha": 1600.0, "arterials_planned_km": 40.0, "open_space_ha": 200.0,
@@ -35,7 +36,7 @@ def run_folder(root, name: str, migration: float, shift_m: float, scale: float):
                         r.new_land_ha * scale])
     params = {**PARAMETERS, "population": {**PARAMETERS["population"], "net_migration": migration}}
     (folder / "run.json").write_text(json.dumps({"written_by": "expansion", "parameters": params}))
-    for layer, gdf in plan_layers(shift_m).items():
+    for layer, gdf in plan_layers(shift_m, crs).items():
         gdf.to_file(folder / "plan.gpkg", layer=layer, driver="GPKG")
     return folder
 
@@ -65,6 +66,24 @@ def test_the_page_compares_against_the_baseline(page):
     # links to each run's pages, relative to where the page is
     for name in ("medium", "low", "high"):
         assert f'href="../{name}/index.html"' in html and f"caveat of {name}" in html
+
+
+def test_runs_of_different_cities_or_crs_get_a_warning_and_no_map(tmp_path):
+    """QA 16: Bacau + Rionegro drew a 2,000 km map and '0 hectares ... in every scenario', silently."""
+    a = run_folder(tmp_path, "bacau", 800, 0.0, 1.0, city="Bacau")
+    b = run_folder(tmp_path, "rionegro", 2500, 0.0, 1.0, city="Rionegro", crs="EPSG:32618")
+    c = run_folder(tmp_path, "bacau-utm34", 800, 0.0, 1.0, city="Bacau", crs="EPSG:32634")
+    for runs, why in (([a, b], "different cities (Bacau, Rionegro)"),
+                      ([a, c], "different coordinate systems (EPSG:32634, EPSG:32637)")):
+        out = tmp_path / f"{runs[1].name}.html"
+        proc = subprocess.run([sys.executable, "-m", "expansion.cli", "compare", *map(str, runs), "--out",
+                               str(out)], capture_output=True, text=True, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert why in proc.stderr
+        html = out.read_text(encoding="utf-8")
+        section = html.split("every scenario needs</h2>")[1].split("<h2>")[0]
+        assert "No map: the runs" in section and why in html and "<svg" not in section
+        assert "lie in every scenario" not in html
 
 
 def test_a_baseline_outside_the_runs_is_added_first(tmp_path):

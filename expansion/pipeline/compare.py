@@ -82,9 +82,12 @@ def compare_runs(folders: list[Path], out: Path | None = None, overwrite: bool =
     baseline comes first and every other run is shown with its differences from it.
     """
     from ..outputs.web import compare_page, compare_table
+    from ..outputs.web.compare import mismatch
 
     folders = order_with_baseline(folders, baseline)
     runs = [read_run(f) for f in folders]
+    if why := mismatch(runs):
+        log.warning(why)
     if out is not None:
         out = Path(out)
         for run in runs:  # links from the page to each run's pages, relative to where the page is

@@ -241,7 +241,34 @@ def _bars(summaries: Sequence[Mapping], names: Sequence[str]) -> str:
     return '<div class="charts">\n' + "\n".join(out) + "\n</div>" if out else ""
 
 
+def _crs_name(crs: Any) -> str:
+    epsg = crs.to_epsg() if hasattr(crs, "to_epsg") else None
+    return f"EPSG:{epsg}" if epsg else str(crs)
+
+
+def mismatch(runs: Sequence[Mapping]) -> str:
+    """Why the runs cannot share a map ('' when they can): different cities, or plans in different CRS.
+
+    Figures of different cities may stand side by side, but land "in every scenario" across them
+    means nothing (QA: Bacau + Rionegro drew a 2,000 km map with 0 hectares in common).
+    """
+    summaries = [_run_summary(r) for r in runs]
+    cities = sorted({str(s.get("city")) for s in summaries if s.get("city") is not None})
+    if len(cities) > 1:
+        return (f"the runs are of different cities ({', '.join(cities)}): their figures are side by side, "
+                "but no map or land common to every scenario is drawn across them")
+    crs = sorted({_crs_name(layer.crs) for r in runs for layer in (r.get("plan_layers") or {}).values()
+                  if getattr(layer, "crs", None) is not None})
+    if len(crs) > 1:
+        return (f"the runs' plans are in different coordinate systems ({', '.join(crs)}): no map or land "
+                "common to every scenario is drawn; rerun them with the same crs to compare their maps")
+    return ""
+
+
 def _map(runs: Sequence[Mapping], names: Sequence[str]) -> str:
+    why = mismatch(runs)
+    if why:
+        return f'<p class="note warn">No map: {esc(why)}.</p>'
     layers = [r.get("plan_layers") or {} for r in runs]
     try:
         nr = no_regret(layers)
@@ -271,6 +298,9 @@ def compare_page(runs: Sequence[Mapping], baseline: int | None = None) -> str:
     if baseline is not None:
         sub += f", compared with the baseline {names[baseline]}"
     parts = [heading(title, sub, synthetic)]
+    why = mismatch(runs)
+    if why:
+        parts.append(f'<ul class="caveats"><li>Warning: {esc(why)}.</li></ul>')
     parts.append("<h2>Assumptions and results</h2>")
     if baseline is not None:
         parts.append('<p class="note">Under each figure, its difference from the baseline.</p>')
