@@ -456,3 +456,7 @@ def test_the_risk_map_says_what_it_could_not_assess():
     assert not any("not assessed" in n for n in map_notes(m, "expansion.html"))
     m.summary["risk"]["assessed"]["hazard"] = True
     assert map_notes(m, "risk.html") == ws[:1]
+    # when the run's warnings already say it, the caveat is not repeated
+    said = "no DEM or water layer: flood-prone and steep land cannot be mapped, so hazard is not assessed"
+    m.summary = {"warnings": [said], "risk": {"assessed": {"hazard": False}}}
+    assert map_notes(m, "risk.html") == [said]

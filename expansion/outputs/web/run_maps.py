@@ -90,8 +90,10 @@ def _subtitle(m, what: str) -> str:
 
 def map_notes(m, page: str) -> list[str]:
     """The run's warnings that concern a map page (on the risk map, first what it could not assess)."""
-    first = [not_assessed_caveat(m.summary)] if page == "risk.html" else []
-    return [w for w in first if w] + warnings_for(page, warnings_of(m.summary))
+    notes = warnings_for(page, warnings_of(m.summary))
+    first = not_assessed_caveat(m.summary) if page == "risk.html" else ""
+    said = any("not assessed" in n.lower() for n in notes)  # the run's own warning says it already
+    return ([first] if first and not said else []) + notes
 
 
 def suitability_map(m, shade) -> str:
