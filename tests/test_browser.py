@@ -153,7 +153,7 @@ def test_the_checks_catch_a_page_that_fetches_or_fails(tmp_path):
     assert any("tile.openstreetmap.org" in u for u in urls)
 
 
-#: The 14 caveats of QA's Rionegro run (its index printed on 3 pages, QA 10).
+#: The 16 caveats of QA's Rionegro run (its index printed on 3 pages, QA 10).
 MANY_CAVEATS = [
     "the density reference is African secondary cities and may not fit a city outside Africa (for planners: "
     "set the catalog's country, ISO 3166 alpha-3)",
@@ -179,6 +179,10 @@ MANY_CAVEATS = [
     "no roads layer: the risk map leaves out distance to roads (its weight is shared by the other terms), "
     "so it shows hazard and growth pressure only",
     "no population layer: people already living on hazard land are not counted",
+    "with the plan too the land fills by about 2044: 2,634 ha of the new land needed by 2049 cannot be "
+    "placed (planned unmet demand)",
+    "no DEM and no water or flood layer: flood-prone and steep land cannot be mapped, so hazard is not "
+    "assessed; the risk map and the people at high risk show growth pressure and distance to roads only",
 ]
 
 

@@ -87,6 +87,7 @@ table.assumptions td { text-align: left; }
   .keymaps { gap: 6px; break-inside: avoid; }
   .keymaps figure { box-shadow: none; border: 1px solid #bbb; padding: 3px; break-inside: avoid; }
   .keymaps figcaption { font-size: 8.5pt; }
+  .keymaps img { max-height: 66mm; width: auto; max-width: 100%; margin: 0 auto; }
   tr, li { break-inside: avoid; }
   a { color: inherit; text-decoration: none; }
 }
