@@ -24,6 +24,7 @@ import sys
 from collections.abc import Callable
 
 from .. import growth
+from .common import physical_memory
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def available_memory() -> float:
                     return float(line.split()[1]) * 1024
     except OSError:
         pass
-    return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    return physical_memory()
 
 
 def worker_count(cells: int, runs: int) -> int:
