@@ -49,3 +49,43 @@ def test_skill_benchmark_on_the_demo(tmp_path):
     assert w["versus_nearest"]["low"] <= w["versus_nearest"]["difference"] <= w["versus_nearest"]["high"]
     assert 0 <= w["probability"]["ece"] <= 1 and w["quantity_ratio"] > 0
     assert w["model"]["runs"] == 20 and "| demo | 1995→2005, 2005→2020 |" in proc.stdout
+
+
+PLAN_REAL = RUN.parent / "plan_real.py"
+
+
+def load_plan_real():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("plan_real", PLAN_REAL)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_network_pieces_joins_lines_that_meet():
+    import shapely
+
+    pr = load_plan_real()
+    lines = [shapely.LineString([(0, 0), (2000, 0)]), shapely.LineString([(2000, 0), (2000, 1500)]),
+             shapely.LineString([(5000, 0), (5500, 0)])]
+    pieces, short = pr.network_pieces(lines)
+    assert pieces == 2
+    assert short == pytest.approx(500 / 4000)
+    assert pr.network_pieces([]) == (0, 0.0)
+
+
+@pytest.mark.slow
+def test_plan_real_on_rionegro(tmp_path, shared_data):
+    """The issue-14 checks on a real city: figures read back from the run's own files."""
+    out = tmp_path / "rows.json"
+    proc = subprocess.run([sys.executable, str(PLAN_REAL), "--cases", "rionegro", "--json", str(out),
+                           "--keep", str(tmp_path / "runs"), "--markdown"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    (r,) = json.loads(out.read_text())
+    assert r["case"] == "rionegro" and r["peak_mb"] > 0 and r["pieces"] >= 1
+    assert r["high_risk_ok"] and r["phases_ok"]
+    assert r["warnings_shown"], r["warnings_missing"]
+    assert 0 <= r["crossings_share"] < 1 and 0 < r["bau_growth_share"] <= 1
+    assert "| rionegro |" in proc.stdout

@@ -1,0 +1,5 @@
+"""``python -m expansion``: the same as the ``expansion`` command."""
+
+from .cli import main
+
+main()
