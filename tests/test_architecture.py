@@ -85,6 +85,8 @@ def box(name: str) -> str | None:
         return None
     if parts[1] in VOCABULARY:
         return "vocabulary"
+    if parts[1] == "__main__":
+        return "cli"  # python -m expansion: the command line
     return "stage" if parts[1] in STAGES else parts[1]
 
 

@@ -470,3 +470,37 @@ def test_short_planned_pieces_stay_only_when_they_connect_two_arterials():
     existing = shapely.LineString([(0, -200), (3000, -200)])
     assert drop_stubs([a, stub], [existing], 500.0) == [a, stub]  # the stub reaches an existing road
     assert drop_stubs([stub], [], 500.0) == []
+
+
+def test_a_link_between_junctions_takes_the_year_growth_first_reaches_it():
+    """Rights-of-way are secured link by link: a planned line crossed by another is cut
+    at the junction, and each link is due when growth first reaches any part of it."""
+    from conftest import make_stack
+    from shapely.geometry import LineString
+
+    from expansion.plan.phases import split_by_phase
+
+    grid = make_stack(60).grid
+    x0, y0 = grid.left, grid.top - grid.height * grid.res
+    mid_x, mid_y = x0 + 900.0, y0 + 900.0
+    lines = gpd.GeoDataFrame(
+        {"kind": ["planned", "planned", "existing"], "length_m": [1500.0, 1500.0, 300.0],
+         "width_m": [30.0] * 3},
+        geometry=[LineString([(x0 + 100, mid_y), (x0 + 1650, mid_y)]),
+                  LineString([(mid_x, y0 + 100), (mid_x, y0 + 1700)]),
+                  LineString([(x0 + 1200, mid_y), (x0 + 1200, mid_y + 300)])],  # ends on line 0
+        crs=grid.crs)
+    phase = np.full(grid.shape, 2050, np.int16)
+    phase[:, :4] = 2025  # growth reaches the far west (x < 120 m) first
+    phase[:4, :] = 2035  # and the north edge (y > 1,680 m) next
+    out = split_by_phase(lines, phase, grid)
+    horiz = out[(out["kind"] == "planned") & (out.geometry.bounds["miny"] == out.geometry.bounds["maxy"])]
+    # cut at x = 900 (the vertical line) and x = 1200 (the existing road ending on it)
+    assert sorted(round(v) for v in horiz.geometry.bounds["minx"] - x0) == [100, 900, 1200]
+    west = horiz[horiz.geometry.bounds["minx"] - x0 < 150]
+    assert list(west["phase_year"]) == [2025]  # one link, due whole when growth first touches it
+    assert set(horiz["phase_year"]) == {2025, 2050}
+    vert = out[(out["kind"] == "planned") & (out.geometry.bounds["minx"] == out.geometry.bounds["maxx"])]
+    assert len(vert) == 2 and set(vert["phase_year"]) == {2035, 2050}
+    assert out["length_m"][out["kind"] == "planned"].sum() == pytest.approx(1550.0 + 1600.0)
+    assert list(out["phase_year"][out["kind"] == "existing"]) == [0]

@@ -7,7 +7,8 @@ is the first step-end year at which business-as-usual growth (the Monte-Carlo
 run with the scenario's seed) comes within a quarter arterial spacing of it: the
 year by which its right-of-way must be held. Places already that close to the
 built-up of the base year belong to the first step; places growth never reaches
-by the horizon to the last.
+by the horizon to the last. A right-of-way is secured link by link (between
+junctions), so a link is due by the earliest year growth reaches any part of it.
 """
 
 from __future__ import annotations
@@ -44,32 +45,57 @@ def reach_year(mask: np.ndarray, urbanization_year: np.ndarray, years: list[int]
     return out
 
 
+def junctions_along(lines, touch_m: float = 1.0) -> list[np.ndarray]:
+    """For each line of ``lines``, the sorted distances along it (metres, ends
+    excluded) where another line crosses it or ends on it (within ``touch_m``)."""
+    lines = np.asarray(lines, dtype=object)
+    cuts: list[list[float]] = [[] for _ in range(len(lines))]
+    if len(lines) > 1:
+        a, b = shapely.STRtree(lines).query(lines, predicate="dwithin", distance=touch_m)
+        keep = a != b
+        a, b = a[keep], b[keep]
+        meet = shapely.intersection(lines[a], lines[b])
+        near = shapely.get_point(shapely.shortest_line(lines[a], lines[b]), 0)  # where b ends near a
+        for i, m, q in zip(a, meet, near):
+            pts = shapely.get_parts(m)
+            pts = pts[shapely.get_type_id(pts) == 0] if len(pts) else pts
+            for p in (pts if len(pts) else [q]):
+                cuts[i].append(float(shapely.line_locate_point(lines[i], p)))
+    out = []
+    for g, c in zip(lines, cuts):
+        c = np.unique(np.round(c, 6)) if c else np.zeros(0)
+        out.append(c[(c > touch_m) & (c < g.length - touch_m)])
+    return out
+
+
 def split_by_phase(lines: gpd.GeoDataFrame, phase: np.ndarray, grid: Grid) -> gpd.GeoDataFrame:
-    """Planned lines cut where the phase (``phase`` raster, a year per cell) under
-    them changes, with a ``phase_year`` column (0 for existing arterials, which are
-    not cut). Planned lines are straight two-point segments, so the pieces add up
-    to the lines' lengths."""
+    """Planned lines cut into links at their junctions (where another arterial,
+    planned or existing, crosses them or ends on them), each link with a
+    ``phase_year``: the earliest phase (``phase`` raster, a year per cell) under
+    any part of it, since a right-of-way is secured link by link and must be held
+    by the time growth first reaches the link. Existing arterials are not cut and
+    get 0. Planned lines are straight two-point segments, so the links add up to
+    the lines' lengths."""
     rows = []
     step = grid.res / 3.0
-    for rec in lines.itertuples(index=False):
+    cuts = junctions_along(lines.geometry.values)
+    for rec, at_cuts in zip(lines.itertuples(index=False), cuts):
         g = rec.geometry
         if rec.kind != "planned" or g.length == 0:
             rows.append({**rec._asdict(), "phase_year": 0})
             continue
-        n = max(2, int(math.ceil(g.length / step)) + 1)
-        at = np.linspace(0.0, g.length, n)
-        xy = shapely.get_coordinates(shapely.line_interpolate_point(g, at))
-        r, c, inside = cells_of(xy[:, 0], xy[:, 1], grid)
-        ph = np.where(inside, phase[r, c], 0).astype(np.int64)
-        # each sample's phase holds up to the next sample; cut at the first sample of a new phase
-        cuts = np.flatnonzero(np.diff(ph)) + 1
-        bounds = np.concatenate([[0], cuts, [n - 1]])
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            if b <= a:
-                continue
-            piece = shapely.LineString([xy[a], xy[b]])
+        bounds = np.concatenate([[0.0], at_cuts, [g.length]])
+        ends = shapely.get_coordinates(shapely.line_interpolate_point(g, bounds))
+        for k in range(len(bounds) - 1):
+            a, b = bounds[k], bounds[k + 1]
+            n = max(2, int(math.ceil((b - a) / step)) + 1)
+            xy = shapely.get_coordinates(shapely.line_interpolate_point(g, np.linspace(a, b, n)))
+            r, c, inside = cells_of(xy[:, 0], xy[:, 1], grid)
+            ph = phase[r[inside], c[inside]]
+            ph = ph[ph > 0]
+            piece = shapely.LineString([ends[k], ends[k + 1]])
             rows.append({**rec._asdict(), "geometry": piece, "length_m": float(piece.length),
-                         "phase_year": int(ph[a])})
+                         "phase_year": int(ph.min()) if len(ph) else 0})
     cols = list(lines.columns.drop("geometry")) + ["phase_year"]
     if not rows:
         return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=lines.crs)
