@@ -41,6 +41,10 @@ Without a DEM and without a water or flood layer the hazard term cannot be
 assessed: it is left out like the unserviced term without roads (its weight
 shared by the others, :func:`hazard_assessed`) and ``summary.json`` says so in
 ``risk.assessed`` and a warning, so that no figure reads as a measured 0.
+With neither hazard nor a roads layer (:func:`risk_assessed` False) only growth
+pressure is left: the score then says where unplanned growth crowds, not where it
+is at risk, and the pages say "not assessed" instead of people at high risk
+(``summary.json`` keeps the figures, flagged ``risk.assessed.high_risk`` false).
 
 Classes of the risk map: 0 none (< 0.05), 1 low (< 0.15), 2 moderate (< 0.3),
 3 high (< 0.5), 4 very high. **High-risk land** is land whose risk score is at
@@ -48,8 +52,11 @@ least 0.3 (:data:`HIGH_RISK`): the map's "high" and "very high" classes, the
 cells of ``risk.tif`` at 0.3 or more and the ``risk_hotspots`` layer are that
 same land, and ``high_risk_ha`` is its area. The **people at high risk** are the
 expected new residents of that land (see :func:`risk_summary`): the projected new
-residents times that land's share of the expected new built-up land, so never
-more than the projected new residents.
+residents times that land's share of the new land the demand asks for (or of the
+expected new built-up land, when more is expected than asked for), so never more
+than the projected new residents. New land that does not fit in the study area
+(unmet demand) carries its share of the residents with it: they are not crowded
+onto the land that is left.
 """
 from __future__ import annotations
 
@@ -92,6 +99,13 @@ def hazard_assessed(stack: Stack) -> bool:
     mapped flood zones. Without any of them the hazard score is 0 everywhere, which
     is not a measurement."""
     return stack.slope_pct is not None or stack.has_water or stack.flood is not None
+
+
+def risk_assessed(stack: Stack) -> bool:
+    """Whether the stack can say anything about risk beyond growth pressure: hazard
+    data (:func:`hazard_assessed`) or a roads layer (the unserviced term). Without
+    either the score only says where growth crowds."""
+    return hazard_assessed(stack) or bool(stack.has_roads)
 
 
 def weights_for(cfg: RiskConfig, has_roads: bool = True, has_hazard: bool = True) -> dict[str, float]:
@@ -227,32 +241,43 @@ def risk_for_policy(
 
 
 def risk_summary(risk: Risk, likelihood: np.ndarray, base_builtup: np.ndarray, valid: np.ndarray,
-                 cell_ha: float, new_residents: float) -> dict:
+                 cell_ha: float, new_residents: float, demanded_cells: float = 0.0) -> dict:
     """Hectares and people at high risk, and the share of growth on hazard land.
 
     ``high_risk_ha`` is the area of high-risk land (risk score at least
     :data:`HIGH_RISK`: the map's high and very high classes, the hotspots layer).
     ``high_risk_people`` are the expected new residents there: ``new_residents``
     (the projected growth of the population, persons) times that land's share of
-    the expected new built-up land (sum of likelihoods on cells not built at the
-    base), so never more than ``new_residents``. ``hazard_share`` is the
-    share of expected new built-up land on hazard land. Sums are taken one row
+    the new land: the larger of ``demanded_cells`` (the new cells the demand asks
+    for by the horizon) and the expected new built-up land (sum of likelihoods on
+    cells not built at the base), so never more than ``new_residents``. Where the
+    study area cannot hold the demand, the residents of the land that does not fit
+    are not put on the land that is left (which would make securing land look as if
+    it put more people at risk). ``people_per_ha`` is that density of the new land
+    (persons per hectare). ``hazard_share`` is the share of expected new built-up
+    land on hazard land; ``max_score`` the highest risk score. Sums are taken one row
     block at a time, in float64.
     """
     people_like = growth = on_hazard = 0.0
     high_cells = 0
+    top = 0.0
     for sl in row_slices(valid.shape):
+        if np.any(valid[sl]):
+            top = max(top, float(np.nanmax(np.where(valid[sl], risk.score[sl], 0.0))))
         like = np.where(valid[sl] & ~base_builtup[sl], np.nan_to_num(likelihood[sl]), 0.0)
         growth += float(like.sum(dtype=np.float64))
         on_hazard += float(like[risk.hazard[sl] >= HAZARD_LAND].sum(dtype=np.float64))
         people_like += float(like[risk.high_land[sl]].sum(dtype=np.float64))
         high_cells += int(np.count_nonzero(risk.high_land[sl]))
     new_residents = max(0.0, float(new_residents))
-    people = new_residents * people_like / growth if growth > 0 else 0.0
+    land = max(growth, float(demanded_cells))
+    people = new_residents * people_like / land if land > 0 else 0.0
     assert people <= new_residents * (1 + 1e-9), (people, new_residents)
     return {
         "high_risk_ha": high_cells * cell_ha,
         "high_risk_people": people,
+        "people_per_ha": new_residents / (land * cell_ha) if land > 0 else 0.0,
+        "max_score": top,
         "hazard_share": on_hazard / growth if growth > 0 else 0.0,
         "growth_on_hazard_ha": on_hazard * cell_ha,
         "expected_growth_ha": growth * cell_ha,

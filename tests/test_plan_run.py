@@ -106,4 +106,55 @@ def test_unmet_demand_under_the_plan_is_reported_beside_business_as_usual(tmp_pa
     assert unmet["year_full"] and unmet["ha"] > 0
     assert unmet["planned_year_full"] and unmet["planned_ha"] > 0
     assert unmet["planned_ha"] <= s["new_land_ha"] + 1e-6
-    assert any("planned unmet demand" in w for w in s["warnings"])
+    assert any("with the plan too the study area fills" in w and "(unmet demand)" in w for w in s["warnings"])
+    # the residents of the land that does not fit are not crowded onto the land that is left: people at
+    # high risk are counted at the new land's own density (new residents / new land asked for)
+    r = s["risk"]
+    for key in ("bau", "planned"):
+        assert r[key]["people_per_ha"] == pytest.approx(r["new_residents"] / s["new_land_ha"], rel=0.02)
+        assert r[key]["expected_growth_ha"] < s["new_land_ha"]
+        placed = r[key]["expected_growth_ha"] / s["new_land_ha"]
+        assert r[key]["high_risk_people"] <= r["new_residents"] * placed * 1.02
+
+
+def test_without_hazard_or_roads_data_risk_is_not_assessed_on_any_page(tmp_path):
+    """No DEM, no water and no roads layer: the risk score is growth pressure alone, which says where growth
+    crowds, not where it is at risk. summary.json keeps numeric figures (never above the new residents) and
+    says what was used; index.html, its enforcement table, risk.html, the terminal headline and the compare
+    page say "not assessed" and give no count of people at high risk."""
+    import re
+    import tomllib
+
+    from expansion.outputs.web import compare_page, compare_table
+    from expansion.outputs.web.html_page import RISK_NOT_ASSESSED
+
+    write_demo(tmp_path / "region", size=150, seed=3)
+    catalog = tmp_path / "region" / "layers.toml"
+    data = tomllib.loads(catalog.read_text())
+    lines = [f'name = "{data["name"]}"', "synthetic = true"]
+    for e in data["layers"]:
+        if e["role"] not in ("dem", "water", "roads", "flood"):
+            lines += ["", "[[layers]]"] + [f"{k} = {json.dumps(v)}" for k, v in e.items()]
+    catalog.write_text("\n".join(lines) + "\n")
+    (tmp_path / "s.toml").write_text(SCENARIO.format(step=5, enforcement=1.0))
+    res = pipeline.run(tmp_path / "s.toml", out=tmp_path / "out")
+    s = json.loads((res.out / "summary.json").read_text())
+    r = s["risk"]
+    assert r["assessed"]["high_risk"] is False and r["assessed"]["weights"] == {
+        "hazard": 0.0, "unserviced": 0.0, "pressure": 1.0}
+    for x in [r["bau"], r["planned"], *r["by_enforcement"]]:
+        assert 0 <= x["high_risk_people"] <= r["new_residents"]
+    said = [w for w in s["warnings"] if "not assessed" in w or "risk map" in w]
+    assert len(said) == 1 and said[0].startswith("informal-settlement risk not assessed"), said
+    page = (res.out / "index.html").read_text()
+    facts = page.split('<ul class="facts">')[1].split("</ul>")[0]
+    assert RISK_NOT_ASSESSED in facts and "high-risk land" in facts
+    assert not re.search(r'<span class="v">[^<]*</span><span class="k">[^<]*high-risk', facts)
+    table = page.split("What enforcing the plan buys")[1].split("</table>")[0]
+    assert table.count("<td>not assessed</td>") == 2 * len(r["by_enforcement"])
+    assert "Serve or guard" not in page and "Add a DEM, a water or flood layer, or a roads layer" in page
+    assert "risk not assessed" in (res.out / "risk.html").read_text()
+    assert any("not assessed" in line for line in res.headline())
+    assert not any("business as usual" in line for line in res.headline())
+    run = {"summary": s, "demand": []}
+    assert "not assessed" in compare_page([run]) and "not assessed" in compare_table([run])

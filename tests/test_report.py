@@ -235,7 +235,10 @@ def test_pages_use_plain_words_and_a_glossary(summary):
     page = index.index_page(full_summary(summary), demand_rows(), LINKS, "City", False, parameters=PARAMETERS)
     for word in JARGON:
         assert word not in page, word
-    assert "<h2>Glossary</h2>" in page and "Business as usual" in page
+    assert "<h2>Glossary</h2>" in page and "If nothing is done" in page
+    # the cards and tables say "if nothing is done", as the maps do; the glossary gives the planners' term
+    brief, glossary = page.split("<h2>Glossary</h2>")
+    assert "business as usual" not in brief.lower() and "business as usual" in glossary
     assert "Proposal for the scenario" in page and "What this plan says" not in page
     compare_page = compare.compare_page([{"summary": full_summary(summary), "demand": demand_rows()}])
     for word in JARGON:
@@ -357,10 +360,10 @@ def test_risk_not_assessed_without_hazard_data(summary):
                              "assessed": {"hazard": False}}}
     facts = dict(index.summary_facts(s))
     partial = " (flood-prone and steep land not assessed)"
-    assert facts["people likely to settle on high-risk land, business as usual"] == \
+    assert facts["people likely to settle on high-risk land, if nothing is done"] == \
         "not assessed: no DEM or water layer"
     assert facts["hectares at high risk, with the plan" + partial] == "12"   # a figure found is still shown
-    assert facts["share of new growth on flood-prone or steep land, business as usual"] == \
+    assert facts["share of new growth on flood-prone or steep land, if nothing is done"] == \
         "not assessed: no DEM or water layer"
     page = index.index_page(s, demand_rows(), LINKS, "City", False)
     assert page.count("not assessed: no DEM or water layer") == 5 and ">0 %<" not in page
@@ -415,3 +418,43 @@ def test_deadlines_before_the_run_date_are_overdue(summary):
     said = stale_base_warning(2014, 2026)
     assert len(said) == 1 and "12 years before this run (2026)" in said[0]
     assert stale_base_warning(2024, 2026) == []
+
+
+def test_enforcement_table_says_when_securing_more_displaces_growth_onto_high_risk_land(summary):
+    """Issue 14 (4): where securing more of the plan leaves more people at high risk (real displacement in
+    the model: the secured land pushes growth onto the land left), one plain sentence says so beside the
+    table; a table falling with enforcement gets no such sentence."""
+    s = full_summary(summary)
+    levels = [{"enforcement": 0.0, "high_risk_people": 5_000.0, "high_risk_ha": 80.0, "max_score": 0.5},
+              {"enforcement": 0.5, "high_risk_people": 6_200.0, "high_risk_ha": 95.0, "max_score": 0.6},
+              {"enforcement": 1.0, "high_risk_people": 900.0, "high_risk_ha": 12.0, "max_score": 0.35}]
+    s["risk"] = {**s["risk"], "by_enforcement": levels}
+    page = index.index_page(s, demand_rows(), LINKS, "City", False)
+    section = page.split("What enforcing the plan buys")[1].split("<h2>")[0]
+    said = ("Securing 50 % of the plan leaves more people at high risk (6,200) than securing 0 % (5,000): "
+            "the land it holds back pushes growth onto the land that is left, some of it high-risk.")
+    assert said in section
+    assert "<td>0.60</td>" in section and "highest risk score" in section
+    falling = index.index_page(full_summary(summary), demand_rows(), LINKS, "City", False)
+    assert "pushes growth" not in falling
+
+
+def test_no_land_at_high_risk_is_said_with_the_highest_score(summary):
+    """Bacău: the highest risk score is 0.23, so no land reaches high risk (0.3) and 0 people are counted;
+    the page says so, with the highest score, instead of leaving a bare 0."""
+    s = full_summary(summary)
+    zero = {"high_risk_ha": 0.0, "high_risk_people": 0.0, "hazard_share": 0.03}
+    s["risk"] = {"bau": {**zero, "max_score": 0.227}, "planned": {**zero, "max_score": 0.222},
+                 "assessed": {"hazard": True, "unserviced": False, "pressure": True, "high_risk": True},
+                 "by_enforcement": [{"enforcement": e, "high_risk_people": 0.0, "high_risk_ha": 0.0,
+                                     "max_score": m} for e, m in ((0.0, 0.227), (0.5, 0.238), (1.0, 0.222))]}
+    page = index.index_page(s, demand_rows(), LINKS, "City", False)
+    said = ("No land reaches high risk (a risk score of 0.3 or more out of 1), so no one is counted at high "
+            "risk; the highest score is 0.23 if nothing is done and 0.22 with the plan.")
+    brief = page.split('<section class="detail">')[0]
+    assert said in brief
+    assert said in page.split("What enforcing the plan buys")[1]
+    assert "Serve or guard" not in page  # no hectares to serve
+    # some land at high risk: no such sentence
+    assert "No land reaches high risk" not in index.index_page(full_summary(summary), demand_rows(), LINKS,
+                                                               "City", False)

@@ -90,7 +90,8 @@ def plan_and_risk(sc: Scenario, stack: Stack, suit, model, base: np.ndarray, row
     def scored(policy: str, probability, excluded, road):
         r = risk.risk_for_policy(stack, policy, probability, excluded, base, sc.risk, road_dist_m=road,
                                  hazard=hazard)
-        s = risk.risk_summary(r, probability, base, stack.valid, grid.cell_area_ha, new_residents)
+        s = risk.risk_summary(r, probability, base, stack.valid, grid.cell_area_ha, new_residents,
+                              demanded_cells=sum(new_cells))
         return r, s
 
     risk_bau, sum_bau = scored("business as usual", bau.probability, suit.excluded, None)
@@ -109,48 +110,65 @@ def plan_and_risk(sc: Scenario, stack: Stack, suit, model, base: np.ndarray, row
             s = scored("planned", p, excluded, road)[1]
             del arterial, road, excluded, allowed, p
         by_enforcement.append({"enforcement": e, "high_risk_people": s["high_risk_people"],
-                               "high_risk_ha": s["high_risk_ha"]})
+                               "high_risk_ha": s["high_risk_ha"], "max_score": s["max_score"]})
     summary = {"bau": sum_bau, "planned": sum_planned, "by_enforcement": by_enforcement,
-               "new_residents": new_residents,
-               "assessed": {"hazard": risk.hazard_assessed(stack), "unserviced": bool(stack.has_roads),
-                            "pressure": True},
+               "new_residents": new_residents, "assessed": assessed(sc, stack),
                "residents_on_hazard_land": risk.residents_on_hazard_land(stack, hazard)}
     spots = []
     for key, result in (("bau", bau), ("planned", planned)):
-        s = summary[key]
-        per_ha = new_residents / s["expected_growth_ha"] if s["expected_growth_ha"] > 0 else 0.0
-        spots.append(risk.hotspots(risks[key], result.probability, stack, per_ha))
+        spots.append(risk.hotspots(risks[key], result.probability, stack, summary[key]["people_per_ha"]))
     timer.mark("risk")
     unmet = demand_mod.unmet_demand(planned.demanded_cells, planned.allocated_cells, years, grid.cell_area_ha)
     short = {"planned_ha": unmet["ha"], "planned_year_full": unmet["year_full"]} if unmet["year_full"] else {}
     warnings = _warnings(sc, stack, the_plan, sec)
     if short:
-        warnings.append(f"with the plan too the land fills by about {unmet['year_full']}: "
-                        f"{unmet['ha']:,.0f} ha of the new land needed by {sc.horizon_year} cannot be "
-                        "placed (planned unmet demand)")
+        warnings.append(f"with the plan too the study area fills by about {unmet['year_full']}: "
+                        f"{unmet['ha']:,.0f} ha of the new land needed by {sc.horizon_year} do not fit in it "
+                        "(unmet demand); enlarge the study area or plan for higher density")
     return PlannedOutcome(the_plan, sec, planned, planned_excluded, risks, summary, spots, warnings, short)
+
+
+def assessed(sc: Scenario, stack: Stack) -> dict:
+    """``risk.assessed`` of summary.json: which terms of the score had data (``hazard``,
+    ``unserviced``, ``pressure``: bools), the ``weights`` used where all of them had, and
+    ``high_risk``: False when neither hazard nor unserviced could be assessed, so that the
+    high-risk figures measure growth pressure alone (where growth crowds), not risk."""
+    return {"hazard": risk.hazard_assessed(stack), "unserviced": bool(stack.has_roads), "pressure": True,
+            "high_risk": risk.risk_assessed(stack),
+            "weights": risk.weights_for(sc.risk, stack.has_roads, risk.hazard_assessed(stack))}
 
 
 def _warnings(sc: Scenario, stack: Stack, the_plan: plan.Plan, sec: Secured) -> list[str]:
     """Plain-language caveats of the plan and the risk figures, for summary.json."""
     out = list(the_plan.notes)
-    if not risk.hazard_assessed(stack):
-        out.append("no DEM and no water or flood layer: flood-prone and steep land cannot be mapped, so "
-                   "hazard is not assessed; the risk map and the people at high risk show growth pressure "
-                   "and distance to roads only, and the share of growth on hazard land is not known (not 0)")
-    if not stack.has_roads:
-        out.append("no roads layer: the risk map leaves out distance to roads (its weight is shared by the "
-                   "other terms), so it shows hazard and growth pressure only")
+    hazard, roads = risk.hazard_assessed(stack), stack.has_roads
+    if not hazard and not roads:
+        out.append("informal-settlement risk not assessed: with no DEM, no water or flood layer and no roads "
+                   "layer, flood-prone, steep and unserviced land cannot be mapped, so the risk map shows "
+                   "only where unplanned growth will crowd and no count of people at risk is given; add a "
+                   "DEM, a water or flood layer, or a roads layer to the catalog and rerun")
+    elif not hazard:
+        out.append("no DEM and no water or flood layer: flood-prone and steep land cannot be mapped, so the "
+                   "risk map and the people at high risk count only land far from roads and where growth "
+                   "crowds, and the share of growth on hazard land is not known (not 0); add a DEM or a "
+                   "water layer and rerun")
+    elif not roads:
+        out.append("no roads layer: the risk map cannot tell which land is far from roads and services, so "
+                   "it counts only flood-prone or steep land and where growth crowds; add a roads layer "
+                   "(e.g. OpenStreetMap) and rerun")
     elif stack.roads_coverage is not None:
         inside = int(np.count_nonzero(stack.valid))
         share = np.count_nonzero(stack.roads_coverage & stack.valid) / inside if inside else 1.0
         if share < 1:
-            out.append(f"the roads layer covers {share:.0%} of the study area: beyond it the risk map leaves "
-                       "out distance to roads and shows hazard and growth pressure only")
+            out.append(f"the roads layer covers {share:.0%} of the study area: beyond it the risk map cannot "
+                       "tell which land is far from roads, and counts only flood-prone or steep land and "
+                       "where growth crowds; a roads layer covering the whole study area would complete it")
     if sec.enforcement < 1:
-        out.append(f"the plan is assumed {sec.enforcement:.0%} enforced: {sec.row_share:.0%} of the "
-                   f"planned rights-of-way and {sec.open_space_share:.0%} of the open space are secured, and "
-                   "growth may spill past the expansion area")
-    if stack.population is None:
-        out.append("no population layer: people already living on hazard land are not counted")
+        out.append(f"the scenario assumes the plan is only {sec.enforcement:.0%} enforced: "
+                   f"{sec.row_share:.0%} of the planned rights-of-way and {sec.open_space_share:.0%} of the "
+                   "open space are secured, the rest may be built over, and growth may spill past the "
+                   "expansion area")
+    if stack.population is None and hazard:
+        out.append("no population layer: people already living on flood-prone or steep land are not counted "
+                   "(add a population raster, e.g. WorldPop, to count them)")
     return out

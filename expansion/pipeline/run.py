@@ -98,10 +98,13 @@ class RunResult:
             lines.append(f"unmet: {unmet['ha']:,.0f} ha cannot be placed; the study area fills by about "
                          f"{unmet['year_full']}")
         r = s.get("risk", {})
-        if r:
+        if r and r.get("assessed", {}).get("high_risk") is False:
+            lines.append("people at high risk of informal settlement: not assessed (needs a DEM, a water or "
+                         "flood layer, or a roads layer)")
+        elif r:
             lines.append(
                 "people at high risk of informal settlement: "
-                f"{r['bau']['high_risk_people']:,.0f} business as usual, "
+                f"{r['bau']['high_risk_people']:,.0f} if nothing is done, "
                 f"{r['planned']['high_risk_people']:,.0f} with the plan"
             )
         return lines

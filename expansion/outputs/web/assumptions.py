@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .html_page import esc, fmt, num
+from .html_page import esc, fmt, num, risk_assessed
 
 # ---------------------------------------------------------------- plain numbers
 
@@ -244,11 +244,17 @@ def not_assessed(summary: Mapping) -> list[str]:
     """The risk terms the run could not assess (``summary["risk"]["assessed"]``: term -> bool)."""
     risk = summary.get("risk")
     assessed = risk.get("assessed") if isinstance(risk, Mapping) else None
-    return [str(k) for k, v in assessed.items() if v is False] if isinstance(assessed, Mapping) else []
+    terms = ("hazard", "unserviced", "pressure")
+    return [k for k in terms if assessed.get(k) is False] if isinstance(assessed, Mapping) else []
 
 
 def not_assessed_caveat(summary: Mapping) -> str:
-    """The risk pages' caveat when flood-prone and steep land could not be assessed ('' when it was)."""
+    """The risk pages' caveat when flood-prone and steep land, or risk at all (neither hazard
+    nor roads), could not be assessed ('' when it was)."""
+    if not risk_assessed(summary):
+        return ("Risk not assessed: the layers have no DEM, no water or flood layer and no roads layer, so "
+                "this map shows only where unplanned growth will crowd, not where it is at risk (add one of "
+                "them and rerun).")
     if "hazard" not in not_assessed(summary):
         return ""
     return ("Flood-prone and steep land not assessed: the layers have no DEM or water layer, so the risk "

@@ -18,7 +18,18 @@ from typing import Any
 from .assumptions import assumption_rows, skill_sentence, warnings_of
 from .charts import chart, styled
 from .compare_map import comparison_svg, no_regret
-from .html_page import NOT_COMPUTED, document, esc, fmt, heading, num, risk_value, safe_href, value_of
+from .html_page import (
+    NOT_COMPUTED,
+    document,
+    esc,
+    fmt,
+    heading,
+    num,
+    risk_assessed,
+    risk_value,
+    safe_href,
+    value_of,
+)
 
 COMPARE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("scenario", "scenario"),
@@ -42,10 +53,19 @@ def _run_summary(run: Mapping) -> Mapping:
     return inner if isinstance(inner, Mapping) else run
 
 
+#: A risk figure of a run that could assess neither hazard nor roads (see ``html_page.risk_assessed``).
+UNASSESSED = "not assessed"
+
+
+def _risk(policy: str, field: str) -> Callable[[Mapping], Any]:
+    """Getter of a high-risk figure: :data:`UNASSESSED` when the run could not assess risk."""
+    return lambda s: risk_value(s, policy, field) if risk_assessed(s) else UNASSESSED
+
+
 def _value(s: Mapping, key: str) -> Any:
     if key.startswith("risk."):
         _, policy, field = key.split(".")
-        return risk_value(s, policy, field)
+        return _risk(policy, field)(s)
     return s.get(key)
 
 
@@ -55,7 +75,9 @@ def compare_values(run: Mapping) -> list[str | None]:
     out: list[str | None] = []
     for key, _ in COMPARE_COLUMNS:
         v = _value(s, key)
-        if key in ("scenario", "city"):
+        if v == UNASSESSED:
+            out.append(UNASSESSED)
+        elif key in ("scenario", "city"):
             out.append(str(v) if v is not None else None)
         elif key == "horizon_year":
             out.append(str(int(num(v))) if num(v) is not None else None)
@@ -97,14 +119,12 @@ RESULTS: tuple[tuple[str, Callable[[Mapping], Any], str, str], ...] = (
     ("expansion area proposed (ha)", lambda s: s.get("expansion_area_ha"), "int", "an amount to secure"),
     ("arterials to secure (km)", lambda s: s.get("arterials_planned_km"), "km", "an amount to secure"),
     ("public open space to protect (ha)", lambda s: s.get("open_space_ha"), "int", "an amount to secure"),
-    ("people likely to settle on high-risk land, if nothing is done",
-     lambda s: risk_value(s, "bau", "high_risk_people"), "int", "lower is better"),
-    ("people likely to settle on high-risk land, with the plan",
-     lambda s: risk_value(s, "planned", "high_risk_people"), "int", "lower is better"),
-    ("hectares at high risk, if nothing is done", lambda s: risk_value(s, "bau", "high_risk_ha"), "int",
+    ("people likely to settle on high-risk land, if nothing is done", _risk("bau", "high_risk_people"), "int",
      "lower is better"),
-    ("hectares at high risk, with the plan", lambda s: risk_value(s, "planned", "high_risk_ha"), "int",
+    ("people likely to settle on high-risk land, with the plan", _risk("planned", "high_risk_people"), "int",
      "lower is better"),
+    ("hectares at high risk, if nothing is done", _risk("bau", "high_risk_ha"), "int", "lower is better"),
+    ("hectares at high risk, with the plan", _risk("planned", "high_risk_ha"), "int", "lower is better"),
 )
 
 #: Quantities over the years charted with every scenario on the same axes: (demand key, title).
@@ -164,13 +184,14 @@ def _table(summaries: Sequence[Mapping], params: Sequence[Mapping], names: Seque
         rows.append(f'<tr><td colspan="{ncol}">The runs did not record their assumptions.</td></tr>')
     rows.append(f'<tr class="group"><th colspan="{ncol}">What each scenario gives</th></tr>')
     for label, get, kind, better in RESULTS:
-        values = [num(get(s)) for s in summaries]
-        if all(v is None for v in values):
+        raw = [get(s) for s in summaries]
+        values = [num(v) for v in raw]
+        if all(v is None for v in values) and UNASSESSED not in raw:
             continue
         base = values[baseline] if baseline is not None else None
         cells = []
         for i, v in enumerate(values):
-            text = esc(fmt(v, kind)) if v is not None else "&ndash;"
+            text = esc(fmt(v, kind)) if v is not None else UNASSESSED if raw[i] == UNASSESSED else "&ndash;"
             diff = _diff(v, base, kind) if baseline is not None and i != baseline else ""
             cells.append(f"<td>{text}" + (f'<span class="diff">{esc(diff)}</span>' if diff else "") + "</td>")
         rows.append(f"<tr><td>{esc(label)}</td>{''.join(cells)}<td class=\"better\">{esc(better)}</td></tr>")
@@ -211,7 +232,8 @@ def _bars(summaries: Sequence[Mapping], names: Sequence[str]) -> str:
 
     out = []
     for label, get, kind, _ in RESULTS[4:]:
-        values = [num(get(s)) for s in summaries]
+        raw = [get(s) for s in summaries]
+        values = [num(v) for v in raw]
         if all(v is None for v in values):
             continue
         _, top = nice_top(max(v or 0.0 for v in values))
@@ -235,7 +257,7 @@ def _bars(summaries: Sequence[Mapping], names: Sequence[str]) -> str:
                              f"{esc(fmt(v, kind))}</text>")
             else:
                 parts.append(f'<text x="{left}" y="{y + 14}" font-size="11" fill="#777">'
-                             f"{NOT_COMPUTED}</text>")
+                             f"{UNASSESSED if raw[i] == UNASSESSED else NOT_COMPUTED}</text>")
         parts.append("</svg>")
         out.append("\n".join(parts))
     return '<div class="charts">\n' + "\n".join(out) + "\n</div>" if out else ""
@@ -305,8 +327,11 @@ def compare_page(runs: Sequence[Mapping], baseline: int | None = None) -> str:
     if baseline is not None:
         parts.append('<p class="note">Under each figure, its difference from the baseline.</p>')
     parts.append(_table(summaries, params, names, baseline))
+    unassessed = "" if all(risk_assessed(s) for s in summaries) else (
+        f' Risk "{UNASSESSED}": the run had no DEM, no water or flood layer and no roads layer, so it could '
+        "not tell hazardous or unserviced land from the rest.")
     parts.append('<p class="note">A dash means the run did not compute that number '
-                 f"({NOT_COMPUTED}).</p>")
+                 f"({NOT_COMPUTED}).{unassessed}</p>")
     parts.append("<h2>The land and arterials every scenario needs</h2>")
     parts.append(_map(runs, names))
     charts = _charts(runs, names)

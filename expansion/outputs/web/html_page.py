@@ -15,7 +15,11 @@ from urllib.parse import quote, urlsplit
 
 NOT_COMPUTED = "not computed yet"
 
-POLICIES = (("bau", "business as usual"), ("planned", "with the plan"))
+POLICIES = (("bau", "if nothing is done"), ("planned", "with the plan"))
+
+#: What the pages show instead of people or hectares at high risk when the run had neither hazard
+#: data nor a roads layer (``risk.assessed.high_risk`` false): the score then measures crowding only.
+RISK_NOT_ASSESSED = "not assessed: needs a DEM, a water or flood layer, or a roads layer"
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; margin: 0;
@@ -130,6 +134,19 @@ def fmt(value: Any, kind: str = "int") -> str | None:
     if kind in ("km", "dec"):
         return f"{v:,.1f}"
     return f"{round(v):,}"
+
+
+def risk_assessed(summary: Mapping) -> bool:
+    """False when the run could assess neither hazard nor distance to roads (``risk.assessed``:
+    ``high_risk`` false, or, in runs made before that key, both ``hazard`` and ``unserviced``
+    false): its high-risk figures then measure growth pressure alone and are not shown as risk."""
+    risk = summary.get("risk")
+    assessed = risk.get("assessed") if isinstance(risk, Mapping) else None
+    if not isinstance(assessed, Mapping):
+        return True
+    if "high_risk" in assessed:
+        return assessed["high_risk"] is not False
+    return not (assessed.get("hazard") is False and assessed.get("unserviced") is False)
 
 
 def risk_value(summary: Mapping, policy: str, key: str) -> Any:

@@ -37,11 +37,13 @@ from .charts import demand_charts
 from .html_page import (
     NOT_COMPUTED,
     POLICIES,
+    RISK_NOT_ASSESSED,
     document,
     esc,
     fmt,
     heading,
     num,
+    risk_assessed,
     risk_value,
     safe_href,
     value_of,
@@ -52,6 +54,7 @@ from .sections import (
     land_range_sentence,
     migration_sentence,
     next_steps,
+    no_high_risk_sentence,
     phases_html,
     unmet_sentence,
 )
@@ -83,6 +86,11 @@ def summary_facts(summary: Mapping, parameters: Mapping | None = None) -> list[t
     ]
     # without hazard data a 0 would read as "no risk": say it was not assessed instead
     unassessed = NOT_ASSESSED["hazard"] if "hazard" in not_assessed(summary) else None
+    if not risk_assessed(summary):  # neither hazard nor roads: the figures measure crowding, not risk
+        return facts + [
+            ("people likely to settle on high-risk land, if nothing is done and with the plan",
+             RISK_NOT_ASSESSED),
+            ("share of new growth on flood-prone or steep land", unassessed or RISK_NOT_ASSESSED)]
 
     def risk_fact(key: str, field: str, kind: str = "int") -> str | None:
         value = risk_value(summary, key, field)
@@ -110,7 +118,7 @@ def _facts_html(summary: Mapping, parameters: Mapping | None) -> str:
     for label, value in summary_facts(summary, parameters):
         if value is None:
             v = f'<span class="v na">{NOT_COMPUTED}</span>'
-        elif value in NOT_ASSESSED.values():
+        elif value in NOT_ASSESSED.values() or value == RISK_NOT_ASSESSED:
             v = f'<span class="v na">{esc(value)}</span>'
         else:
             v = f'<span class="v">{esc(value)}</span>'
@@ -189,7 +197,7 @@ ATLAS_ROWS = (
     ("openness_index", "openness index (share open in the walking circle)", "dec2", "lower is more compact"),
 )
 
-ATLAS_COLUMNS = (("base", "base year"), ("horizon_bau", "horizon, business as usual"),
+ATLAS_COLUMNS = (("base", "base year"), ("horizon_bau", "horizon, if nothing is done"),
                  ("horizon_planned", "horizon, with the plan"))
 
 
@@ -233,8 +241,8 @@ def metrics_tables(summary: Mapping) -> str:
 
 #: Terms of the pages, in plain words (index.html's glossary).
 GLOSSARY = (
-    ("Business as usual", "what happens if nothing is planned: the city grows along today's roads, "
-     "wherever land is easiest to take."),
+    ("If nothing is done", "what happens if nothing is planned (\"business as usual\"): the city grows "
+     "along today's roads, wherever land is easiest to take."),
     ("With the plan", "growth once the proposed arterial roads exist and the open space is protected."),
     ("Built-up land", "land covered by buildings, counted cell by cell on the analysis grid as in the Atlas "
      "of Urban Expansion; density is people per hectare of it."),
@@ -243,7 +251,7 @@ GLOSSARY = (
     ("Arterial road", "a main road carrying traffic and buses across the city; a right-of-way is the strip "
      "of land kept free for it before anything is built."),
     ("High risk", "land where growth is likely and that is flood-prone, steep or far from roads and "
-     "services: where informal settlements are most likely to form."),
+     "services (a risk score of 0.3 or more out of 1): where informal settlements are most likely to form."),
     ("Figure of merit", "how well a model placed growth in a past period it was not fitted on: of all the "
      "land it predicted or that was built, the share both predicted and built, correct / (correct + missed + "
      "wrongly predicted); 100 % is perfect."),
@@ -308,7 +316,8 @@ def index_page(summary: Mapping, demand_rows: Sequence[Any], links: Sequence[tup
     parts.append('<section class="brief">')
     parts.append("<h2>The proposal in brief</h2>")
     parts.append(_facts_html(summary, parameters))
-    lines = [land_range_sentence(summary), migration_sentence(summary), unmet_sentence(summary)]
+    lines = [land_range_sentence(summary), migration_sentence(summary), unmet_sentence(summary),
+             no_high_risk_sentence(summary)]
     lines = [t for t in lines if t]
     if lines:
         parts.append('<p class="lead">' + " ".join(esc(t) for t in lines) + "</p>")

@@ -18,7 +18,7 @@ import numpy as np
 from .. import palette as pal
 from ..palette import period_categories, phase_colours, risk_classes
 from .assumptions import distance_text, not_assessed_caveat, warnings_for, warnings_of
-from .html_page import num
+from .html_page import num, risk_assessed
 from .index import index_page
 from .labels import place_labels, road_labels
 from .leaflet import make_map, write_html
@@ -116,14 +116,18 @@ def suitability_map(m, shade) -> str:
 def risk_map(m, shade) -> str:
     grid = m.stack.grid
     layers = [_builtup_today(m)]
-    policies = (("bau", "Risk if nothing is done", True), ("planned", "Risk with the plan", False))
+    assessed = risk_assessed(m.summary)
+    what = "Risk" if assessed else "Crowding (risk not assessed)"
+    policies = (("bau", f"{what} if nothing is done", True), ("planned", f"{what} with the plan", False))
+    legend = ("where informal settlement is likely: growth expected on flood-prone or steep land, or far "
+              "from roads and services" if assessed else
+              "where unplanned growth will crowd, near dense built-up land; flood, slope and road access not "
+              "assessed (no data)")
     for key, name, show in policies:
         layers.append(RasterLayer(name, m.risk[key].classes, grid, categories=risk_classes(), show=show,
-                                  opacity=0.75,
-                                  legend="where informal settlement is likely: growth expected on "
-                                         "flood-prone or steep land, or far from roads and services"))
+                                  opacity=0.75, legend=legend))
     spots = m.hotspots
-    if len(spots):
+    if len(spots) and assessed:
         for key, policy, label in (("bau", "business as usual", "if nothing is done"),
                                    ("planned", "planned", "with the plan")):
             sub = spots[spots["policy"] == policy]
@@ -135,8 +139,10 @@ def risk_map(m, shade) -> str:
     layers.append(_arterials(m, show=False))
     layers += context_layers(m.stack)
     layers += _labels(m.stack)
-    return make_map(m.catalog.name, _subtitle(m, "where informal settlements are likely to form"),
-                    grid, layers, shade, m.catalog.synthetic, notes=map_notes(m, "risk.html"))
+    title = ("where informal settlements are likely to form" if assessed else
+             "where unplanned growth will crowd (risk not assessed)")
+    return make_map(m.catalog.name, _subtitle(m, title), grid, layers, shade, m.catalog.synthetic,
+                    notes=map_notes(m, "risk.html"))
 
 
 def _arterials(m, show: bool = True) -> VectorLayer:
@@ -203,7 +209,7 @@ def expansion_map(m, shade) -> str:
         _arterials(m),
     ]
     spots = m.hotspots
-    if len(spots):
+    if len(spots) and risk_assessed(m.summary):
         layers.append(VectorLayer(
             "High-risk areas, if nothing is done", spots[spots["policy"] == "business as usual"],
             pal.HOTSPOT_STYLE,

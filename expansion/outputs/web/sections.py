@@ -19,8 +19,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...demand import migration_text
+from ...risk import HIGH_RISK as HIGH_RISK_SCORE
 from .assumptions import pct_text
-from .html_page import esc, fmt, num
+from .html_page import POLICIES, esc, fmt, num, risk_assessed, risk_value
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str | None]], better: str, cls: str = "") -> str:
@@ -72,26 +73,77 @@ def phases_html(summary: Mapping, run_year: int | None = None) -> str:
                      "Amounts to secure in each period (neither higher nor lower is better).", "phases"))
 
 
-def enforcement_html(summary: Mapping) -> str:
-    """People and hectares at high risk for several enforcement levels (from ``risk.by_enforcement``)."""
+def _levels(summary: Mapping) -> list[Mapping]:
+    """``risk.by_enforcement`` in order of enforcement."""
     risk = summary.get("risk")
     levels = _list(risk.get("by_enforcement")) if isinstance(risk, Mapping) else []
+    return sorted(levels, key=lambda r: num(r.get("enforcement")) or 0.0)
+
+
+def displacement_sentence(levels: Sequence[Mapping]) -> str:
+    """One sentence when securing more of the plan leaves more people at high risk than securing less
+    (the secured land pushes growth onto the land left, some of it high-risk); '' otherwise."""
+    for i, low in enumerate(levels):
+        for high in levels[i + 1:]:
+            a, b = num(low.get("high_risk_people")), num(high.get("high_risk_people"))
+            if a is not None and b is not None and b > a + max(1.0, 0.01 * a):
+                more, less = (pct_text(num(r.get("enforcement")), 0) for r in (high, low))
+                return (f"Securing {more} of the plan leaves more people at high risk ({fmt(b)}) than "
+                        f"securing {less} ({fmt(a)}): the land it holds back pushes growth onto the land "
+                        "that is left, some of it high-risk.")
+    return ""
+
+
+def no_high_risk_sentence(summary: Mapping) -> str:
+    """When no land reaches high risk under either policy: say so, with the highest score
+    ('' when some land does, when risk was not assessed, or for runs without ``max_score``)."""
+    if not risk_assessed(summary):
+        return ""
+    entries = [risk_value(summary, key, "high_risk_ha") for key, _ in POLICIES]
+    tops = [num(risk_value(summary, key, "max_score")) for key, _ in POLICIES]
+    if any(num(v) is None or num(v) > 0 for v in entries) or any(t is None for t in tops):
+        return ""
+    highest = " and ".join(f"{t:.2f} {label}" for t, (_, label) in zip(tops, POLICIES))
+    return (f"No land reaches high risk (a risk score of {HIGH_RISK_SCORE:g} or more out of 1), so no one is "
+            f"counted at high risk; the highest score is {highest}.")
+
+
+def enforcement_html(summary: Mapping) -> str:
+    """People and hectares at high risk for several enforcement levels (from ``risk.by_enforcement``);
+    "not assessed" when the run had neither hazard data nor roads."""
+    levels = _levels(summary)
     if not levels:
         return ""
     plan = summary.get("plan")
     chosen = num(plan.get("enforcement")) if isinstance(plan, Mapping) else None
+    assessed = risk_assessed(summary)
+    scores = all(num(r.get("max_score")) is not None for r in levels)
     rows = []
-    for r in sorted(levels, key=lambda r: num(r.get("enforcement")) or 0.0):
+    for r in levels:
         e = num(r.get("enforcement"))
         label = pct_text(e, 0) if e is not None else None
         if label is not None and chosen is not None and abs(e - chosen) < 1e-9:
             label += " (this scenario)"
-        rows.append([label, fmt(r.get("high_risk_people")), fmt(r.get("high_risk_ha"))])
+        if not assessed:
+            rows.append([label, "not assessed", "not assessed"])
+            continue
+        row = [label, fmt(r.get("high_risk_people")), fmt(r.get("high_risk_ha"))]
+        if scores:
+            row.append(f"{num(r.get('max_score')):.2f}")
+        rows.append(row)
+    head = ["share of the plan secured", "people at high risk", "hectares at high risk"]
+    if assessed and scores:
+        head.append(f"highest risk score (high from {HIGH_RISK_SCORE:g})")
+    if assessed:
+        said = " ".join(t for t in (displacement_sentence(levels), no_high_risk_sentence(summary)) if t)
+    else:
+        said = ("Risk is not assessed for this run: without a DEM, a water or flood layer or a roads layer "
+                "the model cannot tell hazardous or unserviced land, only where growth crowds.")
     return ("<h2>What enforcing the plan buys</h2>\n"
             "<p>The share of the proposed rights-of-way and open space that is actually secured changes how "
             "many people are likely to settle informally on high-risk land.</p>\n"
-            + _table(["share of the plan secured", "people at high risk", "hectares at high risk"], rows,
-                     "Lower is better.", "enforcement"))
+            + _table(head, rows, "Lower is better.", "enforcement")
+            + (f"\n<p>{esc(said)}</p>" if said else ""))
 
 
 def migration_sentence(summary: Mapping) -> str:
@@ -193,10 +245,12 @@ def next_steps(summary: Mapping, run_year: int | None = None) -> list[str]:
     if num(summary.get("open_space_ha")):
         steps.append(f"Protect the {fmt(summary['open_space_ha'])} hectares of public open space, "
                      "floodplains first.")
-    risk = summary.get("risk")
-    bau = risk.get("bau") if isinstance(risk, Mapping) else None
-    if isinstance(bau, Mapping) and num(bau.get("high_risk_ha")):
-        steps.append(f"Serve or guard the {fmt(bau['high_risk_ha'])} hectares where informal settlement is "
+    high_ha = num(risk_value(summary, "bau", "high_risk_ha"))
+    if not risk_assessed(summary):
+        steps.append("Add a DEM, a water or flood layer, or a roads layer and rerun: without them the risk "
+                     "of informal settlement cannot be assessed.")
+    elif high_ha:
+        steps.append(f"Serve or guard the {fmt(high_ha)} hectares where informal settlement is "
                      "most likely (risk map) before growth reaches them.")
     if unmet_sentence(summary):
         steps.append("Decide where the demand that does not fit will go: a larger study area or higher "

@@ -17,6 +17,7 @@ import numpy as np
 from .. import palette as pal
 from ..palette import parse_colour, phase_colours, risk_classes
 from .assumptions import not_assessed_caveat
+from .html_page import risk_assessed
 
 #: Width of the images in pixels (at 100 dots per inch).
 WIDTH_PX = 1600
@@ -235,8 +236,10 @@ def risk_png(m, path: Path, date: str, policy: str) -> None:
     """Risk classes under one policy ("bau" or "planned")."""
     from matplotlib.patches import Patch
 
-    title = ("where informal settlements are likely if nothing is done" if policy == "bau" else
-             "where informal settlements are likely with the plan")
+    when = "if nothing is done" if policy == "bau" else "with the plan"
+    assessed = risk_assessed(getattr(m, "summary", None) or {})
+    title = (f"where informal settlements are likely {when}" if assessed
+             else f"where unplanned growth will crowd {when} (risk not assessed)")
     fig, ax, h = _figure(m, title, date)
     left, bottom, right, top = m.stack.grid.bounds
     handles = _background(ax, m)
@@ -262,4 +265,8 @@ def write_static_maps(m, folder: Path, date: str) -> list[tuple[str, str]]:
     plan_png(m, folder / plan_name, date)
     risk_png(m, folder / bau_name, date, "bau")
     risk_png(m, folder / planned_name, date, "planned")
+    if not risk_assessed(getattr(m, "summary", None) or {}):
+        bau_caption, planned_caption = (
+            c.replace("informal settlements are likely", "unplanned growth will crowd")
+            + " (risk not assessed)" for c in (bau_caption, planned_caption))
     return [(plan_caption, plan_name), (bau_caption, bau_name), (planned_caption, planned_name)]
