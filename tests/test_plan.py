@@ -397,8 +397,10 @@ def phased():
 def test_expansion_area_is_placed_where_business_as_usual_growth_goes(phased):
     stack, base, prob, plan = phased
     held = prob[plan.expansion_area & ~base].sum() / prob[~base].sum()
-    assert plan_metrics(plan)["bau_growth_share"] == pytest.approx(held)
+    assert plan_metrics(plan)["bau_growth_in_area_share"] == pytest.approx(held)
     assert held >= 0.85
+    # the city's growth held also counts infill inside today's urban extent
+    assert plan_metrics(plan)["bau_growth_share"] >= held - 1e-6
     m = plan_metrics(plan)
     assert 0 < m["compactness"] <= 1 and m["parts"] >= 1 and m["boundary_km"] > 0
 

@@ -15,7 +15,8 @@ from ..grid import Grid, distance_m, rasterize
 from ..hazard import MAX_SLOPE_PCT
 from ..stack import Stack
 from .arterials import arterial_grid, built_length_m, right_of_way
-from .expansion_area import grow_expansion_area
+from .expansion_area import PART_SUPERBLOCKS, grow_expansion_area
+from .held import GrowthHeld, growth_held, held_notes
 from .morphology import polygons
 from .open_space import open_space, open_space_frame
 from .phases import phase_table, reach_year, split_by_phase
@@ -53,8 +54,9 @@ class Plan:
     phase : int16 raster, the year by which each place in and around the area is
         reached by business-as-usual growth (see :mod:`.phases`); 0 away from the plan.
     phases : ``[{"year", "arterial_km", "row_ha", "open_space_ha"}, ...]`` per step.
-    bau_growth_share : share of business-as-usual growth (expected new built-up
-        land) inside the expansion area; None without a business-as-usual projection.
+    held : the plan's hold on business-as-usual growth (a :class:`~.held.GrowthHeld`:
+        shares inside today's urban extent, inside the expansion area, around outlying
+        settlements, and of the city's growth held); None without a business-as-usual projection.
     compactness : Polsby-Popper index of the expansion area's outlines, 4πA/P²
         (1 for a disc; see :func:`polsby_popper`).
     """
@@ -81,8 +83,13 @@ class Plan:
     crossings_m: float = 0.0
     phase: np.ndarray | None = None
     phases: list[dict] = field(default_factory=list)
-    bau_growth_share: float | None = None
+    held: GrowthHeld | None = None
     compactness: float | None = None
+
+    @property
+    def bau_growth_share(self) -> float | None:
+        """Share of the city's business-as-usual growth the plan holds (:attr:`.GrowthHeld.share`)."""
+        return None if self.held is None else self.held.share
 
     @property
     def open_space_mask(self) -> np.ndarray:
@@ -126,6 +133,8 @@ def make_plan(stack: Stack, suitability_score: np.ndarray, excluded: np.ndarray,
     The expansion area is smoothed at the scale of the grid (gaps under one spacing
     closed, holes smaller than one superblock, spacing², filled unless water), so
     that the arterials run through it as one network rather than across a maze.
+    Its separate parts must be at least 2 % of the target but never need more than
+    :data:`PART_SUPERBLOCKS` superblocks.
     """
     grid = stack.grid
     res = grid.res
@@ -135,6 +144,7 @@ def make_plan(stack: Stack, suitability_score: np.ndarray, excluded: np.ndarray,
     spacing = float(cfg.arterial_spacing_m)
     area, new_ha = grow_expansion_area(stack, suitability_score, excluded, base, target,
                                        close_m=spacing / 2.0, min_hole_ha=spacing * spacing / 10_000.0,
+                                       fragment_cap_ha=PART_SUPERBLOCKS * spacing * spacing / 10_000.0,
                                        likelihood=bau_probability)
     notes = []
     if new_ha < 0.95 * target:
@@ -163,12 +173,10 @@ def make_plan(stack: Stack, suitability_score: np.ndarray, excluded: np.ndarray,
     planned_dist = distance_m(rasterize(planned, grid), grid.res)
     existing = stack.arterial_dist_m
     network = np.minimum(planned_dist, existing if existing is not None else planned_dist)
-    share = None
+    held = None
     if bau_probability is not None:
-        grow = np.where(stack.valid & ~base, np.nan_to_num(bau_probability), 0.0)
-        total = float(grow.sum(dtype=np.float64))
-        share = float(grow[area].sum(dtype=np.float64)) / total if total > 0 else None
-        del grow
+        held = growth_held(bau_probability, base, stack.valid, stack.water, area, spacing, res)
+        notes += held_notes(held, spacing)
     phases = (phase_table(arterials, row_gdf, kind, phase, years, grid.cell_area_ha)
               if phase is not None else [])
     return Plan(grid=grid, land_need_ha=float(land_need_ha), target_ha=target, new_land_ha=new_ha,
@@ -178,7 +186,7 @@ def make_plan(stack: Stack, suitability_score: np.ndarray, excluded: np.ndarray,
                 constraints=(kind > 0) | row, spacing_m=float(cfg.arterial_spacing_m),
                 width_m=float(cfg.arterial_width_m),
                 max_slope_pct=max_slope_pct, notes=notes, crossings_m=crossings, phase=phase, phases=phases,
-                bau_growth_share=share, compactness=polsby_popper(expansion_gdf.geometry.values))
+                held=held, compactness=polsby_popper(expansion_gdf.geometry.values))
 
 
 def expansion_polygons(area: np.ndarray, grid: Grid) -> gpd.GeoDataFrame:

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..stack import Stack
 from .core import Plan
+from .held import held_figures
 from .open_space import OPEN_KINDS
 
 
@@ -20,8 +21,9 @@ def plan_metrics(plan: Plan, stack: Stack | None = None, land_need_ha: float | N
     (share of the expansion area within 500 m of a planned or existing arterial),
     ``open_space_ha`` and ``open_space_by_kind_ha``, ``parks``, ``bearing_deg``;
     ``crossings_km`` (planned arterial length on land built at the base year) and
-    ``crossings_share`` (of the planned length), ``bau_growth_share`` (share of
-    business-as-usual growth inside the expansion area), ``compactness``
+    ``crossings_share`` (of the planned length), the ``bau_growth*`` figures (the
+    share of the city's business-as-usual growth held by today's urban extent or the
+    expansion area, and its parts: see :func:`.held.held_figures`), ``compactness``
     (Polsby-Popper, 4πA/P²), ``boundary_km`` and ``parts`` of the area's polygons,
     ``row_ha`` (planned rights-of-way) and ``phases`` (see :mod:`.phases`).
     Hectares of the expansion area, the open space and the rights-of-way are those
@@ -59,7 +61,7 @@ def plan_metrics(plan: Plan, stack: Stack | None = None, land_need_ha: float | N
         "bearing_deg": plan.bearing_deg,
         "crossings_km": plan.crossings_m / 1000.0,
         "crossings_share": plan.crossings_m / planned_m if planned_m > 0 else 0.0,
-        "bau_growth_share": plan.bau_growth_share,
+        **held_figures(plan.held),
         "compactness": plan.compactness,
         "boundary_km": float(plan.expansion.geometry.length.sum()) / 1000.0,
         "parts": int(len(plan.expansion)),

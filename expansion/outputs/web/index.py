@@ -171,8 +171,16 @@ PLAN_ROWS = (
     ("row_share", "share of the expansion area in rights-of-way", "pct1", "about 6 % (NYU guide)"),
     ("within_500m_share", "share of the expansion area within 500 m of an arterial", "pct1",
      "higher is better"),
-    ("bau_growth_share", "share of growth (if nothing is done) inside the expansion area", "pct1",
+    ("bau_growth_share", "share of the city's expected growth (if nothing is done) inside today's city or "
+     "the expansion area", "pct1", "85 % or more"),
+    ("bau_growth_in_area_share", "share of all expected growth inside the expansion area", "pct1",
      "higher is better"),
+    ("bau_growth_infill_share", "share of all expected growth inside today's city (infill), outside the "
+     "expansion area", "pct1", "an amount"),
+    ("bau_growth_outlying_share", "share of all expected growth around outlying villages, which this plan "
+     "does not cover", "pct1", "plan them separately when large"),
+    ("bau_growth_best_share", "the most an expansion area of this size could hold of the city's expected "
+     "growth (the land likeliest to be built, however scattered)", "pct1", "an upper bound"),
     ("compactness", "compactness of the expansion area (1 = a circle)", "dec2", "higher is better"),
     ("open_space_ha", "public open space protected (ha)", "int", "higher is better"),
     ("expansion_area_ha", "expansion area (ha)", "int", "an amount"),
@@ -181,6 +189,9 @@ PLAN_ROWS = (
     ("expansion_vs_need", "expansion area / new land the plan is sized for (high end)", "dec2",
      "above 1 leaves room to spare"),
 )
+
+#: Plan rows shown only when they have a value (the best share is measured only when the plan falls short).
+OPTIONAL_PLAN_ROWS = frozenset({"bau_growth_best_share"})
 
 ATLAS_ROWS = (
     ("builtup_ha", "built-up area (ha)", "int", "an amount"),
@@ -219,7 +230,8 @@ def metrics_tables(summary: Mapping) -> str:
     if isinstance(plan, Mapping) and plan:
         rows = "\n".join(f"<tr><td>{esc(label)}</td><td>{_fmt_metric(plan.get(key), kind)}</td>"
                          f'<td class="better">{esc(better)}</td></tr>'
-                         for key, label, kind, better in PLAN_ROWS if key in plan)
+                         for key, label, kind, better in PLAN_ROWS
+                         if key in plan and not (key in OPTIONAL_PLAN_ROWS and plan[key] is None))
         parts.append("<h3>The proposed plan</h3>\n<div class=\"scroll\"><table>\n<thead><tr><th>measure</th>"
                      "<th>value</th><th>which way is better</th></tr></thead>\n<tbody>\n" + rows
                      + "\n</tbody></table></div>")
