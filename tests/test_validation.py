@@ -355,6 +355,20 @@ def test_backtest_records_and_shows_the_runs_warnings(tmp_path):
         assert any(words in w for w in saved), (words, saved)
     page = (out / "backtest.html").read_text()
     assert "Caveats" in page and "no DEM" in page
+    # a backtest folder has no summary page: the caveats box does not link to one
+    assert 'href="index.html"' not in page and not (out / "index.html").exists()
+    # on the command line each warning is said once (suitability logs its own; they were echoed again)
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "expansion.cli", "backtest", str(tmp_path / "bt.toml"),
+                           "--observed-year", "2020", "--out", str(tmp_path / "bt-cli"), "--runs", "1"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    said = proc.stdout + proc.stderr
+    for w in saved:
+        core = w.removeprefix("suitability: ")
+        assert said.count(core) == 1, (core, said)
     # the observed year must come after the base year (2005): refused before the layers are built
     (tmp_path / "layers.toml").write_text((tmp_path / "layers.toml").read_text().replace(
         "builtup_2005.tif", "missing_2005.tif"))

@@ -41,6 +41,5 @@ def backtest(scenario: Path, observed_year: int, quantity: str | None, out: Path
         click.echo(f"{name:<22} {r['fom']:>7.3f} {r['producers_accuracy']:>9.3f} {r['users_accuracy']:>7.3f} "
                    f"{r['quantity_disagreement']:>9.4f} {r['allocation_disagreement']:>11.4f}")
     click.echo(f"FoM over {res['runs']} runs: {res['fom_mean']:.3f} +/- {res['fom_sd']:.3f}")
-    for w in res["warnings"]:
-        click.echo(f"warning: {w}")
+    # the warnings were logged (stderr) as they arose, each once; backtest.json and backtest.html keep them
     click.echo(f"\nResults: {folder}")

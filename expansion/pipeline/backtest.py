@@ -3,6 +3,7 @@ compare with what happened and with null models."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,8 @@ from ..outputs.palette import BACKTEST_COLOURS
 from ..outputs.provenance import write_json
 from ..stack import Stack
 from .common import Timer, input_paths, load, provenance, slug, stack_for
+
+log = logging.getLogger(__name__)
 
 # The nearest-built-up rule is scored with this many tie seeds (its spread from tie-breaking).
 NULL_TIE_SEEDS = 20
@@ -135,6 +138,8 @@ def score_backtest(stack: Stack, scenario: Scenario, observed_year: int, quantit
             features = growth.without_local_roads(stack)
             notes.append(f"backtest: {road_warning}; distance to any road was left out of the model, "
                          "distance to arterial roads kept (--keep-roads keeps both)")
+    for note in notes:  # logged once here; suitability and the allocation log their own
+        log.warning("%s", note)
     model = growth.choose_model(stack, g.calibrate_from, base_year, excluded, survival=g.survival,
                                 noise=g.noise, features=features)
     fom_runs: list[float] = []
@@ -229,6 +234,8 @@ def backtest(scenario_path: Path, observed_year: int, quantity: str | None = Non
     protect = input_paths(sc, catalog)
     check_target(out, overwrite, protect)
     stack = stack_for(sc, catalog)
+    for w in stack.warnings:  # the layers' caveats, once (the stages log their own as they go)
+        log.warning("%s", w)
     if observed_year not in stack.builtup:
         raise ConfigError(f"--observed-year {observed_year} has no built-up layer in {catalog.path}; "
                           f"observed years are {', '.join(map(str, stack.years))}")

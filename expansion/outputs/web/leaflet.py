@@ -282,6 +282,7 @@ def make_map(
     osm_tiles: bool = True,
     max_px: int = MAX_OVERLAY_PX,
     notes: Sequence[str] = (),
+    summary_page: str | None = "index.html",
 ) -> str:
     """A complete, self-contained HTML page with one Leaflet map.
 
@@ -303,6 +304,8 @@ def make_map(
     max_px : longest side of each raster image in pixels.
     notes : caveats shown under the title (plain text), with a pointer to the
         summary page that lists them all.
+    summary_page : that summary page, relative to the map (None: the map has none beside it,
+        as a backtest's, and the caveats box has no link).
 
     Returns
     -------
@@ -377,7 +380,7 @@ def make_map(
     badge = '<div class="xp-badge">SYNTHETIC DATA - not a real city</div>' if synthetic else ""
     root.html.add_child(Raw(
         f'<div class="xp-title"><h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p>{badge}'
-        f"{_notes_html(notes)}</div>"
+        f"{_notes_html(notes, summary_page)}</div>"
     ), name="xp_titleblock")
     if entries:
         Legend(entries).add_to(m)
@@ -388,14 +391,17 @@ def make_map(
     return root.render()
 
 
-def _notes_html(notes: Sequence[str]) -> str:
-    """Every caveat of the map (a scrolling box when they are many), and a link to the summary page."""
+def _notes_html(notes: Sequence[str], summary_page: str | None = "index.html") -> str:
+    """Every caveat of the map (a scrolling box when they are many), and a link to the summary page
+    (none when ``summary_page`` is None)."""
     notes = list(dict.fromkeys(str(n).strip() for n in notes if str(n).strip()))
     if not notes:
         return ""
     items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
-    return (f'<div class="xp-notes"><b>Caveats of this map</b><ul>{items}</ul>'
-            '<a href="index.html">all caveats of the run: summary page</a></div>')
+    link = (f'<a href="{html.escape(summary_page, quote=True)}">all caveats of the run: summary page</a>'
+            if summary_page else "")
+    return f'<div class="xp-notes"><b>Caveats of this map</b><ul>{items}</ul>{link}</div>'
+
 
 
 def _geojson(folium, layer: VectorLayer, data: dict):

@@ -286,4 +286,6 @@ def backtest_map(stack, sc, res: dict, agreement: np.ndarray) -> str:
                           legend=f"new built-up land {res['base_year']}-{res['observed_year']}, one "
                                  "simulation against what was observed"),
               *context_layers(stack)]
-    return make_map(stack.name, subtitle, stack.grid, layers, shade, stack.synthetic, notes=res["warnings"])
+    # a backtest folder has no summary page: the caveats box links nowhere
+    return make_map(stack.name, subtitle, stack.grid, layers, shade, stack.synthetic, notes=res["warnings"],
+                    summary_page=None)
