@@ -141,15 +141,20 @@ def score(stack: Stack, cfg: SuitabilityConfig, base_year: int, *, keep_factors:
     if has_dem:
         present.append("slope")
     else:
-        warnings.append("no DEM: the slope factor is dropped and flood exposure uses distance to water only")
+        warnings.append("no DEM (elevation): the maps cannot show steep land"
+                        + (", and flood-prone land is judged by distance to water alone" if has_water else "")
+                        + "; add a DEM (e.g. SRTM) and rerun")
     if has_water:
         present.append("flood")
     else:
-        warnings.append("no water layer: the flood factor is dropped")
+        warnings.append("no water layer: the maps cannot show flood-prone land along rivers and lakes; add a "
+                        "water layer (e.g. from OpenStreetMap) and rerun")
     if stack.has_roads:
         present += ["arterials", "roads"]
     else:
-        warnings.append("no roads layer: the arterials and roads factors are dropped")
+        warnings.append("no roads layer: land suitability ignores access to roads, and the plan has no "
+                        "existing arterials to connect to; add a roads layer (e.g. an OpenStreetMap extract) "
+                        "and rerun")
     present = [k for k in FACTORS if k in present]
 
     used = {k: float(weights[k]) for k in present if weights[k] > 0}

@@ -66,8 +66,8 @@ def height_above_water(water: np.ndarray, dem: np.ndarray, out: np.ndarray | Non
         if np.isnan(dem).all():
             out[...] = np.nan
             return out
-        log.warning("no water cell with an elevation: height above water is measured from the "
-                    "lowest point of the grid")
+        log.warning("no water inside the DEM: flood-prone land is judged by its height above the lowest "
+                    "point of the study area, not above the nearest river or lake")
         low = np.float32(np.nanmin(dem))
         for r0, r1 in row_blocks(dem.shape):
             out[r0:r1] = dem[r0:r1] - low

@@ -418,15 +418,19 @@ def test_warnings_go_to_the_maps_they_concern():
     """QA 15: each map shows all the caveats that concern it, once (the warnings of the QA runs)."""
     from expansion.outputs.web.assumptions import warnings_for
 
-    dem = "no DEM: the slope factor is dropped and flood exposure uses distance to water only"
-    roads = "no roads layer: the arterials and roads factors are dropped"
-    risk_roads = ("no roads layer: the risk map leaves out distance to roads (its weight is shared by the "
-                  "other terms), so it shows hazard and growth pressure only")
+    dem = ("no DEM (elevation): the maps cannot show steep land, and flood-prone land is judged by distance to "
+           "water alone; add a DEM (e.g. SRTM) and rerun")
+    roads = ("no roads layer: land suitability ignores access to roads, and the plan has no existing arterials "
+             "to connect to; add a roads layer (e.g. an OpenStreetMap extract) and rerun")
+    risk_roads = ("no roads layer: the risk map cannot tell which land is far from roads and services, so it "
+                  "counts only flood-prone or steep land and where growth crowds; add a roads layer (e.g. "
+                  "OpenStreetMap) and rerun")
     unmet = ("the study area fills by about 2044: 1,906 hectares of the new land needed by 2049 cannot be "
              "placed in it and is not shown as met (unmet demand)")
     density = ("this city's own density trend could not be measured: the population is not known for both "
                "2000 and 2014 (for planners: give a [population] table, or a population layer of each year)")
-    people = "no population layer: people already living on hazard land are not counted"
+    people = ("no population layer: the risk map cannot count the people already living on flood-prone or "
+              "steep land; add a population raster (e.g. WorldPop) to count them")
     ws = [dem, roads, risk_roads, unmet, density, people, roads]
     assert warnings_for("suitability.html", ws) == [dem, roads]
     assert warnings_for("risk.html", ws) == [dem, risk_roads, people]

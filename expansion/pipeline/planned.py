@@ -169,6 +169,6 @@ def _warnings(sc: Scenario, stack: Stack, the_plan: plan.Plan, sec: Secured) -> 
                    "open space are secured, the rest may be built over, and growth may spill past the "
                    "expansion area")
     if stack.population is None and hazard:
-        out.append("no population layer: people already living on flood-prone or steep land are not counted "
-                   "(add a population raster, e.g. WorldPop, to count them)")
+        out.append("no population layer: the risk map cannot count the people already living on flood-prone "
+                   "or steep land; add a population raster (e.g. WorldPop) to count them")
     return out

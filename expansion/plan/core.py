@@ -149,8 +149,9 @@ def make_plan(stack: Stack, suitability_score: np.ndarray, excluded: np.ndarray,
     notes = []
     if new_ha < 0.95 * target:
         notes.append(f"only {new_ha:,.0f} ha of buildable land was found for an expansion area of "
-                     f"{target:,.0f} ha (the land need times {cfg.generosity:g}): the study area is too "
-                     "small for the projected growth")
+                     f"{target:,.0f} ha ({cfg.generosity:g} times the land need, the Making Room margin): "
+                     "the study area is too small for the projected growth; enlarge the study area (the "
+                     "catalog's boundary) or plan for higher density")
         log.warning("plan: %s", notes[-1])
     expansion_gdf = expansion_polygons(area, grid)
     arterials, bearing = arterial_grid(stack, area, cfg, base_builtup=base, max_slope_pct=max_slope_pct)

@@ -190,7 +190,7 @@ def expansion_map(m, shade) -> str:
     layers = [
         RasterLayer("Growth by period, if nothing is done", m.bau.urbanization_year, grid,
                     categories=period_categories(years), opacity=0.8,
-                    legend="when land is built up, in one simulation of business as usual"),
+                    legend="when land is built up if nothing is done, in one simulation"),
         RasterLayer("Growth by period, with the plan", m.planned.urbanization_year, grid,
                     categories=period_categories(years), opacity=0.8, show=False,
                     legend="when land is built up under the plan"),
