@@ -418,10 +418,10 @@ def test_warnings_go_to_the_maps_they_concern():
     """QA 15: each map shows all the caveats that concern it, once (the warnings of the QA runs)."""
     from expansion.outputs.web.assumptions import warnings_for
 
-    dem = ("no DEM (elevation): the maps cannot show steep land, and flood-prone land is judged by distance to "
-           "water alone; add a DEM (e.g. SRTM) and rerun")
-    roads = ("no roads layer: land suitability ignores access to roads, and the plan has no existing arterials "
-             "to connect to; add a roads layer (e.g. an OpenStreetMap extract) and rerun")
+    dem = ("no DEM (elevation): the maps cannot show steep land, and flood-prone land is judged by distance "
+           "to water alone; add a DEM (e.g. SRTM) and rerun")
+    roads = ("no roads layer: land suitability ignores access to roads, and the plan has no existing "
+             "arterials to connect to; add a roads layer (e.g. an OpenStreetMap extract) and rerun")
     risk_roads = ("no roads layer: the risk map cannot tell which land is far from roads and services, so it "
                   "counts only flood-prone or steep land and where growth crowds; add a roads layer (e.g. "
                   "OpenStreetMap) and rerun")
