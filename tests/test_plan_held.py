@@ -3,6 +3,7 @@ of the expansion area around growth away from the main city (expansion_area.py).
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -138,3 +139,18 @@ def test_a_patch_around_growth_away_from_the_city_is_kept_under_the_cap():
     lab, n = ndimage.label(kept, np.ones((3, 3), bool))
     part = np.count_nonzero(lab == lab[around][0]) * stack.grid.cell_area_ha
     assert n == 2 and 20.0 <= part < 0.02 * target
+
+
+def test_index_says_what_the_plan_holds_in_plain_words():
+    from expansion.outputs.web.index import metrics_tables
+
+    plan = {"bau_growth_share": 0.876, "bau_growth_in_area_share": 0.593, "bau_growth_infill_share": 0.042,
+            "bau_growth_outlying_share": 0.275, "bau_growth_best_share": None}
+    page = html.unescape(metrics_tables({"plan": plan}))
+    assert ("share of the city's expected growth (if nothing is done) inside today's city or the expansion "
+            "area</td><td>87.6 %") in page
+    assert "around outlying villages, which this plan does not cover</td><td>27.5 %" in page
+    assert "the most an expansion area of this size could hold" not in page  # only when it falls short
+    short = {**plan, "bau_growth_share": 0.8, "bau_growth_best_share": 0.93}
+    page = html.unescape(metrics_tables({"plan": short}))
+    assert "the most an expansion area of this size could hold" in page and "93.0 %" in page
