@@ -2,7 +2,8 @@
 
 - small stacks made in memory: ``make_stack`` (a plain square city), ``synthetic_stack`` (a
   city growing along a road, for demand, suitability, growth and validation), ``plan_stack``
-  (a river, lake, forest and highways, for the plan, hazard and risk);
+  (a river, lake, forest and highways, for the plan, hazard and risk), ``ring_stack`` (a flat,
+  dry city with the arterials given, for the plan's sectors and bridges);
 - layer files written to a temporary folder with a known CRS, transform and nodata
   (``write_raster``, ``write_boundary``, ``write_roads``, ``write_osm``, ``write_catalog``,
   ``make_town``), for the inputs tests;
@@ -191,6 +192,34 @@ def plan_stack(size: int = 400, res: float = 30.0) -> Stack:
                  "protected": gpd.GeoDataFrame(geometry=[forest], crs=CRS)},
         has_roads=True, has_water=True,
     )
+
+
+def ring_stack(size: int = 300, res: float = 30.0, roads: list | None = None,
+               built: np.ndarray | None = None) -> Stack:
+    """A flat, dry city on a ``size`` × ``size`` grid: built land in a disc of 1 km
+    around the centre (or ``built``), the arterial LineStrings ``roads`` (none by
+    default), no water, no protected land. For the plan's sectors and bridges."""
+    grid = Grid(crs=CRS, left=600_000.0, top=1_000_000.0 + size * res, res=res, width=size, height=size)
+    xs, ys = grid.cell_centres()
+    X, Y = np.meshgrid(xs, ys)
+    left, bottom, right, top = grid.bounds
+    if built is None:
+        built = np.hypot(X - (left + right) / 2, Y - (bottom + top) / 2) < 1000.0
+    roads = roads or []
+    arterial_cells = burn(roads, grid, all_touched=True) if roads else np.zeros(grid.shape, bool)
+    far = np.full(grid.shape, 1e5, np.float32)
+    dist = distance_m(arterial_cells, res) if roads else far
+    none = np.zeros(grid.shape, bool)
+    vectors = {"boundary": gpd.GeoDataFrame(geometry=[shapely.box(*grid.bounds)], crs=CRS)}
+    if roads:
+        cols = {"highway": ["primary"] * len(roads), "road_class": ["arterial"] * len(roads)}
+        vectors["roads"] = gpd.GeoDataFrame(cols, geometry=roads, crs=CRS)
+    return Stack(grid=grid, name="Ring City", synthetic=True, valid=np.ones(grid.shape, bool),
+                 builtup={2020: built}, water=none, water_dist_m=far, arterial_dist_m=dist, road_dist_m=dist,
+                 protected=none.copy(), dem=np.full(grid.shape, 100.0, np.float32),
+                 slope_pct=np.zeros(grid.shape, np.float32), height_above_water_m=np.full(grid.shape, 10.0,
+                                                                                          np.float32),
+                 vectors=vectors, has_roads=bool(roads), has_water=False)
 
 
 def suitability(stack: Stack) -> tuple[np.ndarray, np.ndarray]:

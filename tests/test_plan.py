@@ -218,6 +218,7 @@ def test_a_planned_line_may_cross_water_next_to_an_existing_bridge():
     from conftest import burn, distance_m
 
     from expansion.plan import arterial_grid
+    from expansion.plan.sectors import Sector
 
     stack = plan_stack()
     g = stack.grid
@@ -234,8 +235,9 @@ def test_a_planned_line_may_cross_water_next_to_an_existing_bridge():
     stack = dataclasses.replace(stack, vectors={**stack.vectors, "roads": roads}, arterial_dist_m=no_roads,
                                 road_dist_m=distance_m(burn([bridge], g, all_touched=True), g.res),
                                 protected=np.zeros(g.shape, bool), slope_pct=np.zeros(g.shape, np.float32))
-    arts, bearing = arterial_grid(stack, area, PlanConfig())
-    assert bearing == 0.0
+    north_up = [Sector(0.0, 360.0, 0.0, "radial", int(area.sum()))]
+    arts, sectors = arterial_grid(stack, area, PlanConfig(), sectors=north_up)
+    assert sectors == north_up
     water = shapely.union_all(stack.vectors["water"].geometry.values)
     planned = arts.geometry.values
     wet = shapely.intersects(planned, water)
@@ -243,7 +245,7 @@ def test_a_planned_line_may_cross_water_next_to_an_existing_bridge():
     assert wet.sum() == 1  # only the east-west line next to the bridge crosses the river
     crossing_line = planned[wet][0]
     assert east_west[wet][0]
-    assert abs(shapely.get_coordinates(crossing_line)[0, 1] - line_y) < 1.0
+    assert abs(shapely.get_coordinates(crossing_line)[0, 1] - (line_y + 60.0)) <= 100.0 + g.res
     # The other east-west lines stop at the river.
     assert east_west.sum() > wet.sum()
 
@@ -460,7 +462,7 @@ def test_enforcement_outside_0_1_is_refused(tmp_path, value):
 
 
 def test_short_planned_pieces_stay_only_when_they_connect_two_arterials():
-    from expansion.plan.arterials import drop_stubs
+    from expansion.plan.network import drop_stubs
 
     a = shapely.LineString([(0, 0), (3000, 0)])
     b = shapely.LineString([(0, 400), (3000, 400)])
@@ -506,3 +508,136 @@ def test_a_link_between_junctions_takes_the_year_growth_first_reaches_it():
     assert len(vert) == 2 and set(vert["phase_year"]) == {2035, 2050}
     assert out["length_m"][out["kind"] == "planned"].sum() == pytest.approx(1550.0 + 1600.0)
     assert list(out["phase_year"][out["kind"] == "existing"]) == [0]
+
+
+# ------------------------------------------------ sectors of the city and crossings of built land
+
+
+def _ring(stack, inner_m: float = 1300.0, outer_m: float = 4200.0) -> np.ndarray:
+    """The expansion area of a ring city: a ring around the grid's centre."""
+    xs, ys = stack.grid.cell_centres()
+    X, Y = np.meshgrid(xs, ys)
+    left, bottom, right, top = stack.grid.bounds
+    r = np.hypot(X - (left + right) / 2, Y - (bottom + top) / 2)
+    return (r >= inner_m) & (r <= outer_m)
+
+
+def _direction(line) -> float:
+    """Orientation of a straight line, degrees clockwise from grid north modulo 90."""
+    (x0, y0), (x1, y1) = shapely.get_coordinates(line)[[0, -1]]
+    return math.degrees(math.atan2(x1 - x0, y1 - y0)) % 90.0
+
+
+def _gap(a: float, b: float) -> float:
+    return abs((a - b + 45.0) % 90.0 - 45.0)
+
+
+def test_two_sectors_with_differently_oriented_roads_get_two_grids_on_one_network():
+    import sys
+
+    from conftest import ROOT, ring_stack
+
+    from expansion.plan import arterial_grid
+    from expansion.plan.arterials import built_length_m
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from plan_real import network_pieces
+
+    size, res = 300, 30.0
+    left, bottom = 600_000.0, 1_000_000.0
+    cx, cy = left + size * res / 2, bottom + size * res / 2
+    # east of the centre, roads run north-south; west of it, they run at 30° (each a few km long)
+    east = [shapely.LineString([(cx + dx, cy - 4300), (cx + dx, cy + 4300)])
+            for dx in (1500.0, 2500.0, 3500.0)]
+    u = np.array([math.sin(math.radians(30)), math.cos(math.radians(30))])
+    west = []
+    for k in (2.0, 3.0, 4.0):
+        c = np.array([cx, cy]) - k * 1000.0 * np.array([1.0, 0.0])
+        c = c - (c - [cx, cy]) @ u * u  # the foot of the line nearest the centre
+        west.append(shapely.LineString([c - 4300 * u, c + 4300 * u]).intersection(
+            shapely.box(left, bottom, cx - 800, bottom + size * res)))
+    stack = ring_stack(size, res, roads=east + west)
+    area = _ring(stack) & ~stack.builtup[2020]
+    arts, sectors = arterial_grid(stack, area, PlanConfig(), base_builtup=stack.builtup[2020])
+
+    assert len(sectors) == 2 and {s.source for s in sectors} == {"roads"}
+    assert sorted(round(s.bearing_deg) for s in sectors) == [0, 30]
+    planned = arts[arts["kind"] == "planned"]
+    for no, sec in enumerate(sectors, start=1):
+        mine = planned.geometry.values[planned["sector"].to_numpy() == no]
+        grid_lines = mine[shapely.length(mine) > 500.0]  # not the connectors of dead ends (< half a spacing)
+        assert len(grid_lines) > 4
+        assert all(_gap(_direction(g), sec.bearing_deg) < 0.5 for g in grid_lines)  # one orientation a sector
+        in_sector = planned["sector"].to_numpy() == no
+        assert np.allclose(planned["bearing_deg"].to_numpy()[in_sector], sec.bearing_deg)
+    # a planned arterial along each boundary ray, and the grids of both sides end on it: one network
+    boundary = planned.geometry.values[planned["sector"].to_numpy() == 0]
+    assert len(boundary) >= 2
+    pieces, short = network_pieces(arts.geometry.values)
+    assert pieces == 1 and short == 0.0
+    assert built_length_m(planned.geometry.values, stack.builtup[2020], stack.grid) == 0.0
+
+
+def test_without_roads_each_sector_radiates_from_the_centre():
+    from conftest import ring_stack
+
+    from expansion.plan import arterial_grid
+    from expansion.plan.sectors import bearing_from
+
+    stack = ring_stack()
+    area = _ring(stack) & ~stack.builtup[2020]
+    arts, sectors = arterial_grid(stack, area, PlanConfig(), base_builtup=stack.builtup[2020])
+    g = stack.grid
+    centre = np.array([g.left + g.width * g.res / 2, g.top - g.height * g.res / 2])
+    assert len(sectors) >= 3 and {s.source for s in sectors} == {"radial"}
+    assert len({round(s.bearing_deg) for s in sectors}) >= 3  # not one orientation for the whole city
+    for no, sec in enumerate(sectors, start=1):
+        # one family runs out from the centre along the sector's bisector (the ring is even all round)
+        bisector = (sec.start_deg + sec.width_deg / 2) % 360
+        assert _gap(sec.bearing_deg, bisector) < 1.0
+        mine = arts.geometry.values[arts["sector"].to_numpy() == no]
+        mids = shapely.get_coordinates(shapely.centroid(mine))
+        assert sec.contains(bearing_from(centre, mids[:, 0], mids[:, 1])).all()
+        grid_lines = mine[shapely.length(mine) > 500.0]
+        assert len(grid_lines) > 4
+        assert all(_gap(_direction(line), sec.bearing_deg) < 0.5 for line in grid_lines)
+
+
+def test_a_bridge_over_built_land_is_built_only_where_it_joins_the_network():
+    from conftest import ring_stack
+
+    from expansion.plan import arterial_grid
+    from expansion.plan.sectors import Sector
+
+    size, res = 240, 30.0
+    stack0 = ring_stack(size, res, built=np.zeros((size, size), bool))
+    xs, ys = stack0.grid.cell_centres()
+    X, Y = np.meshgrid(xs, ys)
+    left, bottom, right, top = stack0.grid.bounds
+    area = (X > left + 300) & (X < right - 300) & (Y > bottom + 1000) & (Y < top - 1000)
+    # a built strip 90 m wide across the whole area splits it in two: one crossing is needed
+    strip = (np.abs(X - (left + 4700)) < 45) & area
+    # a built block 120 m wide and 1.2 km tall in the west part: the lines around it connect its sides
+    block = (np.abs(X - (left + 2200)) < 60) & (np.abs(Y - (bottom + top) / 2) < 600) & area
+    built = strip | block
+    stack = ring_stack(size, res, built=built)
+    north_up = [Sector(0.0, 360.0, 0.0, "radial", int(area.sum()))]
+    arts, _ = arterial_grid(stack, area, PlanConfig(), base_builtup=built, sectors=north_up)
+    lines = arts.geometry.values
+    strip_poly = shapely.box(left + 4660, bottom, left + 4740, top)
+    block_poly = shapely.box(left + 2150, (bottom + top) / 2 - 590, left + 2250, (bottom + top) / 2 + 590)
+    over_strip = shapely.intersects(lines, strip_poly)
+    assert over_strip.sum() == 1  # the one needed crossing; the other east-west lines stop at the strip
+    assert _direction(lines[over_strip][0]) == pytest.approx(0.0, abs=1e-6) or \
+        abs(np.diff(shapely.get_coordinates(lines[over_strip][0])[:, 1]))[0] < 1e-6
+    assert not shapely.intersects(lines, block_poly).any()  # redundant: not built
+    # both parts have their grid, and the network is one
+    west = shapely.get_coordinates(lines)[:, 0] < left + 4660
+    assert west.any() and (~west).any()
+    import sys
+
+    from conftest import ROOT
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from plan_real import network_pieces
+
+    assert network_pieces(lines)[0] == 1

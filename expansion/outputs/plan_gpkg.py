@@ -11,13 +11,16 @@ from ..plan import Plan
 from .gpkg import write_gpkg
 from .qgis import plan_layer_styles
 
+ARTERIAL_COLUMNS = ("kind", "length_m", "width_m", "phase_year", "sector", "bearing_deg")
 _HOTSPOT_COLUMNS = {"policy": "str", "hectares": "float", "people": "float", "hazard_share": "float",
                     "mean_risk": "float"}
 
 
 def write_plan_gpkg(plan: Plan, path: str | Path, risk_hotspots: gpd.GeoDataFrame | None = None) -> Path:
     """Write ``plan.gpkg`` with layers ``expansion_area``, ``arterials`` (with
-    ``phase_year``: the year by which to secure it, 0 for existing arterials),
+    ``phase_year``: the year by which to secure it, 0 for existing arterials;
+    ``sector``: the sector of the city it lies in, 0 on a boundary between sectors;
+    ``bearing_deg``: the orientation of that sector's grid),
     ``open_space``, ``risk_hotspots`` (empty, with its columns, when None) and
     ``right_of_way`` (the arterials' rights-of-way as polygons, with ``phase_year``),
     each styled for QGIS through the GeoPackage ``layer_styles`` table.
@@ -35,7 +38,7 @@ def write_plan_gpkg(plan: Plan, path: str | Path, risk_hotspots: gpd.GeoDataFram
         risk_hotspots = gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
     return write_gpkg(path, [
         ("expansion_area", plan.expansion, "MultiPolygon"),
-        ("arterials", plan.arterials[["kind", "length_m", "width_m", "phase_year", "geometry"]],
+        ("arterials", plan.arterials[[c for c in ARTERIAL_COLUMNS if c in plan.arterials] + ["geometry"]],
          "LineString"),
         ("open_space", plan.open_space[["kind", "hectares", "geometry"]], "MultiPolygon"),
         ("risk_hotspots", risk_hotspots, "MultiPolygon"),

@@ -1,9 +1,11 @@
-"""The arterial grid: lines about a spacing apart, aligned with the existing
-arterials, cut on obstacles, with dead ends joined; and their rights-of-way."""
+"""The arterial grid: one orientation per sector of the city (:mod:`.sectors`), lines
+about a spacing apart, cut on obstacles, built land crossed only where that joins the
+network (:mod:`.network`), dead ends joined; and their rights-of-way."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -14,28 +16,18 @@ from ..config import PlanConfig
 from ..grid import Grid, rasterize, row_blocks
 from ..hazard import MAX_SLOPE_PCT, steep
 from ..stack import Stack
+from .lines import Traced, cells_of, line_span, passable_along, trace_line
 from .morphology import dilate, polygons
+from .network import merge_collinear, needed_bridges, stubs
+from .sectors import Sector, bearing_from, city_centre, city_sectors, ray_crossing, unit
 
 MIN_FRAGMENT_M = 200.0  # planned arterial pieces shorter than this are dropped
 CROSSING_M = 100.0  # a planned line may cross water this close to an existing road crossing
-BRIDGE_SHARE = 0.2  # a line crosses built land (or a speck of protected land) over gaps up to this × spacing
+BRIDGE_SHARE = 0.2  # a line may cross built land (or a protected speck) over gaps up to this × spacing
+TAIL_M = 200.0
+OFFSETS = 10  # shifts tried for a family of lines no existing arterial pins down
+BRIDGE_COST = 10.0  # a metre of built land crossed weighs as much as this many metres of open road
 STUB_SHARE = 0.5  # a planned piece shorter than this × spacing must connect two other arterials
-
-
-def cells_of(xs, ys, grid: Grid):
-    cols = np.floor((xs - grid.left) / grid.res).astype(np.int64)
-    rows = np.floor((grid.top - ys) / grid.res).astype(np.int64)
-    inside = (cols >= 0) & (cols < grid.width) & (rows >= 0) & (rows < grid.height)
-    return rows.clip(0, grid.height - 1), cols.clip(0, grid.width - 1), inside
-
-
-def passable_along(line_xy: np.ndarray, mask: np.ndarray, grid: Grid, step: float) -> bool:
-    """Whether every sample of the straight segment ``line_xy`` (2 × 2) lies on ``mask``."""
-    (x0, y0), (x1, y1) = line_xy
-    n = max(2, int(math.hypot(x1 - x0, y1 - y0) / step) + 1)
-    t = np.linspace(0.0, 1.0, n)
-    rows, cols, inside = cells_of(x0 + t * (x1 - x0), y0 + t * (y1 - y0), grid)
-    return bool(np.all(inside & mask[rows, cols]))
 
 
 def arterial_roads(stack: Stack) -> gpd.GeoDataFrame | None:
@@ -61,11 +53,15 @@ def segments(geoms) -> tuple[np.ndarray, np.ndarray]:
 
 
 def dominant_bearing(lines) -> float:
-    """Dominant orientation of line geometries, degrees clockwise from grid north
-    in [0, 90): the peak of the length-weighted bearing histogram modulo 90°
-    (1° bins, smoothed over ±3°), refined by the circular mean of the segments
-    within 10° of it. 0 when there are no lines."""
-    seg, length = segments(lines)
+    """Dominant orientation of line geometries (:func:`segments_bearing` of their segments)."""
+    return segments_bearing(*segments(lines))
+
+
+def segments_bearing(seg: np.ndarray, length: np.ndarray) -> float:
+    """Dominant orientation of segments (n × 2 × 2, metres) of these lengths, degrees
+    clockwise from grid north in [0, 90): the peak of the length-weighted bearing
+    histogram modulo 90° (1° bins, smoothed over ±3°), refined by the circular mean
+    of the segments within 10° of it. 0 when there are none."""
     keep = length > 0
     seg, length = seg[keep], length[keep]
     if len(seg) == 0:
@@ -83,7 +79,6 @@ def dominant_bearing(lines) -> float:
     return float(round((mean / 4.0) % 90.0, 6))
 
 
-
 def family_offset(positions: np.ndarray, weights: np.ndarray, spacing: float, fallback: float) -> float:
     """Weighted circular mean of ``positions`` modulo ``spacing``."""
     if len(positions) == 0 or weights.sum() <= 0:
@@ -91,52 +86,6 @@ def family_offset(positions: np.ndarray, weights: np.ndarray, spacing: float, fa
     phi = 2 * np.pi * positions / spacing
     ang = math.atan2(float(np.sum(weights * np.sin(phi))), float(np.sum(weights * np.cos(phi))))
     return (ang / (2 * np.pi) * spacing) % spacing
-
-
-def trace(normal, along, offset, spacing, cell_xy, passable, grid, step, min_len, bridge=None,
-          bridge_len=0.0):
-    """Straight lines ``p·normal = offset + k·spacing`` sampled every ``step`` metres,
-    split into runs over ``passable``; runs shorter than ``min_len`` dropped.
-    A gap of at most ``bridge_len`` metres between two runs whose samples all lie
-    on ``bridge`` (bool raster, e.g. land built at the base year) joins them.
-    Returns a list of ((x0, y0), (x1, y1)) pairs."""
-    c = cell_xy @ normal
-    t = cell_xy @ along
-    pad = grid.res
-    k0 = math.ceil((c.min() - pad - offset) / spacing)
-    k1 = math.floor((c.max() + pad - offset) / spacing)
-    if k1 < k0:
-        return []
-    ts = np.arange(t.min() - pad, t.max() + pad + step, step)
-    out = []
-    for k in range(k0, k1 + 1):
-        ck = offset + k * spacing
-        xs = ck * normal[0] + ts * along[0]
-        ys = ck * normal[1] + ts * along[1]
-        rows, cols, inside = cells_of(xs, ys, grid)
-        ok = inside & passable[rows, cols]
-        if bridge is not None and bridge_len > 0:
-            ok = _bridged(ok, inside & bridge[rows, cols], ts, bridge_len)
-        edges = np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))
-        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
-        for s, e in zip(starts, ends):
-            if ts[e] - ts[s] >= min_len:
-                out.append(((xs[s], ys[s]), (xs[e], ys[e])))
-    return out
-
-
-def _bridged(ok: np.ndarray, bridge: np.ndarray, ts: np.ndarray, max_len: float) -> np.ndarray:
-    """``ok`` with its inner gaps (False runs between True runs) set True where every
-    sample of the gap is on ``bridge`` and the gap spans at most ``max_len`` metres."""
-    edges = np.diff(np.concatenate([[1], ok.astype(np.int8), [1]]))
-    starts, ends = np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)  # gap = [start, end)
-    out = ok.copy()
-    for s, e in zip(starts, ends):
-        if s == 0 or e == len(ok):
-            continue  # not between two runs
-        if ts[e] - ts[s - 1] <= max_len + 1e-6 and bridge[s:e].all():
-            out[s:e] = True
-    return out
 
 
 def nearest_connector(point, network: list, exclude: int | None, max_m: float, passable, grid, step,
@@ -194,176 +143,302 @@ def outline_cells(mask: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.ndarray]
     return np.column_stack([xs[cc], ys[rr]]), centroid
 
 
-def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
-                  base_builtup: np.ndarray | None = None, max_slope_pct: float = MAX_SLOPE_PCT,
-                  min_fragment_m: float = MIN_FRAGMENT_M,
-                  crossing_m: float = CROSSING_M) -> tuple[gpd.GeoDataFrame, float]:
-    """The arterial grid over ``expansion_area``.
-
-    Lines ``cfg.arterial_spacing_m`` apart in two perpendicular families, turned
-    to :func:`dominant_bearing` of the existing arterials. Each family is shifted
-    (the length-weighted circular mean of positions modulo the spacing) so that
-    its lines run along the existing arterials parallel to it (within 10°) near
-    the area, or, without such, through the points where existing arterials enter
-    the area. Lines are sampled every res/3 metres and cut outside the area, on
-    water (dilated by one cell, except within ``crossing_m`` of a cell where an
-    existing road crosses water), on slopes above ``max_slope_pct`` and on
-    protected land; planned lines within a quarter spacing of a parallel existing
-    arterial are left out (the existing road is that line); pieces shorter than
-    ``min_fragment_m`` are dropped. Planned lines run on land not built at the
-    base year (``base_builtup``): the built city keeps its own streets, and a line
-    crosses built land, or a speck of protected land, only over a gap of at most
-    :data:`BRIDGE_SHARE` of the spacing (200 m for 1 km) between two stretches of
-    open land, to connect them, so that it stays one road (never over water or
-    steep land); the crossings of built land are measured by
-    :func:`built_length_m`. Dead ends (existing arterials ending inside the area,
-    planned lines stopped next to an existing road) are joined to the nearest line
-    within half a spacing by a straight, passable connector. Then stubs go
-    (:func:`drop_stubs`): a planned piece shorter than :data:`STUB_SHARE` of the
-    spacing stays only if it connects two other arterials.
-
-    Returns
-    -------
-    (GeoDataFrame of lines with ``kind``, ``length_m``, ``width_m``; bearing in degrees)
-    """
-    grid = stack.grid
-    res, spacing, width = grid.res, float(cfg.arterial_spacing_m), float(cfg.arterial_width_m)
-    step = res / 3.0
-    empty = gpd.GeoDataFrame({"kind": [], "length_m": [], "width_m": []}, geometry=[], crs=grid.crs)
-    art = arterial_roads(stack)
-    bearing = dominant_bearing(art.geometry.values) if art is not None else 0.0
-    if not expansion_area.any():
-        return empty, bearing
-    th = math.radians(bearing)
-    d1 = np.array([math.sin(th), math.cos(th)])  # along the bearing
-    d2 = np.array([math.cos(th), -math.sin(th)])  # perpendicular to it
-
-    # Obstacles.
+def obstacles(stack: Stack, expansion_area: np.ndarray, base_builtup: np.ndarray | None, max_slope_pct: float,
+              crossing_m: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """Where planned lines may run (``passable``: the expansion area off water,
+    dilated by one cell except within ``crossing_m`` of an existing road crossing,
+    off steep and protected land and off land built at the base year), and where a
+    bridge may take them across (``bridge``: built or protected land that is not
+    water or steep; None without ``base_builtup``)."""
+    res = stack.grid.res
     water = stack.water
-    road_cells = stack.road_dist_m <= 0.5 * res
-    crossing = water & road_cells
+    crossing = water & (stack.road_dist_m <= 0.5 * res)
     water_block = ndimage.binary_dilation(water, structure=np.ones((3, 3), bool))
     if crossing.any():
         water_block &= ~dilate(crossing, crossing_m, res)
-    blocked = water_block | stack.protected
+    hard = water_block
     if stack.slope_pct is not None:
-        blocked |= steep(stack.slope_pct, max_slope_pct)
-    passable = expansion_area & ~blocked
+        hard = hard | steep(stack.slope_pct, max_slope_pct)
+    passable = expansion_area & ~hard & ~stack.protected
     bridge = None
     if base_builtup is not None:
-        hard = water_block.copy()
-        if stack.slope_pct is not None:
-            hard |= steep(stack.slope_pct, max_slope_pct)
         bridge = (base_builtup | stack.protected) & ~hard & stack.valid
         passable &= ~base_builtup
+    return passable, bridge
 
-    cell_xy, centroid = outline_cells(expansion_area, grid)
 
-    # Existing arterials near and inside the area.
-    area_poly = shapely.MultiPolygon([g for _, g in polygons(expansion_area, grid, 0.0)])
-    shapely.prepare(area_poly)
-    existing_in: list = []
-    seg = np.zeros((0, 2, 2))
-    seg_len = np.zeros(0)
-    entries = np.zeros((0, 2))
-    if art is not None:
-        near = art.geometry.values[shapely.dwithin(art.geometry.values, area_poly, spacing / 2)]
-        seg, seg_len = segments(near)
-        clipped = shapely.intersection(near, area_poly)
-        existing_in = [g for g in shapely.get_parts(shapely.line_merge(shapely.union_all(clipped)))
-                       if shapely.get_type_id(g) == 1 and g.length >= res]
-        bpts = shapely.get_parts(shapely.intersection(shapely.union_all(near), area_poly.boundary))
-        bpts = bpts[shapely.get_type_id(bpts) == 0] if len(bpts) else bpts
-        entries = shapely.get_coordinates(bpts) if len(bpts) else np.zeros((0, 2))
+def existing_near(art: gpd.GeoDataFrame | None, area_poly, spacing: float, res: float):
+    """Existing arterials within half a spacing of the area: their parts inside it
+    (lines at least a cell long), their segments cut to at most a quarter spacing
+    (so that each lies in one sector) with lengths, and the points where they enter
+    the area."""
+    if art is None:
+        return [], np.zeros((0, 2, 2)), np.zeros(0), np.zeros((0, 2))
+    near = art.geometry.values[shapely.dwithin(art.geometry.values, area_poly, spacing / 2)]
+    seg, seg_len = segments(shapely.segmentize(near, spacing / 4))
+    clipped = shapely.intersection(near, area_poly)
+    existing_in = [g for g in shapely.get_parts(shapely.line_merge(shapely.union_all(clipped)))
+                   if shapely.get_type_id(g) == 1 and g.length >= res]
+    bpts = shapely.get_parts(shapely.intersection(shapely.union_all(near), area_poly.boundary))
+    bpts = bpts[shapely.get_type_id(bpts) == 0] if len(bpts) else bpts
+    entries = shapely.get_coordinates(bpts) if len(bpts) else np.zeros((0, 2))
+    return existing_in, seg, seg_len, entries
 
-    lines_planned: list = []
-    ends_to_check: list = []
+
+def sector_of(sectors: list[Sector], centre: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Number (1 for the first) of the sector each point (n × 2) lies in."""
+    b = bearing_from(centre, points[:, 0], points[:, 1])
+    out = np.ones(len(points), np.int64)
+    for i, sec in enumerate(sectors):
+        out[sec.contains(b)] = i + 1
+    return out
+
+
+def lay_sector(traced: Traced, no: int, sec: Sector, centre: np.ndarray, cell_xy: np.ndarray, passable,
+               bridge, grid: Grid, spacing: float, min_len: float, existing: tuple, bands: dict) -> None:
+    """The two families of lines of sector ``sec`` (number ``no``) into ``traced``.
+
+    Each family is shifted (the length-weighted circular mean of positions modulo
+    the spacing) so that its lines run along the sector's existing arterials
+    parallel to it (within 10°), or, without such, through the points where
+    existing arterials enter the area in the sector, or else through the city's
+    centre. Planned lines within a quarter spacing of a parallel existing arterial
+    are left out (the existing road is that line). Lines stop at the sector's edge,
+    exactly on its boundary ray."""
+    seg, seg_len, seg_bearing, entries, entry_bearing = existing
+    step = grid.res / 3.0
+    d1 = unit(sec.bearing_deg)  # along the bearing
+    d2 = np.array([d1[1], -d1[0]])  # perpendicular to it
+    seg_in, entry_in = sec.contains(seg_bearing), sec.contains(entry_bearing)
     for normal, along in ((d2, d1), (d1, d2)):
         if len(seg):
             u = (seg[:, 1] - seg[:, 0]) / np.maximum(seg_len, 1e-9)[:, None]
             par = np.abs(u @ along) >= math.cos(math.radians(10.0))
-            pos = seg.mean(axis=1)[par] @ normal
-            w = seg_len[par]
         else:
             par = np.zeros(0, bool)
-            pos, w = np.zeros(0), np.zeros(0)
-        if w.sum() < 0.5 * spacing and len(entries):
-            pos = np.concatenate([pos, entries @ normal])
-            w = np.concatenate([w, np.full(len(entries), 0.5 * spacing)])
-        offset = family_offset(pos, w, spacing, fallback=float(centroid @ normal) + spacing / 2)
-        fam_passable = passable
+        pos, w = seg.mean(axis=1)[par & seg_in] @ normal, seg_len[par & seg_in]
+        if w.sum() < 0.5 * spacing and entry_in.any():
+            pos = np.concatenate([pos, entries[entry_in] @ normal])
+            w = np.concatenate([w, np.full(int(entry_in.sum()), 0.5 * spacing)])
+        band = None
         if par.any():
-            band = dilate(rasterize([shapely.LineString(s) for s in seg[par]], grid),
-                           spacing / 4, res)
-            fam_passable = passable & ~band
-        runs = trace(normal, along, offset, spacing, cell_xy, fam_passable, grid, step, min_fragment_m,
-                     bridge, spacing * BRIDGE_SHARE)
-        for a, b in runs:
-            i = len(lines_planned)
-            lines_planned.append(shapely.LineString([a, b]))
-            for end, away in ((a, -1.0), (b, 1.0)):
-                beyond = np.array(end) + away * step * along
-                r_, c_, ins = cells_of(beyond[:1], beyond[1:], grid)
-                if ins[0] and passable[r_[0], c_[0]]:
-                    ends_to_check.append((end, i))  # stopped by the duplicate band: a dead end
+            key = par.tobytes()
+            if key not in bands:
+                bands[key] = dilate(rasterize([shapely.LineString(s) for s in seg[par]], grid), spacing / 4,
+                                    grid.res)
+            band = bands[key]
+        c0, c1, t0, t1 = line_span(cell_xy, normal, along, grid.res)
+        ts = np.arange(t0, t1 + step, step)
 
-    # Join dead ends.
+        lay = FamilyLayout(sec, no, centre, normal, along, ts, (c0, c1), spacing, band)
+        if w.sum() > 0:  # pinned to the existing arterials
+            lay.trace(family_offset(pos, w, spacing, fallback=0.0), traced, passable, bridge, grid, min_len)
+            continue
+        # free: of OFFSETS shifts from the centre, the one with most open road for least built land crossed
+        base = float(centre @ normal)
+        shifts = [base + j * spacing / OFFSETS for j in range(OFFSETS)]
+        scores = [laid_score(lay.trace(o, Traced(), passable, bridge, grid, min_len), spacing)
+                  for o in shifts]
+        lay.trace(shifts[int(np.argmax(scores))], traced, passable, bridge, grid, min_len)
+
+
+@dataclass(frozen=True)
+class FamilyLayout:
+    """One family of parallel lines of a sector: lines ``p·normal = offset + k·spacing``
+    for the k that meet the area (``span``: the range of ``p·normal`` over it),
+    sampled at ``ts`` along ``along``, left out on ``band``."""
+
+    sec: Sector
+    no: int
+    centre: np.ndarray
+    normal: np.ndarray
+    along: np.ndarray
+    ts: np.ndarray
+    span: tuple[float, float]
+    spacing: float
+    band: np.ndarray | None
+
+    def trace(self, offset: float, out: Traced, passable, bridge, grid: Grid, min_len: float) -> Traced:
+        sec, along, ts = self.sec, self.along, self.ts
+        c0, c1 = self.span
+        for k in range(math.ceil((c0 - offset) / self.spacing), math.floor((c1 - offset) / self.spacing) + 1):
+            origin = (offset + k * self.spacing) * self.normal
+            keep = snap = None
+            if sec.width_deg < 360.0:
+                xy = origin[:, None] + along[:, None] * ts
+                keep = sec.contains(bearing_from(self.centre, xy[0], xy[1]))
+                if not keep.any():
+                    continue
+                snap = edge_snap(sec, self.centre, origin, along)
+            trace_line(out, origin, along, ts, passable, grid, min_len, bridge=bridge,
+                       bridge_len=self.spacing * BRIDGE_SHARE, keep=keep, band=self.band, snap=snap,
+                       tag=(self.no, sec.bearing_deg))
+        return out
+
+
+def laid_score(t: Traced, spacing: float) -> float:
+    """How well a family of lines lies: the length of its lines (runs joined by their
+    candidate bridges) at least :data:`STUB_SHARE` of the spacing long, less
+    :data:`BRIDGE_COST` × the metres of built land those bridges cross."""
+    if not t.runs:
+        return 0.0
+    n = len(t.runs)
+    parent = np.arange(n)
+    for _, a, b, _, _, _ in t.bridges:  # bridges join consecutive runs: a < b
+        parent[b] = parent[a]
+    length = shapely.length(np.asarray(t.runs, dtype=object))
+    chain_len = np.bincount(parent, weights=length, minlength=n)
+    off = np.zeros(n)
+    for _, a, _, m, _, _ in t.bridges:
+        off[parent[a]] += m
+    good = chain_len + off >= STUB_SHARE * spacing
+    return float(chain_len[good].sum() - BRIDGE_COST * off[good].sum())
+
+
+def edge_snap(sec: Sector, centre: np.ndarray, origin: np.ndarray, along: np.ndarray):
+    """``f(t_in, t_out)``: where the line ``origin + t·along`` crosses a boundary ray
+    of ``sec`` between those two positions (None if it does not)."""
+    def snap(t_in: float, t_out: float) -> float | None:
+        lo, hi = min(t_in, t_out) - 1e-6, max(t_in, t_out) + 1e-6
+        for b in (sec.start_deg, sec.start_deg + sec.width_deg):
+            t = ray_crossing(centre, b % 360.0, origin, along)
+            if t is not None and lo <= t <= hi:
+                return t
+        return None
+    return snap
+
+
+def join_dead_ends(traced: Traced, existing_in: list, art, passable, grid: Grid, spacing: float) -> list:
+    """Straight, passable connectors (at least a cell long) from dead ends to the
+    nearest other line within half a spacing: ends of planned lines stopped by a
+    band or a sector's edge, and existing arterials ending inside the area."""
+    step = grid.res / 3.0
+    runs = traced.runs
     connectors: list = []
-    network = lines_planned + existing_in
-    network_tree = shapely.STRtree(network)
-    for end, i in ends_to_check:
-        con = nearest_connector(end, network, i, spacing / 2, passable, grid, step, network_tree)
-        if con is not None:
-            connectors.append(shapely.LineString(con))
-    if art is not None and lines_planned:
+    network = runs + existing_in
+    if network:
+        tree = shapely.STRtree(network)
+        for end, i in traced.dead_ends:
+            con = nearest_connector(end, network, i, spacing / 2, passable, grid, step, tree)
+            if con is not None:
+                connectors.append(shapely.LineString(con))
+    if art is not None and runs:
         parts = shapely.get_parts(art.geometry.values)
         parts = parts[shapely.get_type_id(parts) == 1]
         ends = np.concatenate([shapely.get_coordinates(shapely.get_point(parts, 0)),
                                shapely.get_coordinates(shapely.get_point(parts, -1))])
         tree = shapely.STRtree(parts)
-        planned_tree = shapely.STRtree(lines_planned)
+        planned_tree = shapely.STRtree(runs)
         for end in ends:
             r_, c_, ins = cells_of(end[:1], end[1:], grid)
             if not (ins[0] and passable[r_[0], c_[0]]):
                 continue
             if len(tree.query(shapely.Point(end).buffer(1.0))) > 1:
                 continue  # a junction, not a dead end
-            con = nearest_connector(end, lines_planned, None, spacing / 2, passable, grid, step,
-                                     planned_tree)
+            con = nearest_connector(end, runs, None, spacing / 2, passable, grid, step, planned_tree)
             if con is not None:
                 connectors.append(shapely.LineString(con))
+    return [c for c in connectors if c.length >= grid.res]
 
-    planned = lines_planned + [c for c in connectors if c.length >= res]
-    planned = drop_stubs(planned, existing_in, spacing * STUB_SHARE)
+
+def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
+                  base_builtup: np.ndarray | None = None, max_slope_pct: float = MAX_SLOPE_PCT,
+                  min_fragment_m: float = MIN_FRAGMENT_M, crossing_m: float = CROSSING_M,
+                  sectors: list[Sector] | None = None) -> tuple[gpd.GeoDataFrame, list[Sector]]:
+    """The arterial grid over ``expansion_area``.
+
+    The area is split into the city's sectors around its centre (the centroid of
+    ``base_builtup``; :func:`.sectors.city_sectors`), each with one orientation:
+    that of the existing arterials in it, or radial. In each sector, lines
+    ``cfg.arterial_spacing_m`` apart in two perpendicular families
+    (:func:`lay_sector`); where two sectors meet, a planned arterial runs along
+    their common boundary ray, and the lines of both end on it. Lines are sampled
+    every res/3 metres and cut outside the area, on water (except within
+    ``crossing_m`` of an existing road's crossing), on slopes above
+    ``max_slope_pct``, on protected land and on land built at the base year: the
+    built city keeps its own streets. Pieces shorter than ``min_fragment_m`` are
+    dropped. Dead ends are joined to the nearest line within half a spacing by a
+    straight, passable connector (:func:`join_dead_ends`).
+
+    A line may cross built land, or a speck of protected land, where each stretch of
+    it is at most :data:`BRIDGE_SHARE` of the spacing long (200 m for 1 km; never
+    over water or steep land), between two stretches of open land: such a bridge is
+    built only when it joins pieces of the network that would otherwise be apart,
+    the shortest first (:func:`.network.needed_bridges`). The crossings of built land
+    are measured by :func:`built_length_m`. Then stubs go: a planned piece shorter
+    than :data:`STUB_SHARE` of the spacing stays only if it connects two other
+    arterials; pieces of one straight line that follow each other are made one.
+    ``sectors`` imposes sectors (e.g. one north-up sector) instead of the city's.
+
+    Returns
+    -------
+    (GeoDataFrame of lines with ``kind`` ("planned" | "existing"), ``length_m``,
+    ``width_m``, ``sector`` (1, 2, ... in order of bearing from north; 0 for the
+    lines along the boundaries between sectors) and ``bearing_deg`` (the
+    orientation of the sector's grid; of the line itself on a boundary), the sectors)
+    """
+    grid = stack.grid
+    res, spacing, width = grid.res, float(cfg.arterial_spacing_m), float(cfg.arterial_width_m)
+    step = res / 3.0
+    cols = {"kind": [], "length_m": [], "width_m": [], "sector": [], "bearing_deg": []}
+    empty = gpd.GeoDataFrame(cols, geometry=[], crs=grid.crs)
+    art = arterial_roads(stack)
+    if not expansion_area.any():
+        bearing = dominant_bearing(art.geometry.values) if art is not None else 0.0
+        return empty, [Sector(0.0, 360.0, bearing, "roads" if art is not None else "radial", 0)]
+    passable, bridge = obstacles(stack, expansion_area, base_builtup, max_slope_pct, crossing_m)
+    cell_xy, centroid = outline_cells(expansion_area, grid)
+    centre = city_centre(base_builtup & stack.valid, grid) if base_builtup is not None else None
+    centre = centroid if centre is None else centre
+
+    area_poly = shapely.MultiPolygon([g for _, g in polygons(expansion_area, grid, 0.0)])
+    shapely.prepare(area_poly)
+    existing_in, seg, seg_len, entries = existing_near(art, area_poly, spacing, res)
+    if sectors is None:
+        sectors = city_sectors(expansion_area, grid, centre, seg, seg_len, spacing, segments_bearing)
+    existing = (seg, seg_len, bearing_from(centre, *seg.mean(axis=1).T) if len(seg) else np.zeros(0),
+                entries, bearing_from(centre, *entries.T) if len(entries) else np.zeros(0))
+
+    traced = Traced()
+    bands: dict = {}
+    for no, sec in enumerate(sectors, start=1):
+        lay_sector(traced, no, sec, centre, cell_xy, passable, bridge, grid, spacing, min_fragment_m,
+                   existing, bands)
+    if len(sectors) > 1:  # a planned arterial along each boundary between two sectors
+        reach = float(np.hypot(*(cell_xy - centre).T).max()) + res
+        ts = np.arange(0.0, reach + step, step)
+        for sec in sectors:
+            trace_line(traced, centre, unit(sec.start_deg), ts, passable, grid, min_fragment_m, bridge=bridge,
+                       bridge_len=spacing * BRIDGE_SHARE, tag=(0, sec.start_deg % 90.0))
+
+    connectors = join_dead_ends(traced, existing_in, art, passable, grid, spacing)
+    runs = traced.runs
+    kept = needed_bridges(runs + existing_in + connectors, [(a, b, m) for _, a, b, m, _, _ in traced.bridges])
+    bridges = [traced.bridges[k] for k in kept]
+    planned = runs + [b[0] for b in bridges] + connectors
+    keys = traced.keys + [b[4] for b in bridges] + [None] * len(connectors)
+    tags = traced.tags + [b[5] for b in bridges] + [None] * len(connectors)
+    if TAIL_M > 0:
+        drop = stubs(planned, existing_in, TAIL_M)  # dangling tails of pieces under min_fragment_m
+        planned, keys, tags = ([x for x, d in zip(v, drop) if not d] for v in (planned, keys, tags))
+    planned, first = merge_collinear(planned, keys)
+    tags = [tags[i] for i in first]
+    drop = stubs(planned, existing_in, spacing * STUB_SHARE)
+    planned, tags = ([x for x, d in zip(v, drop) if not d] for v in (planned, tags))
     geoms = planned + existing_in
-    kinds = ["planned"] * len(planned) + ["existing"] * len(existing_in)
     if not geoms:
-        return empty, bearing
+        return empty, sectors
+    mids = shapely.get_coordinates(shapely.line_interpolate_point(np.asarray(geoms, dtype=object), 0.5,
+                                                                  normalized=True))
+    where = sector_of(sectors, centre, mids)
+    tags = tags + [None] * len(existing_in)
+    sector_no = [t[0] if t is not None else int(w) for t, w in zip(tags, where)]
+    bearing = [t[1] if t is not None else sectors[int(w) - 1].bearing_deg for t, w in zip(tags, where)]
+    kinds = ["planned"] * len(planned) + ["existing"] * len(existing_in)
     gdf = gpd.GeoDataFrame({"kind": kinds, "length_m": [float(g.length) for g in geoms],
-                            "width_m": [width] * len(geoms)}, geometry=geoms, crs=grid.crs)
-    return gdf, bearing
-
-
-def drop_stubs(planned: list, existing: list, min_len_m: float, touch_m: float = 1.0) -> list:
-    """``planned`` lines without stubs: a planned line shorter than ``min_len_m`` stays
-    only if it connects two other arterials (it touches at least two other planned or
-    existing lines within ``touch_m`` metres); dropping one may make another a stub, so
-    this repeats until nothing changes. Order kept."""
-    keep = list(planned)
-    while True:
-        lines = keep + list(existing)
-        if not keep:
-            return keep
-        tree = shapely.STRtree(lines)
-        pairs = tree.query(np.asarray(keep, dtype=object), predicate="dwithin", distance=touch_m)
-        other = pairs[0] != pairs[1]
-        degree = np.bincount(pairs[0][other], minlength=len(keep))
-        short = shapely.length(np.asarray(keep, dtype=object)) < min_len_m
-        stub = short & (degree < 2)
-        if not stub.any():
-            return keep
-        keep = [g for g, s in zip(keep, stub) if not s]
-
+                            "width_m": [width] * len(geoms), "sector": np.asarray(sector_no, np.int64),
+                            "bearing_deg": np.asarray(bearing, float)}, geometry=geoms, crs=grid.crs)
+    return gdf, sectors
 
 def right_of_way(arterials: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Rights-of-way: each arterial buffered by half its width with flat caps (one

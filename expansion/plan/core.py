@@ -20,6 +20,7 @@ from .held import GrowthHeld, growth_held, held_notes
 from .morphology import polygons
 from .open_space import open_space, open_space_frame
 from .phases import phase_table, reach_year, split_by_phase
+from .sectors import Sector
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,14 @@ class Plan:
     new_land_ha : buildable land (not excluded, not built) inside the expansion area.
     expansion_area : bool raster.
     expansion : polygons of the expansion area, column ``hectares``.
-    bearing_deg : orientation of the grid, degrees clockwise from grid north, in [0, 90).
+    bearing_deg : orientation of the grid in its largest sector, degrees clockwise
+        from grid north, in [0, 90).
+    bearings_deg : orientation of the grid in each sector of the city (see
+        :mod:`.sectors`), in the order of ``sectors``.
+    sectors : the sectors of the city (:class:`.sectors.Sector`), in order of bearing.
     arterials : lines, columns ``kind`` ("planned" | "existing"), ``length_m``,
-        ``width_m``; existing arterials are clipped to the expansion area.
+        ``width_m``, ``sector``, ``bearing_deg`` (see :func:`.arterials.arterial_grid`)
+        and ``phase_year``; existing arterials are clipped to the expansion area.
     right_of_way : polygons (each arterial buffered by half its width, flat caps),
         columns ``kind``, ``width_m``, ``hectares``.
     row : bool raster of the rights-of-way (cell centre inside).
@@ -85,6 +91,8 @@ class Plan:
     phases: list[dict] = field(default_factory=list)
     held: GrowthHeld | None = None
     compactness: float | None = None
+    bearings_deg: list[float] = field(default_factory=list)
+    sectors: list[Sector] = field(default_factory=list)
 
     @property
     def bau_growth_share(self) -> float | None:
@@ -154,7 +162,8 @@ def make_plan(stack: Stack, suitability_score: np.ndarray, excluded: np.ndarray,
                      "catalog's boundary) or plan for higher density")
         log.warning("plan: %s", notes[-1])
     expansion_gdf = expansion_polygons(area, grid)
-    arterials, bearing = arterial_grid(stack, area, cfg, base_builtup=base, max_slope_pct=max_slope_pct)
+    arterials, sectors = arterial_grid(stack, area, cfg, base_builtup=base, max_slope_pct=max_slope_pct)
+    bearing = max(sectors, key=lambda s: s.cells).bearing_deg
     kind = None
     phase = None
     if bau_year is not None and years is not None and len(years) > 1:
@@ -187,7 +196,8 @@ def make_plan(stack: Stack, suitability_score: np.ndarray, excluded: np.ndarray,
                 constraints=(kind > 0) | row, spacing_m=float(cfg.arterial_spacing_m),
                 width_m=float(cfg.arterial_width_m),
                 max_slope_pct=max_slope_pct, notes=notes, crossings_m=crossings, phase=phase, phases=phases,
-                held=held, compactness=polsby_popper(expansion_gdf.geometry.values))
+                held=held, compactness=polsby_popper(expansion_gdf.geometry.values),
+                bearings_deg=[s.bearing_deg for s in sectors], sectors=sectors)
 
 
 def expansion_polygons(area: np.ndarray, grid: Grid) -> gpd.GeoDataFrame:

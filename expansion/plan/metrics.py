@@ -19,7 +19,8 @@ def plan_metrics(plan: Plan, stack: Stack | None = None, land_need_ha: float | N
     ``arterial_spacing_m`` (measured: 2 × area ÷ network length inside the area),
     ``row_share`` (share of the expansion area in rights-of-way), ``within_500m_share``
     (share of the expansion area within 500 m of a planned or existing arterial),
-    ``open_space_ha`` and ``open_space_by_kind_ha``, ``parks``, ``bearing_deg``;
+    ``open_space_ha`` and ``open_space_by_kind_ha``, ``parks``, ``bearing_deg`` (the
+    grid's orientation in its largest sector) and ``bearings_deg`` (one per sector);
     ``crossings_km`` (planned arterial length on land built at the base year) and
     ``crossings_share`` (of the planned length), the ``bau_growth*`` figures (the
     share of the city's business-as-usual growth held by today's urban extent or the
@@ -59,6 +60,7 @@ def plan_metrics(plan: Plan, stack: Stack | None = None, land_need_ha: float | N
         "open_space_by_kind_ha": by_kind,
         "parks": int(np.count_nonzero(plan.open_space["kind"].to_numpy() == "park")),
         "bearing_deg": plan.bearing_deg,
+        "bearings_deg": plan.bearings_deg,
         "crossings_km": plan.crossings_m / 1000.0,
         "crossings_share": plan.crossings_m / planned_m if planned_m > 0 else 0.0,
         **held_figures(plan.held),

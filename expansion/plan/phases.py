@@ -21,7 +21,7 @@ import numpy as np
 import shapely
 
 from ..grid import Grid, distance_m, rasterize
-from .arterials import cells_of
+from .lines import cells_of
 from .morphology import crop, dilate
 
 
