@@ -154,3 +154,27 @@ def test_index_says_what_the_plan_holds_in_plain_words():
     short = {**plan, "bau_growth_share": 0.8, "bau_growth_best_share": 0.93}
     page = html.unescape(metrics_tables({"plan": short}))
     assert "the most an expansion area of this size could hold" in page and "93.0 %" in page
+
+
+def test_make_plan_reports_outlying_growth_and_warns():
+    """Growth around a village 3.3 km out is the larger part of the expected growth: the
+    plan reports it apart and says so in its notes (summary.json warnings)."""
+    from expansion.config import PlanConfig
+    from expansion.plan import make_plan, plan_metrics
+
+    shape = (240, 240)
+    city = disk(shape, 120, 60, 30)
+    village = np.zeros(shape, bool)
+    village[119:122, 199:202] = True
+    built = city | village
+    p = np.zeros(shape, np.float32)
+    p[ring(village, 4)] = 1.0
+    p[ring(city, 6)] = 0.05
+    plan = make_plan(flat_stack(built), np.full(shape, 0.5, np.float32), np.zeros(shape, bool), 100.0,
+                     PlanConfig(), built, bau_probability=p)
+    m = plan_metrics(plan)
+    assert m["bau_growth_outlying_share"] == pytest.approx(p[ring(village, 4)].sum() / p.sum())
+    assert m["bau_growth_share"] == pytest.approx(
+        (m["bau_growth_infill_share"] + m["bau_growth_in_area_share"]) / (1 - m["bau_growth_outlying_share"]))
+    assert m["bau_growth_share"] >= HELD_TARGET and m["bau_growth_best_share"] is None
+    assert [n for n in plan.notes if "outlying villages more than 1 km from the city" in n]
