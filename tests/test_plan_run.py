@@ -153,7 +153,14 @@ def test_without_hazard_or_roads_data_risk_is_not_assessed_on_any_page(tmp_path)
     table = page.split("What enforcing the plan buys")[1].split("</table>")[0]
     assert table.count("<td>not assessed</td>") == 2 * len(r["by_enforcement"])
     assert "Serve or guard" not in page and "Add a DEM, a water or flood layer, or a roads layer" in page
-    assert "risk not assessed" in (res.out / "risk.html").read_text()
+    risk_page = (res.out / "risk.html").read_text()
+    assert "risk not assessed" in risk_page and "high crowding" in risk_page and "high risk" not in risk_page
+    assert "High-risk areas" not in risk_page
+    import rasterio
+
+    with rasterio.open(res.out / "risk.tif") as ds:  # GIS staff read the same in QGIS
+        assert "risk not assessed" in ds.descriptions[0]
+    assert "Where unplanned growth will crowd if nothing is done (risk not assessed)" in page
     assert any("not assessed" in line for line in res.headline())
     assert not any("business as usual" in line for line in res.headline())
     run = {"summary": s, "demand": []}

@@ -122,9 +122,10 @@ def colour_ramp(colormap: str | Sequence[str], n: int = 255) -> np.ndarray:
 RISK_LABELS = ("low", "moderate", "high", "very high")
 
 
-def risk_classes() -> dict:
-    """Risk classes 1-4 ``{class: (plain label, colour)}`` (0, no risk, and 255, outside, are not drawn)."""
-    return {i + 1: (f"{RISK_LABELS[i]} risk", RISK_COLOURS[i + 1]) for i in range(4)}
+def risk_classes(what: str = "risk") -> dict:
+    """Risk classes 1-4 ``{class: (plain label, colour)}`` (0, no risk, and 255, outside, are not drawn);
+    ``what`` names the measure ("crowding" when risk could not be assessed)."""
+    return {i + 1: (f"{RISK_LABELS[i]} {what}", RISK_COLOURS[i + 1]) for i in range(4)}
 
 
 def phase_colours(years: list) -> dict:

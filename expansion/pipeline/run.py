@@ -305,10 +305,14 @@ def write_run(m: Model, folder: Path, timer: Timer) -> None:
     (folder / "demand.csv").write_text(demand_mod.demand_csv(m.demand), encoding="utf-8")
     write_geotiff(folder / "suitability.tif", m.suitability.score, grid, nodata=np.nan,
                   description="land suitability, 0 (unsuitable) to 1 (most suitable)")
+    from ..outputs.web.html_page import risk_assessed
+
+    what = ("informal-settlement risk" if risk_assessed(m.summary) else
+            "growth pressure x likelihood (risk not assessed: no DEM, water, flood or roads layer)")
     write_geotiff(folder / "risk.tif", m.risk["bau"].score, grid, nodata=np.nan,
-                  description="informal-settlement risk, business as usual, 0 to 1")
+                  description=f"{what}, business as usual, 0 to 1")
     write_geotiff(folder / "risk_planned.tif", m.risk["planned"].score, grid, nodata=np.nan,
-                  description="informal-settlement risk under the plan, 0 to 1")
+                  description=f"{what} under the plan, 0 to 1")
     write_geotiff(folder / "urbanization_year.tif", m.bau.urbanization_year, grid, nodata=None,
                   description="year built up (business as usual); base year = already built; 0 = never",
                   categorical=True)

@@ -123,9 +123,10 @@ def risk_map(m, shade) -> str:
               "from roads and services" if assessed else
               "where unplanned growth will crowd, near dense built-up land; flood, slope and road access not "
               "assessed (no data)")
+    cats = risk_classes("risk" if assessed else "crowding")
     for key, name, show in policies:
-        layers.append(RasterLayer(name, m.risk[key].classes, grid, categories=risk_classes(), show=show,
-                                  opacity=0.75, legend=legend))
+        layers.append(RasterLayer(name, m.risk[key].classes, grid, categories=cats, show=show, opacity=0.75,
+                                  legend=legend))
     spots = m.hotspots
     if len(spots) and assessed:
         for key, policy, label in (("bau", "business as usual", "if nothing is done"),

@@ -243,7 +243,7 @@ def risk_png(m, path: Path, date: str, policy: str) -> None:
     fig, ax, h = _figure(m, title, date)
     left, bottom, right, top = m.stack.grid.bounds
     handles = _background(ax, m)
-    cats = risk_classes()
+    cats = risk_classes("risk" if assessed else "crowding")
     colours = {k: _rgba(c, 0.9) for k, (_, c) in cats.items()}
     ax.imshow(_categories_image(m.risk[policy].classes, colours), extent=(left, right, bottom, top),
               interpolation="nearest", zorder=2)
@@ -255,7 +255,7 @@ def risk_png(m, path: Path, date: str, policy: str) -> None:
 
         fig.text(0.765, 0.2 / h, textwrap.fill("Caveat: " + caveat, 42), fontsize=12, color="#7a4b00",
                  va="bottom", ha="left")
-    _finish(fig, ax, m, handles, "Risk of informal settlement", path)
+    _finish(fig, ax, m, handles, "Risk of informal settlement" if assessed else "Where growth crowds", path)
 
 
 def write_static_maps(m, folder: Path, date: str) -> list[tuple[str, str]]:
