@@ -641,3 +641,22 @@ def test_a_bridge_over_built_land_is_built_only_where_it_joins_the_network():
     from plan_real import network_pieces
 
     assert network_pieces(lines)[0] == 1
+
+
+def test_small_pieces_are_linked_to_the_network_over_open_land_only():
+    from conftest import make_stack
+
+    from expansion.plan.network import link_pieces, pieces
+
+    grid = make_stack(200).grid  # 6 km square, 30 m cells
+    x0, y0 = grid.left, grid.top - grid.height * grid.res
+    passable = np.ones(grid.shape, bool)
+    main = shapely.LineString([(x0 + 500, y0 + 3000), (x0 + 5500, y0 + 3000)])
+    near = shapely.LineString([(x0 + 1000, y0 + 3300), (x0 + 1600, y0 + 3300)])  # 300 m off: linked
+    far = shapely.LineString([(x0 + 3000, y0 + 3800), (x0 + 3600, y0 + 3800)])  # 800 m off: left alone
+    walled = shapely.LineString([(x0 + 4500, y0 + 2600), (x0 + 5100, y0 + 2600)])  # 400 m off, behind a wall
+    rows = slice(int((grid.top - (y0 + 2850)) / grid.res), int((grid.top - (y0 + 2700)) / grid.res))
+    passable[rows, :] = False  # a band of built land between the main line and the walled piece
+    links = link_pieces([main, near, far, walled], passable, grid, 500.0, 2000.0)
+    assert len(links) == 1 and links[0].length == pytest.approx(300.0)
+    assert len(set(pieces([main, near, far, walled] + links))) == 3

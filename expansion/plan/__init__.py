@@ -7,11 +7,14 @@ section 4), :func:`make_plan` lays out, on the analysis grid:
    generosity`` of new, buildable land), grown outward from today's urban extent
    over suitable land and smoothed into a few compact polygons;
 2. **an arterial grid** about ``arterial_spacing_m`` apart with
-   ``arterial_width_m`` rights-of-way, turned to the dominant bearing of the
-   existing arterials and shifted so that its lines run along them, cut where it
-   would cross water (except near existing crossings), slopes above the limit or
-   protected land; existing arterials inside the area are part of the network,
-   and dead ends are joined to the nearest line;
+   ``arterial_width_m`` rights-of-way, one orientation per sector of the city
+   (:mod:`.sectors`: the existing arterials' bearing there, or radial), shifted so
+   that its lines run along the existing arterials, cut where it would cross water
+   (except near existing crossings), slopes above the limit, protected land or
+   land built at the base year (crossed only where that joins the network:
+   :mod:`.network`); existing arterials inside the area are part of the network,
+   a planned arterial runs along each boundary between sectors, and dead ends and
+   small pieces are joined to the nearest line;
 3. **a hierarchy of open spaces**: large ones (floodplains, steep slopes,
    protected land) in and near the expansion area, and a small park in every
    arterial superblock that has no open space yet.
@@ -20,7 +23,8 @@ Everything is computed on the stack's grid (metres in its projected CRS); the
 stage writes nothing (``plan.gpkg`` is written by :mod:`expansion.outputs.plan_gpkg`).
 
 Modules: :mod:`.morphology` (raster dilation, erosion, polygons),
-:mod:`.expansion_area`, :mod:`.arterials`, :mod:`.open_space`, :mod:`.core`
+:mod:`.expansion_area`, :mod:`.arterials` (with :mod:`.sectors`, :mod:`.lines`,
+:mod:`.network`), :mod:`.open_space`, :mod:`.core`
 (:class:`Plan`, :func:`make_plan`) and :mod:`.metrics` (:func:`plan_metrics`).
 """
 

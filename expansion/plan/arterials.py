@@ -16,17 +16,18 @@ from ..config import PlanConfig
 from ..grid import Grid, rasterize, row_blocks
 from ..hazard import MAX_SLOPE_PCT, steep
 from ..stack import Stack
-from .lines import Traced, cells_of, line_span, passable_along, trace_line
+from .lines import Traced, cells_of, line_span, trace_line
 from .morphology import dilate, polygons
-from .network import merge_collinear, needed_bridges, stubs
+from .network import join_dead_ends, link_pieces, merge_collinear, needed_bridges, stubs
 from .sectors import Sector, bearing_from, city_centre, city_sectors, ray_crossing, unit
 
 MIN_FRAGMENT_M = 200.0  # planned arterial pieces shorter than this are dropped
 CROSSING_M = 100.0  # a planned line may cross water this close to an existing road crossing
 BRIDGE_SHARE = 0.2  # a line may cross built land (or a protected speck) over gaps up to this × spacing
-TAIL_M = 200.0
+TAIL_M = 200.0  # a dangling piece shorter than this goes before the stub rule
 OFFSETS = 10  # shifts tried for a family of lines no existing arterial pins down
 BRIDGE_COST = 10.0  # a metre of built land crossed weighs as much as this many metres of open road
+SMALL_PIECE_SHARE = 2.0  # a piece of the network shorter than this × spacing is linked to the rest
 STUB_SHARE = 0.5  # a planned piece shorter than this × spacing must connect two other arterials
 
 
@@ -86,33 +87,6 @@ def family_offset(positions: np.ndarray, weights: np.ndarray, spacing: float, fa
     phi = 2 * np.pi * positions / spacing
     ang = math.atan2(float(np.sum(weights * np.sin(phi))), float(np.sum(weights * np.cos(phi))))
     return (ang / (2 * np.pi) * spacing) % spacing
-
-
-def nearest_connector(point, network: list, exclude: int | None, max_m: float, passable, grid, step,
-                       tree: shapely.STRtree | None = None):
-    """Shortest straight connector from ``point`` to a line of ``network`` (not
-    ``exclude``) within ``max_m`` that stays on ``passable``; None if none.
-
-    ``tree``: an STRtree of ``network``, so that only lines within ``max_m`` are
-    measured (measuring every line from every dead end was quadratic in the
-    area: minutes on a 240 km region)."""
-    if not network:
-        return None
-    p = shapely.Point(point)
-    if tree is None:
-        tree = shapely.STRtree(network)
-    near = np.sort(tree.query(p, predicate="dwithin", distance=max_m))
-    dists = shapely.distance(np.asarray(network, dtype=object)[near], p)
-    for k in np.argsort(dists, kind="stable"):
-        i = near[k]
-        if i == exclude:
-            continue
-        if dists[k] < 1.0:
-            return None  # already connected
-        q = shapely.get_coordinates(shapely.shortest_line(p, network[i]))
-        if passable_along(q, passable, grid, step):
-            return (tuple(q[0]), tuple(q[1]))
-    return None
 
 
 def outline_cells(mask: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
@@ -202,7 +176,9 @@ def lay_sector(traced: Traced, no: int, sec: Sector, centre: np.ndarray, cell_xy
     the spacing) so that its lines run along the sector's existing arterials
     parallel to it (within 10°), or, without such, through the points where
     existing arterials enter the area in the sector, or else through the city's
-    centre. Planned lines within a quarter spacing of a parallel existing arterial
+    centre, shifted by the one of :data:`OFFSETS` fractions of the spacing that
+    scores best (:func:`laid_score`: the most open road for the least built land
+    crossed). Planned lines within a quarter spacing of a parallel existing arterial
     are left out (the existing road is that line). Lines stop at the sector's edge,
     exactly on its boundary ray."""
     seg, seg_len, seg_bearing, entries, entry_bearing = existing
@@ -308,39 +284,6 @@ def edge_snap(sec: Sector, centre: np.ndarray, origin: np.ndarray, along: np.nda
     return snap
 
 
-def join_dead_ends(traced: Traced, existing_in: list, art, passable, grid: Grid, spacing: float) -> list:
-    """Straight, passable connectors (at least a cell long) from dead ends to the
-    nearest other line within half a spacing: ends of planned lines stopped by a
-    band or a sector's edge, and existing arterials ending inside the area."""
-    step = grid.res / 3.0
-    runs = traced.runs
-    connectors: list = []
-    network = runs + existing_in
-    if network:
-        tree = shapely.STRtree(network)
-        for end, i in traced.dead_ends:
-            con = nearest_connector(end, network, i, spacing / 2, passable, grid, step, tree)
-            if con is not None:
-                connectors.append(shapely.LineString(con))
-    if art is not None and runs:
-        parts = shapely.get_parts(art.geometry.values)
-        parts = parts[shapely.get_type_id(parts) == 1]
-        ends = np.concatenate([shapely.get_coordinates(shapely.get_point(parts, 0)),
-                               shapely.get_coordinates(shapely.get_point(parts, -1))])
-        tree = shapely.STRtree(parts)
-        planned_tree = shapely.STRtree(runs)
-        for end in ends:
-            r_, c_, ins = cells_of(end[:1], end[1:], grid)
-            if not (ins[0] and passable[r_[0], c_[0]]):
-                continue
-            if len(tree.query(shapely.Point(end).buffer(1.0))) > 1:
-                continue  # a junction, not a dead end
-            con = nearest_connector(end, runs, None, spacing / 2, passable, grid, step, planned_tree)
-            if con is not None:
-                connectors.append(shapely.LineString(con))
-    return [c for c in connectors if c.length >= grid.res]
-
-
 def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
                   base_builtup: np.ndarray | None = None, max_slope_pct: float = MAX_SLOPE_PCT,
                   min_fragment_m: float = MIN_FRAGMENT_M, crossing_m: float = CROSSING_M,
@@ -365,9 +308,13 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
     over water or steep land), between two stretches of open land: such a bridge is
     built only when it joins pieces of the network that would otherwise be apart,
     the shortest first (:func:`.network.needed_bridges`). The crossings of built land
-    are measured by :func:`built_length_m`. Then stubs go: a planned piece shorter
-    than :data:`STUB_SHARE` of the spacing stays only if it connects two other
-    arterials; pieces of one straight line that follow each other are made one.
+    are measured by :func:`built_length_m`. Then stubs go: dangling tails shorter
+    than :data:`TAIL_M` (a bit of open land reached over built land) first, then,
+    once the pieces of one straight line that follow each other are made one, a
+    planned line shorter than :data:`STUB_SHARE` of the spacing stays only if it
+    connects two other arterials. Last, pieces of the network shorter than
+    :data:`SMALL_PIECE_SHARE` spacings are linked to the rest by a straight link
+    over passable land of at most half a spacing (:func:`.network.link_pieces`).
     ``sectors`` imposes sectors (e.g. one north-up sector) instead of the city's.
 
     Returns
@@ -425,6 +372,8 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
     tags = [tags[i] for i in first]
     drop = stubs(planned, existing_in, spacing * STUB_SHARE)
     planned, tags = ([x for x, d in zip(v, drop) if not d] for v in (planned, tags))
+    links = link_pieces(planned + existing_in, passable, grid, spacing / 2, SMALL_PIECE_SHARE * spacing)
+    planned, tags = planned + links, tags + [None] * len(links)
     geoms = planned + existing_in
     if not geoms:
         return empty, sectors

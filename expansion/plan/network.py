@@ -1,5 +1,6 @@
 """The arterial network as a graph: which lines meet, which crossings of built land
-join pieces that would otherwise be apart, stubs, and collinear pieces made one.
+join pieces that would otherwise be apart, stubs, collinear pieces made one, and
+the straight connectors that join dead ends and small pieces to the rest.
 
 Lines meet where they come within ``touch_m`` (1 m) of each other; every query
 goes through an STRtree, so the cost grows with the number of lines, not its square.
@@ -11,6 +12,9 @@ import numpy as np
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+
+from ..grid import Grid
+from .lines import Traced, cells_of, passable_along
 
 
 def pieces(lines, touch_m: float = 1.0) -> np.ndarray:
@@ -106,3 +110,118 @@ def merge_collinear(geoms: list, keys: list) -> tuple[list, list[int]]:
         run_start = None
     back = np.argsort(first, kind="stable")
     return [out[k] for k in back], [first[k] for k in back]
+
+
+def link_pieces(lines: list, passable: np.ndarray, grid: Grid, max_m: float, small_m: float) -> list:
+    """Straight links that join small pieces of the network to the rest.
+
+    For each piece of ``lines`` shorter than ``small_m`` metres in all (smallest
+    first, while it is still apart), the shortest straight link at most ``max_m``
+    long from an end of one of its lines to a line of another piece, every sample of
+    which (a third of a cell apart) lies on ``passable``. Returns the links."""
+    if not lines:
+        return []
+    lines_a = np.asarray(lines, dtype=object)
+    label = pieces(lines_a)
+    size = np.bincount(label, weights=shapely.length(lines_a))
+    parent = np.arange(len(size))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return int(i)
+
+    tree = shapely.STRtree(lines_a)
+    ends = np.stack([shapely.get_coordinates(shapely.get_point(lines_a, 0)),
+                     shapely.get_coordinates(shapely.get_point(lines_a, -1))], axis=1)
+    members = np.argsort(label, kind="stable")
+    starts = np.searchsorted(label[members], np.arange(len(size)))
+    step = grid.res / 3.0
+    links = []
+    for p in np.argsort(size, kind="stable"):
+        if size[find(p)] >= small_m:
+            continue
+        own = members[starts[p]:(starts[p + 1] if p + 1 < len(size) else len(members))]
+        best = None
+        for i in own:
+            for end in ends[i]:
+                pt = shapely.Point(end)
+                near = tree.query(pt, predicate="dwithin", distance=max_m)
+                near = near[[find(label[j]) != find(p) for j in near]]
+                if not len(near):
+                    continue
+                d = shapely.distance(lines_a[near], pt)
+                for k in np.argsort(d, kind="stable"):
+                    if best is not None and d[k] >= best[0]:
+                        break
+                    q = shapely.get_coordinates(shapely.shortest_line(pt, lines_a[near[k]]))
+                    if d[k] >= 1.0 and passable_along(q, passable, grid, step):
+                        best = (float(d[k]), q, int(near[k]))
+                        break
+        if best is not None:
+            a, b = find(p), find(label[best[2]])
+            parent[a] = b
+            size[b] += size[a] + best[0]
+            links.append(shapely.LineString(best[1]))
+    return links
+
+
+def nearest_connector(point, network: list, exclude: int | None, max_m: float, passable, grid, step,
+                       tree: shapely.STRtree | None = None):
+    """Shortest straight connector from ``point`` to a line of ``network`` (not
+    ``exclude``) within ``max_m`` that stays on ``passable``; None if none.
+
+    ``tree``: an STRtree of ``network``, so that only lines within ``max_m`` are
+    measured (measuring every line from every dead end was quadratic in the
+    area: minutes on a 240 km region)."""
+    if not network:
+        return None
+    p = shapely.Point(point)
+    if tree is None:
+        tree = shapely.STRtree(network)
+    near = np.sort(tree.query(p, predicate="dwithin", distance=max_m))
+    dists = shapely.distance(np.asarray(network, dtype=object)[near], p)
+    for k in np.argsort(dists, kind="stable"):
+        i = near[k]
+        if i == exclude:
+            continue
+        if dists[k] < 1.0:
+            return None  # already connected
+        q = shapely.get_coordinates(shapely.shortest_line(p, network[i]))
+        if passable_along(q, passable, grid, step):
+            return (tuple(q[0]), tuple(q[1]))
+    return None
+
+
+def join_dead_ends(traced: Traced, existing_in: list, art, passable, grid: Grid, spacing: float) -> list:
+    """Straight, passable connectors (at least a cell long) from dead ends to the
+    nearest other line within half a spacing: ends of planned lines stopped by a
+    band or a sector's edge, and existing arterials ending inside the area."""
+    step = grid.res / 3.0
+    runs = traced.runs
+    connectors: list = []
+    network = runs + existing_in
+    if network:
+        tree = shapely.STRtree(network)
+        for end, i in traced.dead_ends:
+            con = nearest_connector(end, network, i, spacing / 2, passable, grid, step, tree)
+            if con is not None:
+                connectors.append(shapely.LineString(con))
+    if art is not None and runs:
+        parts = shapely.get_parts(art.geometry.values)
+        parts = parts[shapely.get_type_id(parts) == 1]
+        ends = np.concatenate([shapely.get_coordinates(shapely.get_point(parts, 0)),
+                               shapely.get_coordinates(shapely.get_point(parts, -1))])
+        tree = shapely.STRtree(parts)
+        planned_tree = shapely.STRtree(runs)
+        for end in ends:
+            r_, c_, ins = cells_of(end[:1], end[1:], grid)
+            if not (ins[0] and passable[r_[0], c_[0]]):
+                continue
+            if len(tree.query(shapely.Point(end).buffer(1.0))) > 1:
+                continue  # a junction, not a dead end
+            con = nearest_connector(end, runs, None, spacing / 2, passable, grid, step, planned_tree)
+            if con is not None:
+                connectors.append(shapely.LineString(con))
+    return [c for c in connectors if c.length >= grid.res]
