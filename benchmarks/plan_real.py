@@ -24,7 +24,8 @@ Per case it reports the run's seconds and peak resident memory, and
 
 The model's coefficients are fitted on each city's own past window, so every
 figure here is in-sample for the growth model; the plan's rules were tuned on
-the demo, Bacău and Rionegro, not on Hubli.
+these four cases too (the largest separate part of an expansion area, 8
+superblocks, was chosen on Hubli), so none of them is a held-out test of the plan.
 """
 
 from __future__ import annotations
