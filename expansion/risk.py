@@ -101,6 +101,22 @@ def hazard_assessed(stack: Stack) -> bool:
     return stack.slope_pct is not None or stack.has_water or stack.flood is not None
 
 
+def roads_share(stack: Stack) -> float:
+    """Share of the study area the roads layer covers (``stack.roads_coverage``; 0 without roads)."""
+    if not stack.has_roads:
+        return 0.0
+    if stack.roads_coverage is None:
+        return 1.0
+    inside = int(np.count_nonzero(stack.valid))
+    return float(np.count_nonzero(stack.roads_coverage & stack.valid)) / inside if inside else 1.0
+
+
+def assessed_share(stack: Stack) -> float:
+    """Share of the study area where the risk score has a term beyond growth pressure: 1 with
+    hazard data, else the roads layer's coverage (0 without roads)."""
+    return 1.0 if hazard_assessed(stack) else roads_share(stack)
+
+
 def risk_assessed(stack: Stack) -> bool:
     """Whether the stack can say anything about risk beyond growth pressure: hazard
     data (:func:`hazard_assessed`) or a roads layer (the unserviced term). Without
@@ -202,8 +218,14 @@ def risk_for_policy(
     hazard : precomputed :func:`hazard_score`, to share between policies.
     keep_factors : also keep the unserviced and pressure grids (float32, for
         diagnostics and tests); without, the score is made one row block at a time.
+
+    Without hazard data, cells beyond the roads layer's coverage have no assessable
+    term but pressure: their score is NaN (not assessed) and they are never high-risk
+    land. Without hazard data and without any roads layer the whole score is pressure
+    alone (see :func:`risk_assessed`) and is kept, for the pages to show as crowding.
     """
-    w = weights_for(cfg, stack.has_roads, hazard_assessed(stack))
+    known_hazard = hazard_assessed(stack)
+    w = weights_for(cfg, stack.has_roads, known_hazard)
     coverage = stack.roads_coverage if stack.has_roads else None
     if coverage is not None and np.all(coverage | ~stack.valid):
         coverage = None  # the roads cover the whole study area
@@ -232,6 +254,8 @@ def risk_for_policy(
         like[cannot_urbanize[sl] | base_builtup[sl] | ~valid] = 0.0
         sc = np.clip(like * vulnerability, 0.0, 1.0).astype(np.float32)
         sc[~valid] = np.nan
+        if coverage is not None and not known_hazard:  # neither hazard nor distance to roads known here:
+            sc[~coverage[sl]] = np.nan                 # not assessed (blank), not growth pressure as risk
         score[sl] = sc
         high_land[sl] = (np.nan_to_num(sc) >= HIGH_RISK) & valid
         classes[sl] = classify(sc, valid)
@@ -262,8 +286,8 @@ def risk_summary(risk: Risk, likelihood: np.ndarray, base_builtup: np.ndarray, v
     high_cells = 0
     top = 0.0
     for sl in row_slices(valid.shape):
-        if np.any(valid[sl]):
-            top = max(top, float(np.nanmax(np.where(valid[sl], risk.score[sl], 0.0))))
+        if np.any(valid[sl]):  # NaN inside the study area: not assessed there
+            top = max(top, float(np.max(np.nan_to_num(np.where(valid[sl], risk.score[sl], 0.0)))))
         like = np.where(valid[sl] & ~base_builtup[sl], np.nan_to_num(likelihood[sl]), 0.0)
         growth += float(like.sum(dtype=np.float64))
         on_hazard += float(like[risk.hazard[sl] >= HAZARD_LAND].sum(dtype=np.float64))

@@ -222,3 +222,30 @@ def test_beyond_the_roads_coverage_distance_to_roads_is_left_out(stack):
     base = stack.builtup[2020]
     ok = east & ~base
     assert np.allclose(far.score[ok], np.clip(expect[ok], 0, 1), atol=1e-6)
+
+
+def test_without_hazard_data_risk_beyond_the_roads_cover_is_not_assessed(stack):
+    """No DEM, no water or flood layer and a roads layer covering the western half: in the east no term but
+    growth pressure is known, so the risk there is blank (NaN, never high-risk land), not crowding read as
+    risk; the west keeps its score."""
+    from expansion.risk import assessed_share, risk_assessed, roads_share
+
+    stack.has_water, stack.slope_pct, stack.flood = False, None, None
+    stack.water_dist_m[:] = 1e5
+    cover = np.zeros(stack.grid.shape, bool)
+    cover[:, : stack.grid.width // 2] = True
+    stack.roads_coverage = cover
+    stack.road_dist_m[:] = 3000.0  # far from roads: high risk where growth is likely
+    like = np.full(stack.grid.shape, 1.0, np.float32)
+    r = _risk(stack, like)
+    ok = stack.valid & ~stack.builtup[2020]
+    assert np.isnan(r.score[ok & ~cover]).all() and not r.high_land[~cover].any()
+    assert np.isfinite(r.score[ok & cover]).all() and r.high_land[ok & cover].any()
+    assert (r.classes[stack.valid & ~cover] == 0).all()  # drawn as nothing, not as a risk class
+    share = np.count_nonzero(cover & stack.valid) / np.count_nonzero(stack.valid)
+    assert risk_assessed(stack) and roads_share(stack) == assessed_share(stack) == pytest.approx(share)
+    s = risk_summary(r, like, stack.builtup[2020], stack.valid, stack.grid.cell_area_ha, 1000.0)
+    assert np.isfinite(s["max_score"]) and 0 < s["high_risk_people"] < 1000.0
+    # with hazard data the east is assessed (hazard and pressure) and keeps a score
+    stack.slope_pct = np.zeros(stack.grid.shape, np.float32)
+    assert assessed_share(stack) == 1.0 and np.isfinite(_risk(stack, like).score[ok]).all()

@@ -132,9 +132,10 @@ def assessed(sc: Scenario, stack: Stack) -> dict:
     """``risk.assessed`` of summary.json: which terms of the score had data (``hazard``,
     ``unserviced``, ``pressure``: bools), the ``weights`` used where all of them had, and
     ``high_risk``: False when neither hazard nor unserviced could be assessed, so that the
-    high-risk figures measure growth pressure alone (where growth crowds), not risk."""
+    high-risk figures measure growth pressure alone (where growth crowds), not risk;
+    ``share_of_study_area``: where one of them could (without hazard data, the roads' cover)."""
     return {"hazard": risk.hazard_assessed(stack), "unserviced": bool(stack.has_roads), "pressure": True,
-            "high_risk": risk.risk_assessed(stack),
+            "high_risk": risk.risk_assessed(stack), "share_of_study_area": risk.assessed_share(stack),
             "weights": risk.weights_for(sc.risk, stack.has_roads, risk.hazard_assessed(stack))}
 
 
@@ -148,21 +149,21 @@ def _warnings(sc: Scenario, stack: Stack, the_plan: plan.Plan, sec: Secured) -> 
                    "only where unplanned growth will crowd and no count of people at risk is given; add a "
                    "DEM, a water or flood layer, or a roads layer to the catalog and rerun")
     elif not hazard:
+        share = risk.roads_share(stack)
+        beyond = (f"; beyond the roads layer's cover ({1 - share:.0%} of the study area) risk is not "
+                  "assessed and left blank" if share < 1 else "")
         out.append("no DEM and no water or flood layer: flood-prone and steep land cannot be mapped, so the "
                    "risk map and the people at high risk count only land far from roads and where growth "
-                   "crowds, and the share of growth on hazard land is not known (not 0); add a DEM or a "
-                   "water layer and rerun")
+                   f"crowds{beyond}, and the share of growth on hazard land is not known (not 0); add a DEM "
+                   "or a water layer and rerun")
     elif not roads:
         out.append("no roads layer: the risk map cannot tell which land is far from roads and services, so "
                    "it counts only flood-prone or steep land and where growth crowds; add a roads layer "
                    "(e.g. OpenStreetMap) and rerun")
-    elif stack.roads_coverage is not None:
-        inside = int(np.count_nonzero(stack.valid))
-        share = np.count_nonzero(stack.roads_coverage & stack.valid) / inside if inside else 1.0
-        if share < 1:
-            out.append(f"the roads layer covers {share:.0%} of the study area: beyond it the risk map cannot "
-                       "tell which land is far from roads, and counts only flood-prone or steep land and "
-                       "where growth crowds; a roads layer covering the whole study area would complete it")
+    elif (share := risk.roads_share(stack)) < 1:
+        out.append(f"the roads layer covers {share:.0%} of the study area: beyond it the risk map cannot "
+                   "tell which land is far from roads, and counts only flood-prone or steep land and "
+                   "where growth crowds; a roads layer covering the whole study area would complete it")
     if sec.enforcement < 1:
         out.append(f"the scenario assumes the plan is only {sec.enforcement:.0%} enforced: "
                    f"{sec.row_share:.0%} of the planned rights-of-way and {sec.open_space_share:.0%} of the "
