@@ -152,9 +152,10 @@ def score(stack: Stack, cfg: SuitabilityConfig, base_year: int, *, keep_factors:
     if stack.has_roads:
         present += ["arterials", "roads"]
     else:
-        warnings.append("no roads layer: land suitability ignores access to roads, and the plan has no "
-                        "existing arterials to connect to; add a roads layer (e.g. an OpenStreetMap extract) "
-                        "and rerun")
+        # one caveat for the three maps (the risk's unserviced term is dropped too, expansion.risk)
+        warnings.append("no roads layer: land suitability and informal-settlement risk ignore access to "
+                        "roads, and the plan has no existing arterials to connect to; add a roads layer "
+                        "(e.g. an OpenStreetMap extract) and rerun")
     present = [k for k in FACTORS if k in present]
 
     used = {k: float(weights[k]) for k in present if weights[k] > 0}

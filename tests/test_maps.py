@@ -420,11 +420,12 @@ def test_warnings_go_to_the_maps_they_concern():
 
     dem = ("no DEM (elevation): the maps cannot show steep land, and flood-prone land is judged by distance "
            "to water alone; add a DEM (e.g. SRTM) and rerun")
-    roads = ("no roads layer: land suitability ignores access to roads, and the plan has no existing "
-             "arterials to connect to; add a roads layer (e.g. an OpenStreetMap extract) and rerun")
-    risk_roads = ("no roads layer: the risk map cannot tell which land is far from roads and services, so it "
-                  "counts only flood-prone or steep land and where growth crowds; add a roads layer (e.g. "
-                  "OpenStreetMap) and rerun")
+    roads = ("no roads layer: land suitability and informal-settlement risk ignore access to roads, and the "
+             "plan has no existing arterials to connect to; add a roads layer (e.g. an OpenStreetMap "
+             "extract) and rerun")  # one caveat for the three maps
+    risk_roads = ("the roads layer covers 62% of the study area: beyond it the risk map cannot tell which "
+                  "land is far from roads, and counts only flood-prone or steep land and where growth "
+                  "crowds; a roads layer covering the whole study area would complete it")
     unmet = ("the study area fills by about 2044: 1,906 hectares of the new land needed by 2049 cannot be "
              "placed in it and is not shown as met (unmet demand)")
     density = ("this city's own density trend could not be measured: the population is not known for both "
@@ -433,7 +434,7 @@ def test_warnings_go_to_the_maps_they_concern():
               "steep land; add a population raster (e.g. WorldPop) to count them")
     ws = [dem, roads, risk_roads, unmet, density, people, roads]
     assert warnings_for("suitability.html", ws) == [dem, roads]
-    assert warnings_for("risk.html", ws) == [dem, risk_roads, people]
+    assert warnings_for("risk.html", ws) == [dem, roads, risk_roads, people]
     assert warnings_for("expansion.html", ws) == [roads, unmet, density]
 
 

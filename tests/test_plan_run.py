@@ -146,6 +146,10 @@ def test_without_hazard_or_roads_data_risk_is_not_assessed_on_any_page(tmp_path)
         assert 0 <= x["high_risk_people"] <= r["new_residents"]
     said = [w for w in s["warnings"] if "not assessed" in w or "risk map" in w]
     assert len(said) == 1 and said[0].startswith("informal-settlement risk not assessed"), said
+    # each missing layer is said once, in words that say what the maps cannot show and what to add
+    for layer in ("no DEM", "no water layer", "no roads layer"):
+        ws = [w for w in s["warnings"] if w.startswith(layer)]
+        assert len(ws) == 1 and "rerun" in ws[0] and "factor" not in ws[0], (layer, ws)
     page = (res.out / "index.html").read_text()
     facts = page.split('<ul class="facts">')[1].split("</ul>")[0]
     assert RISK_NOT_ASSESSED in facts and "high-risk land" in facts

@@ -156,11 +156,7 @@ def _warnings(sc: Scenario, stack: Stack, the_plan: plan.Plan, sec: Secured) -> 
                    "risk map and the people at high risk count only land far from roads and where growth "
                    f"crowds{beyond}, and the share of growth on hazard land is not known (not 0); add a DEM "
                    "or a water layer and rerun")
-    elif not roads:
-        out.append("no roads layer: the risk map cannot tell which land is far from roads and services, so "
-                   "it counts only flood-prone or steep land and where growth crowds; add a roads layer "
-                   "(e.g. OpenStreetMap) and rerun")
-    elif (share := risk.roads_share(stack)) < 1:
+    elif roads and (share := risk.roads_share(stack)) < 1:  # no roads at all: suitability's caveat says it
         out.append(f"the roads layer covers {share:.0%} of the study area: beyond it the risk map cannot "
                    "tell which land is far from roads, and counts only flood-prone or steep land and "
                    "where growth crowds; a roads layer covering the whole study area would complete it")
