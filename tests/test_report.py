@@ -458,3 +458,16 @@ def test_no_land_at_high_risk_is_said_with_the_highest_score(summary):
     # some land at high risk: no such sentence
     assert "No land reaches high risk" not in index.index_page(full_summary(summary), demand_rows(), LINKS,
                                                                "City", False)
+
+
+def test_people_already_on_hazard_land_are_shown_when_the_population_layer_counts_them(summary):
+    """Issue 14 (5): the population layer's count of people already living on flood-prone or steep land
+    (risk.residents_on_hazard_land) is a card of the brief; none without a population layer (None) or
+    without hazard data (it would count nothing)."""
+    label = "people already living on flood-prone or steep land (population layer)"
+    s = {**summary, "base_year": 2020, "risk": {**summary["risk"], "residents_on_hazard_land": 6636.7}}
+    assert dict(index.summary_facts(s))[label] == "6,637"
+    none = {**s, "risk": {**s["risk"], "residents_on_hazard_land": None}}
+    assert label not in dict(index.summary_facts(none))
+    blind = {**s, "risk": {**s["risk"], "assessed": {"hazard": False}}}
+    assert label not in dict(index.summary_facts(blind))

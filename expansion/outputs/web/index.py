@@ -110,6 +110,10 @@ def summary_facts(summary: Mapping, parameters: Mapping | None = None) -> list[t
     for key, label in POLICIES:
         facts.append((f"share of new growth on flood-prone or steep land, {label}",
                       risk_fact(key, "hazard_share", "pct")))
+    risk = summary.get("risk")
+    living = num(risk.get("residents_on_hazard_land")) if isinstance(risk, Mapping) else None
+    if living is not None and not unassessed:  # from the population layer, where the catalog has one
+        facts.append(("people already living on flood-prone or steep land (population layer)", fmt(living)))
     return facts
 
 
