@@ -624,8 +624,8 @@ def test_a_bridge_over_built_land_is_built_only_where_it_joins_the_network():
     north_up = [Sector(0.0, 360.0, 0.0, "radial", int(area.sum()))]
     arts, _ = arterial_grid(stack, area, PlanConfig(), base_builtup=built, sectors=north_up)
     lines = arts.geometry.values
-    strip_poly = shapely.box(left + 4660, bottom, left + 4740, top)
-    block_poly = shapely.box(left + 2150, (bottom + top) / 2 - 590, left + 2250, (bottom + top) / 2 + 590)
+    strip_poly = shapely.box(left + 4655, bottom, left + 4735, top)  # inside the strip (4,650-4,740 m)
+    block_poly = shapely.box(left + 2135, (bottom + top) / 2 - 590, left + 2245, (bottom + top) / 2 + 590)
     over_strip = shapely.intersects(lines, strip_poly)
     assert over_strip.sum() == 1  # the one needed crossing; the other east-west lines stop at the strip
     assert _direction(lines[over_strip][0]) == pytest.approx(0.0, abs=1e-6) or \

@@ -26,7 +26,8 @@ CROSSING_M = 100.0  # a planned line may cross water this close to an existing r
 BRIDGE_SHARE = 0.2  # a line may cross built land (or a protected speck) over gaps up to this × spacing
 TAIL_M = 200.0  # a dangling piece shorter than this goes before the stub rule
 OFFSETS = 10  # shifts tried for a family of lines no existing arterial pins down
-BRIDGE_COST = 10.0  # a metre of built land crossed weighs as much as this many metres of open road
+CROSSINGS_MAX = 0.025  # backstop: bridges are cut back when the built land crossed exceeds this share
+BRIDGE_COST = 5.0  # a metre of built land crossed weighs as much as this many metres of open road
 SMALL_PIECE_SHARE = 2.0  # a piece of the network shorter than this × spacing is linked to the rest
 STUB_SHARE = 0.5  # a planned piece shorter than this × spacing must connect two other arterials
 
@@ -169,7 +170,8 @@ def sector_of(sectors: list[Sector], centre: np.ndarray, points: np.ndarray) -> 
 
 
 def lay_sector(traced: Traced, no: int, sec: Sector, centre: np.ndarray, cell_xy: np.ndarray, passable,
-               bridge, grid: Grid, spacing: float, min_len: float, existing: tuple, bands: dict) -> None:
+               bridge, grid: Grid, spacing: float, min_len: float, existing: tuple, bands: dict,
+               cost: np.ndarray | None = None) -> None:
     """The two families of lines of sector ``sec`` (number ``no``) into ``traced``.
 
     Each family is shifted (the length-weighted circular mean of positions modulo
@@ -180,7 +182,8 @@ def lay_sector(traced: Traced, no: int, sec: Sector, centre: np.ndarray, cell_xy
     scores best (:func:`laid_score`: the most open road for the least built land
     crossed). Planned lines within a quarter spacing of a parallel existing arterial
     are left out (the existing road is that line). Lines stop at the sector's edge,
-    exactly on its boundary ray."""
+    exactly on its boundary ray. A bridge costs the metres of ``cost`` (e.g. built
+    land) it crosses."""
     seg, seg_len, seg_bearing, entries, entry_bearing = existing
     step = grid.res / 3.0
     d1 = unit(sec.bearing_deg)  # along the bearing
@@ -204,9 +207,8 @@ def lay_sector(traced: Traced, no: int, sec: Sector, centre: np.ndarray, cell_xy
                                     grid.res)
             band = bands[key]
         c0, c1, t0, t1 = line_span(cell_xy, normal, along, grid.res)
-        ts = np.arange(t0, t1 + step, step)
-
-        lay = FamilyLayout(sec, no, centre, normal, along, ts, (c0, c1), spacing, band)
+        ts = np.arange(math.floor(t0 / step) * step, t1 + step, step)  # samples at fixed places along a line
+        lay = FamilyLayout(sec, no, centre, normal, along, ts, (c0, c1), spacing, band, cost)
         if w.sum() > 0:  # pinned to the existing arterials
             lay.trace(family_offset(pos, w, spacing, fallback=0.0), traced, passable, bridge, grid, min_len)
             continue
@@ -233,6 +235,7 @@ class FamilyLayout:
     span: tuple[float, float]
     spacing: float
     band: np.ndarray | None
+    cost: np.ndarray | None = None
 
     def trace(self, offset: float, out: Traced, passable, bridge, grid: Grid, min_len: float) -> Traced:
         sec, along, ts = self.sec, self.along, self.ts
@@ -246,7 +249,7 @@ class FamilyLayout:
                 if not keep.any():
                     continue
                 snap = edge_snap(sec, self.centre, origin, along)
-            trace_line(out, origin, along, ts, passable, grid, min_len, bridge=bridge,
+            trace_line(out, origin, along, ts, passable, grid, min_len, bridge=bridge, cost=self.cost,
                        bridge_len=self.spacing * BRIDGE_SHARE, keep=keep, band=self.band, snap=snap,
                        tag=(self.no, sec.bearing_deg))
         return out
@@ -255,7 +258,7 @@ class FamilyLayout:
 def laid_score(t: Traced, spacing: float) -> float:
     """How well a family of lines lies: the length of its lines (runs joined by their
     candidate bridges) at least :data:`STUB_SHARE` of the spacing long, less
-    :data:`BRIDGE_COST` × the metres of built land those bridges cross."""
+    :data:`BRIDGE_COST` × the metres those bridges cost (built land crossed)."""
     if not t.runs:
         return 0.0
     n = len(t.runs)
@@ -271,6 +274,25 @@ def laid_score(t: Traced, spacing: float) -> float:
     return float(chain_len[good].sum() - BRIDGE_COST * off[good].sum())
 
 
+def sector_points(sec: Sector, centre: np.ndarray, cell_xy: np.ndarray, area: np.ndarray,
+                  grid: Grid) -> np.ndarray:
+    """Points (n × 2, metres) among which lie the extremes of any linear function
+    over the sector's part of ``area``: the outline cells ``cell_xy`` inside the
+    sector and the points of its boundary rays over the area (every cell)."""
+    if sec.width_deg >= 360.0:
+        return cell_xy
+    inside = cell_xy[sec.contains(bearing_from(centre, cell_xy[:, 0], cell_xy[:, 1]))]
+    reach = float(np.hypot(*(cell_xy - centre).T).max())
+    t = np.arange(0.0, reach + grid.res, grid.res)
+    rays = []
+    for b in (sec.start_deg, sec.start_deg + sec.width_deg):
+        xy = centre + t[:, None] * unit(b % 360.0)
+        r, c, ok = cells_of(xy[:, 0], xy[:, 1], grid)
+        rays.append(xy[ok & area[r, c]])
+    pts = np.concatenate([inside] + rays)
+    return pts if len(pts) else cell_xy
+
+
 def edge_snap(sec: Sector, centre: np.ndarray, origin: np.ndarray, along: np.ndarray):
     """``f(t_in, t_out)``: where the line ``origin + t·along`` crosses a boundary ray
     of ``sec`` between those two positions (None if it does not)."""
@@ -282,6 +304,30 @@ def edge_snap(sec: Sector, centre: np.ndarray, origin: np.ndarray, along: np.nda
                 return t
         return None
     return snap
+
+
+def assemble(traced: Traced, existing_in: list, connectors: list, passable, grid: Grid, spacing: float,
+             budget_m: float) -> tuple[list, list, float]:
+    """The planned lines from ``traced``: runs, the bridges worth building (within
+    ``budget_m`` metres of built land), connectors; tails under :data:`TAIL_M` and
+    stubs dropped, collinear pieces merged, small pieces linked. Returns the lines,
+    their tags and the metres of built land the kept bridges cross."""
+    runs = traced.runs
+    kept = needed_bridges(runs + existing_in + connectors, [(a, b, m) for _, a, b, m, _, _ in traced.bridges],
+                          budget_m=budget_m)
+    bridges = [traced.bridges[k] for k in kept]
+    planned = runs + [b[0] for b in bridges] + connectors
+    keys = traced.keys + [b[4] for b in bridges] + [None] * len(connectors)
+    tags = traced.tags + [b[5] for b in bridges] + [None] * len(connectors)
+    drop = stubs(planned, existing_in, TAIL_M)  # dangling tails reached over built land
+    planned, keys, tags = ([x for x, d in zip(v, drop) if not d] for v in (planned, keys, tags))
+    spent = sum(b[3] for b, d in zip(bridges, drop[len(runs):]) if not d)
+    planned, first = merge_collinear(planned, keys)
+    tags = [tags[i] for i in first]
+    drop = stubs(planned, existing_in, spacing * STUB_SHARE)
+    planned, tags = ([x for x, d in zip(v, drop) if not d] for v in (planned, tags))
+    links = link_pieces(planned + existing_in, passable, grid, spacing / 2, SMALL_PIECE_SHARE * spacing)
+    return planned + links, tags + [None] * len(links), float(spent)
 
 
 def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
@@ -307,7 +353,10 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
     it is at most :data:`BRIDGE_SHARE` of the spacing long (200 m for 1 km; never
     over water or steep land), between two stretches of open land: such a bridge is
     built only when it joins pieces of the network that would otherwise be apart,
-    the shortest first (:func:`.network.needed_bridges`). The crossings of built land
+    the one crossing least built land first (:func:`.network.needed_bridges`); as
+    a backstop, should the planned lines still cross more than
+    :data:`CROSSINGS_MAX` of their length over built land, the bridges get a
+    budget of built metres and the network is made again (at most four times). The crossings of built land
     are measured by :func:`built_length_m`. Then stubs go: dangling tails shorter
     than :data:`TAIL_M` (a bit of open land reached over built land) first, then,
     once the pieces of one straight line that follow each other are made one, a
@@ -349,31 +398,29 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
     traced = Traced()
     bands: dict = {}
     for no, sec in enumerate(sectors, start=1):
-        lay_sector(traced, no, sec, centre, cell_xy, passable, bridge, grid, spacing, min_fragment_m,
-                   existing, bands)
+        pts = sector_points(sec, centre, cell_xy, expansion_area, grid)
+        lay_sector(traced, no, sec, centre, pts, passable, bridge, grid, spacing, min_fragment_m, existing,
+                   bands, cost=base_builtup)
     if len(sectors) > 1:  # a planned arterial along each boundary between two sectors
         reach = float(np.hypot(*(cell_xy - centre).T).max()) + res
         ts = np.arange(0.0, reach + step, step)
         for sec in sectors:
             trace_line(traced, centre, unit(sec.start_deg), ts, passable, grid, min_fragment_m, bridge=bridge,
+                       cost=base_builtup,
                        bridge_len=spacing * BRIDGE_SHARE, tag=(0, sec.start_deg % 90.0))
 
     connectors = join_dead_ends(traced, existing_in, art, passable, grid, spacing)
-    runs = traced.runs
-    kept = needed_bridges(runs + existing_in + connectors, [(a, b, m) for _, a, b, m, _, _ in traced.bridges])
-    bridges = [traced.bridges[k] for k in kept]
-    planned = runs + [b[0] for b in bridges] + connectors
-    keys = traced.keys + [b[4] for b in bridges] + [None] * len(connectors)
-    tags = traced.tags + [b[5] for b in bridges] + [None] * len(connectors)
-    if TAIL_M > 0:
-        drop = stubs(planned, existing_in, TAIL_M)  # dangling tails of pieces under min_fragment_m
-        planned, keys, tags = ([x for x, d in zip(v, drop) if not d] for v in (planned, keys, tags))
-    planned, first = merge_collinear(planned, keys)
-    tags = [tags[i] for i in first]
-    drop = stubs(planned, existing_in, spacing * STUB_SHARE)
-    planned, tags = ([x for x, d in zip(v, drop) if not d] for v in (planned, tags))
-    links = link_pieces(planned + existing_in, passable, grid, spacing / 2, SMALL_PIECE_SHARE * spacing)
-    planned, tags = planned + links, tags + [None] * len(links)
+    # built land is crossed only to join the network; a budget of crossings only when they exceed the target
+    budget = math.inf
+    for _ in range(4):
+        planned, tags, spent = assemble(traced, existing_in, connectors, passable, grid, spacing, budget)
+        if base_builtup is None or not planned:
+            break
+        total = float(shapely.length(np.asarray(planned, dtype=object)).sum())
+        built = built_length_m(planned, base_builtup, grid)
+        if built <= CROSSINGS_MAX * total or spent <= 0:
+            break
+        budget = spent * CROSSINGS_MAX * total / built * 0.9
     geoms = planned + existing_in
     if not geoms:
         return empty, sectors

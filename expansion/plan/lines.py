@@ -56,7 +56,7 @@ class Traced:
     """Pieces of traced lines: ``runs`` (LineStrings over passable land), each with
     ``keys`` ``(line, t0, t1)`` (its line and where it starts and ends along it,
     metres) and ``tags`` (whatever the caller passed, e.g. its sector); candidate
-    ``bridges`` ``(LineString, run a, run b, metres off passable land, key, tag)``;
+    ``bridges`` ``(LineString, run a, run b, cost in metres, key, tag)``;
     ``dead_ends`` ``(point, run)``: ends stopped by something other than an
     obstacle (a band along an existing road, a sector's edge), to be joined."""
 
@@ -70,7 +70,8 @@ class Traced:
 
 def trace_line(out: Traced, origin: np.ndarray, along: np.ndarray, ts: np.ndarray, passable: np.ndarray,
                grid: Grid, min_len: float, *, bridge: np.ndarray | None = None, bridge_len: float = 0.0,
-               keep: np.ndarray | None = None, band: np.ndarray | None = None, snap=None, tag=None) -> None:
+               keep: np.ndarray | None = None, band: np.ndarray | None = None, snap=None, tag=None,
+               cost: np.ndarray | None = None) -> None:
     """Lay the line ``origin + t·along`` (t in ``ts``, metres, evenly spaced) into ``out``.
 
     A sample is usable where it is on the grid, on ``passable``, inside ``keep`` (a
@@ -79,7 +80,8 @@ def trace_line(out: Traced, origin: np.ndarray, along: np.ndarray, ts: np.ndarra
     samples all lie on ``bridge`` (and inside ``keep``), at most ``bridge_len``
     metres long (from the last usable sample to the next), is a candidate bridge.
     Runs shorter than ``min_len`` are dropped unless a candidate bridge touches
-    them. A run that ends because the next sample leaves ``keep``
+    them. A bridge costs the metres of its samples on ``cost`` (e.g. built land;
+    all its samples without). A run that ends because the next sample leaves ``keep``
     (passable still) ends at ``snap(t_in, t_out)`` when given (e.g. exactly on the
     sector's boundary ray) and is a dead end to join, as is one stopped by ``band``.
     """
@@ -122,7 +124,9 @@ def trace_line(out: Traced, origin: np.ndarray, along: np.ndarray, ts: np.ndarra
     for j in np.flatnonzero(joins):
         ta, tb = float(ts[e[j]]), float(ts[s[j + 1]])
         geom = shapely.LineString([origin + ta * along, origin + tb * along])
-        off_m = float(s[j + 1] - e[j] - 1) * step
+        gap = slice(e[j] + 1, s[j + 1])
+        off = np.count_nonzero(cost[rows[gap], cols[gap]]) if cost is not None else s[j + 1] - e[j] - 1
+        off_m = float(off) * step
         out.bridges.append((geom, index[j], index[j + 1], off_m, (line, ta, tb), tag))
 
 

@@ -8,6 +8,8 @@ goes through an STRtree, so the cost grows with the number of lines, not its squ
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import shapely
 from scipy.sparse import coo_matrix
@@ -29,7 +31,8 @@ def pieces(lines, touch_m: float = 1.0) -> np.ndarray:
     return connected_components(graph, directed=False)[1].astype(np.int64)
 
 
-def needed_bridges(lines, bridges: list[tuple[int, int, float]], touch_m: float = 1.0) -> list[int]:
+def needed_bridges(lines, bridges: list[tuple[int, int, float]], touch_m: float = 1.0,
+                   budget_m: float = math.inf) -> list[int]:
     """The bridges worth building: Kruskal's pass over the pieces of ``lines``.
 
     ``bridges`` are candidate links ``(a, b, cost)`` between lines ``a`` and ``b``
@@ -37,6 +40,7 @@ def needed_bridges(lines, bridges: list[tuple[int, int, float]], touch_m: float 
     In order of cost (then of index), a bridge is kept only when its two lines lie in
     different pieces of the network built so far, which it then joins; one that
     would join lines already connected (say by the next parallel line) is redundant.
+    Bridges stop being kept once their costs would add up to more than ``budget_m``.
     Returns the indices of the kept bridges, in order.
     """
     label = pieces(lines, touch_m)
@@ -49,9 +53,11 @@ def needed_bridges(lines, bridges: list[tuple[int, int, float]], touch_m: float 
         return int(i)
 
     kept = []
+    spent = 0.0
     for k in sorted(range(len(bridges)), key=lambda k: (bridges[k][2], k)):
         ra, rb = find(label[bridges[k][0]]), find(label[bridges[k][1]])
-        if ra != rb:
+        if ra != rb and spent + bridges[k][2] <= budget_m:
+            spent += bridges[k][2]
             parent[max(ra, rb)] = min(ra, rb)
             kept.append(k)
     return sorted(kept)
