@@ -160,6 +160,7 @@ def test_without_hazard_or_roads_data_risk_is_not_assessed_on_any_page(tmp_path)
     risk_page = (res.out / "risk.html").read_text()
     assert "risk not assessed" in risk_page and "high crowding" in risk_page and "high risk" not in risk_page
     assert "High-risk areas" not in risk_page
+    assert len(gpd.read_file(res.out / "plan.gpkg", layer="risk_hotspots")) == 0  # none claims people at risk
     import rasterio
 
     with rasterio.open(res.out / "risk.tif") as ds:  # GIS staff read the same in QGIS

@@ -116,7 +116,9 @@ def plan_and_risk(sc: Scenario, stack: Stack, suit, model, base: np.ndarray, row
                "residents_on_hazard_land": risk.residents_on_hazard_land(stack, hazard)}
     spots = []
     for key, result in (("bau", bau), ("planned", planned)):
-        spots.append(risk.hotspots(risks[key], result.probability, stack, summary[key]["people_per_ha"]))
+        spot = risk.hotspots(risks[key], result.probability, stack, summary[key]["people_per_ha"])
+        # risk not assessed: no polygon in plan.gpkg claims people at risk (the maps draw none either)
+        spots.append(spot if summary["assessed"]["high_risk"] else spot.iloc[:0])
     timer.mark("risk")
     unmet = demand_mod.unmet_demand(planned.demanded_cells, planned.allocated_cells, years, grid.cell_area_ha)
     short = {"planned_ha": unmet["ha"], "planned_year_full": unmet["year_full"]} if unmet["year_full"] else {}
