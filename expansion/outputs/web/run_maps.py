@@ -153,6 +153,9 @@ def _arterials(m, show: bool = True) -> VectorLayer:
     spacing = distance_text(sc.plan.arterial_spacing_m)
     width = f"{sc.plan.arterial_width_m:g} m"
     tips = {"kind": "kind", "length_m": "length (m)", "width_m": "right-of-way (m)"}
+    if "sector" in arts.columns:  # one grid orientation per sector of the city (0: between two sectors)
+        tips.update({"sector": "sector of the city (0: on a boundary)",
+                     "bearing_deg": "grid orientation (°)"})
     if "phase_year" in arts.columns:
         colours = phase_colours([y for y in arts["phase_year"].dropna()])
         # sooner: darker and thicker
