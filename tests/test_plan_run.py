@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import geopandas as gpd
+import numpy as np
 import pytest
 
 from expansion.demo import write_demo
@@ -92,6 +93,12 @@ def test_plan_gpkg_has_phased_arterials_and_rights_of_way(runs):
     assert len(planned) and set(planned["phase_year"]) <= {2025, 2030, 2035, 2040}
     assert len(row) == len(arts) and row.geometry.area.sum() > 0
     assert planned["length_m"].sum() / 1000 == pytest.approx(s["plan"]["arterials_planned_km"], rel=1e-6)
+    # one orientation per sector: summary.json lists them, the layer says which line is in which sector
+    bearings = s["plan"]["bearings_deg"]
+    assert bearings and all(0 <= b < 90 for b in bearings) and s["plan"]["bearing_deg"] in bearings
+    on_grid = planned[planned["sector"] > 0]
+    assert set(on_grid["sector"]) <= set(range(1, len(bearings) + 1))
+    assert np.allclose(on_grid["bearing_deg"], [bearings[k - 1] for k in on_grid["sector"]])
 
 
 def test_unmet_demand_under_the_plan_is_reported_beside_business_as_usual(tmp_path):
