@@ -660,3 +660,17 @@ def test_small_pieces_are_linked_to_the_network_over_open_land_only():
     links = link_pieces([main, near, far, walled], passable, grid, 500.0, 2000.0)
     assert len(links) == 1 and links[0].length == pytest.approx(300.0)
     assert len(set(pieces([main, near, far, walled] + links))) == 3
+
+
+def test_needed_bridges_join_pieces_cheapest_first_within_a_budget():
+    from expansion.plan.network import needed_bridges
+
+    a = shapely.LineString([(0, 0), (1000, 0)])
+    b = shapely.LineString([(1100, 0), (2000, 0)])
+    c = shapely.LineString([(2150, 0), (3000, 0)])
+    ring = shapely.LineString([(1500, 0), (1500, 500), (2500, 500), (2500, 0)])  # b and c already meet
+    lines = [a, b, c, ring]
+    bridges = [(1, 2, 150.0), (0, 1, 100.0)]
+    assert needed_bridges(lines, bridges) == [1]  # b-c is redundant: the ring joins them
+    assert needed_bridges(lines[:3], bridges) == [0, 1]
+    assert needed_bridges(lines[:3], bridges, budget_m=120.0) == [1]  # the cheapest first, then the budget
