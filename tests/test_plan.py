@@ -674,3 +674,19 @@ def test_needed_bridges_join_pieces_cheapest_first_within_a_budget():
     assert needed_bridges(lines, bridges) == [1]  # b-c is redundant: the ring joins them
     assert needed_bridges(lines[:3], bridges) == [0, 1]
     assert needed_bridges(lines[:3], bridges, budget_m=120.0) == [1]  # the cheapest first, then the budget
+
+
+def test_a_lone_built_cell_does_not_make_a_place_due_settlement_does():
+    from expansion.plan.phases import reach_year
+
+    years = [2020, 2025, 2030, 2035]
+    uy = np.zeros((40, 40), np.int16)
+    uy[5, 5] = 2025  # one house in the north-west by 2025
+    uy[28:34, 28:34] = 2030  # a settlement in the south-east by 2030
+    mask = np.ones((40, 40), bool)
+    ph = reach_year(mask, uy, years, 150.0, 30.0)  # windows of 11 x 11 cells, a tenth = 12.1 cells
+    assert ph[5, 5] == 2035  # the house alone: never reached, the last step
+    assert ph[31, 31] == 2030 and ph[25, 31] == 2030  # the settlement and land 180 m from its centre
+    assert ph[10, 31] == 2035
+    every = reach_year(mask, uy, years, 150.0, 30.0, share=1e-4)
+    assert every[5, 5] == 2025  # with no threshold one cell is enough

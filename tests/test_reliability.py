@@ -271,14 +271,23 @@ def test_interrupt_and_kill_leave_earlier_results_intact(reference, region, tmp_
     assert sorted(p.name for p in outs.iterdir()) == ["run"]
 
     # SIGKILL while the run folder is being written: at most a hidden partial folder is left.
-    proc = _popen(*args, cwd=tmp_path)
-    partial = outs / f".run.partial-{proc.pid}"
-    deadline = time.monotonic() + 120
-    while not partial.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    proc.kill()
-    proc.communicate(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, "the run ended before its partial folder was seen"
+    # On a loaded machine this test's polling may miss the moment the partial folder exists
+    # (the run then completes and replaces the earlier result): that attempt is put back and
+    # tried again, up to 5 times.
+    for _attempt in range(5):
+        proc = _popen(*args, cwd=tmp_path)
+        partial = outs / f".run.partial-{proc.pid}"
+        deadline = time.monotonic() + 120
+        while not partial.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        proc.kill()
+        _, err = proc.communicate(timeout=60)
+        if proc.returncode == -signal.SIGKILL:
+            break
+        assert proc.returncode == 0, err
+        shutil.rmtree(kit.out)
+        shutil.copytree(ref_out, kit.out)
+    assert proc.returncode == -signal.SIGKILL, "every run ended before its partial folder was seen"
     assert tree_hashes(kit.out) == earlier
     assert set(p.name for p in outs.iterdir()) == {"run", partial.name}
 

@@ -3,11 +3,11 @@ city that secures only part of it actually holds.
 
 Making Room plans are secured in phases (Mekelle: five), the rights-of-way and
 open spaces that growth reaches first being secured first. The phase of a place
-is the first step-end year at which business-as-usual growth (the Monte-Carlo
-run with the scenario's seed) comes within a quarter arterial spacing of it: the
-year by which its right-of-way must be held. Places already that close to the
-built-up of the base year belong to the first step; places growth never reaches
-by the horizon to the last. A right-of-way is secured link by link (between
+is the first step-end year by which business-as-usual growth (the Monte-Carlo
+run with the scenario's seed) has built a tenth of the land within a quarter
+arterial spacing of it: the year by which its right-of-way must be held. Places
+where that much is built at the base year belong to the first step; places growth
+never reaches by the horizon to the last. A right-of-way is secured link by link (between
 junctions), so a link is due by the earliest year growth reaches any part of it.
 """
 
@@ -19,27 +19,37 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import shapely
+from scipy import ndimage
 
 from ..grid import Grid, distance_m, rasterize
 from .lines import cells_of
-from .morphology import crop, dilate
+from .morphology import crop
+
+REACH_SHARE = 0.1  # growth has reached a place when this share of the land around it is built
 
 
 def reach_year(mask: np.ndarray, urbanization_year: np.ndarray, years: list[int], reach_m: float,
-               res: float) -> np.ndarray:
+               res: float, share: float = REACH_SHARE) -> np.ndarray:
     """int16 raster: for the cells of ``mask`` (and those within ``reach_m`` of it),
-    the first of ``years[1:]`` at which land built by then (``urbanization_year``:
-    the year each cell is built, the base year for cells already built, 0 never)
-    lies within ``reach_m`` metres; ``years[-1]`` where none does; 0 elsewhere."""
+    the first of ``years[1:]`` by which at least ``share`` of the land within
+    ``reach_m`` metres (a square window of side 2·reach_m + one cell) is built
+    (``urbanization_year``: the year each cell is built, the base year for cells
+    already built, 0 never); ``years[-1]`` where that never happens; 0 elsewhere.
+
+    A share, not a single built cell: scattered cells (one house, or the noise of
+    a land-cover classification) do not make a place due; settlement does."""
     out = np.zeros(mask.shape, np.int16)
     box = crop(mask, reach_m, res)
     if box is None or len(years) < 2:
         return out
     uy = urbanization_year[box]
     sub = np.zeros(uy.shape, np.int16)
+    size = 2 * int(round(reach_m / res)) + 1
+    built = np.empty(uy.shape, np.float32)
     for y in years[1:]:
-        near = dilate((uy > 0) & (uy <= y), reach_m, res)
-        sub[near & (sub == 0)] = y
+        np.logical_and(uy > 0, uy <= y, out=built, casting="unsafe")
+        ndimage.uniform_filter(built, size=size, output=built, mode="constant")
+        sub[(built >= share - 1e-6) & (sub == 0)] = y
     sub[sub == 0] = years[-1]
     out[box] = sub
     return out
