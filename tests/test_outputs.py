@@ -132,3 +132,34 @@ def test_the_same_geopackage_twenty_times_gives_one_file(tmp_path):
     assert len(hashes) == 1
     back = gpd.read_file(tmp_path / "0.gpkg", layer="areas")
     assert back["kind"].tolist() == ["a", "b"] and back.crs == crs
+
+
+def _qml_items(qml: str) -> list[dict]:
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(qml.split("\n", 1)[1])  # past the DOCTYPE line
+    shader = root.find(".//colorrampshader")
+    return [dict(item.attrib, ramp=shader.get("colorRampType")) for item in shader.iter("item")]
+
+
+@pytest.mark.parametrize("assessed, what", [(True, "risk"), (False, "crowding")])
+def test_risk_qml_has_the_classes_and_words_of_the_risk_map(tmp_path, assessed, what):
+    """risk.tif opens in QGIS in the risk map's classes and colours, named as risk.html names them:
+    "crowding" when risk was not assessed, never "risk" then."""
+    from expansion.outputs.palette import RISK_COLOURS
+    from expansion.outputs.qgis import write_raster_styles
+    from expansion.risk import CLASS_BREAKS
+
+    write_raster_styles(tmp_path, [2020, 2030, 2040], risk_assessed=assessed)
+    for name in ("risk", "risk_planned"):
+        items = _qml_items((tmp_path / f"{name}.qml").read_text())
+        assert {i["ramp"] for i in items} == {"DISCRETE"}
+        assert [float(i["value"]) for i in items] == [*CLASS_BREAKS, float("inf")]
+        assert items[0]["alpha"] == "0"  # under the first break: not drawn, as on the web map
+        assert [i["color"] for i in items[1:]] == RISK_COLOURS[1:]
+        labels = [i["label"] for i in items[1:]]
+        assert labels[2].startswith(f"high {what}") and all(what in lab for lab in labels)
+        if not assessed:
+            assert not any("risk" in i["label"] for i in items)
+    for name in ("suitability", "urbanization_probability", "urbanization_year", "urbanization_year_planned"):
+        assert "<item" in (tmp_path / f"{name}.qml").read_text()  # the other styles are still written

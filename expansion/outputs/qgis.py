@@ -21,14 +21,17 @@ def raster_qml(items: Sequence[tuple[float, str, str]], ramp: str = "INTERPOLATE
 
     Parameters
     ----------
-    items : (value, '#rrggbb' colour, label), ascending by value.
-    ramp : "INTERPOLATED" (continuous values) or "EXACT" (categories).
+    items : (value, '#rrggbb' colour, label), ascending by value; a colour of None
+        leaves the values it stands for undrawn (transparent).
+    ramp : "INTERPOLATED" (continuous values), "EXACT" (categories) or "DISCRETE"
+        (classes: each item colours the values up to its own).
     vmin, vmax : classification range; default the first and last values.
     """
     lo = items[0][0] if vmin is None else vmin
     hi = items[-1][0] if vmax is None else vmax
     rows = "\n".join(
-        f'          <item alpha="255" value="{value:g}" label="{escape(label)}" color="{colour}"/>'
+        f'          <item alpha="{0 if colour is None else 255}" value="{value:g}" label="{escape(label)}" '
+        f'color="{colour or "#ffffff"}"/>'
         for value, colour, label in items
     )
     return f"""<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
@@ -38,7 +41,7 @@ def raster_qml(items: Sequence[tuple[float, str, str]], ramp: str = "INTERPOLATE
                     classificationMin="{lo:g}" classificationMax="{hi:g}">
       <rasterTransparency/>
       <rastershader>
-        <colorrampshader colorRampType="{ramp}" classificationMode="{2 if ramp == 'EXACT' else 1}" clip="0">
+        <colorrampshader colorRampType="{ramp}" classificationMode="{1 if ramp == 'INTERPOLATED' else 2}" clip="0">
 {rows}
         </colorrampshader>
       </rastershader>
@@ -60,6 +63,38 @@ def categories_qml(categories: dict[int, tuple[str, str]]) -> str:
     """Exact colours for categories ``{value: (label, '#rrggbb')}``; other values are not drawn."""
     items = [(float(v), colour, label) for v, (label, colour) in sorted(categories.items())]
     return raster_qml(items, "EXACT")
+
+
+def risk_qml(assessed: bool = True) -> str:
+    """The risk score (``risk.tif``, ``risk_planned.tif``, 0 to 1) in the classes and colours of
+    the risk map (:data:`..risk.CLASS_BREAKS`, :func:`.palette.risk_classes`; under the first
+    break not drawn), named "risk", or "crowding" when risk was not assessed (no hazard and no
+    roads data: the score is then growth pressure alone), as on risk.html."""
+    from ..risk import CLASS_BREAKS
+
+    cats = pal.risk_classes("risk" if assessed else "crowding")
+    uppers = [*CLASS_BREAKS[1:], float("inf")]
+    lowers = CLASS_BREAKS
+    items = [(CLASS_BREAKS[0], None, f"none (under {CLASS_BREAKS[0]:g})")]
+    for k, (lo, hi) in enumerate(zip(lowers, uppers), start=1):
+        label, colour = cats[k]
+        span = f"{lo:g} to {hi:g}" if hi != float("inf") else f"{lo:g} or more"
+        items.append((hi, colour, f"{label} ({span})"))
+    return raster_qml(items, "DISCRETE", 0.0, 1.0)
+
+
+def write_raster_styles(folder: Path, years: list[int], risk_assessed: bool = True) -> None:
+    """QGIS styles (.qml) beside each GeoTIFF of a run folder, coloured as on the maps:
+    ``years`` the base year and step ends (growth by period), ``risk_assessed`` False
+    when the risk rasters hold growth pressure alone (their classes then say "crowding")."""
+    for name, ramp, label in (("suitability", pal.SUITABILITY_RAMP, "suitability"),
+                              ("urbanization_probability", pal.PROBABILITY_RAMP, "probability")):
+        write_qml(folder / f"{name}.tif", continuous_qml(ramp, 0.0, 1.0, label))
+    for name in ("risk", "risk_planned"):
+        write_qml(folder / f"{name}.tif", risk_qml(risk_assessed))
+    cats = categories_qml(pal.period_categories(years))
+    for name in ("urbanization_year", "urbanization_year_planned"):
+        write_qml(folder / f"{name}.tif", cats)
 
 
 def write_qml(tif: Path, qml: str) -> None:

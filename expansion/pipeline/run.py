@@ -323,27 +323,15 @@ def write_run(m: Model, folder: Path, timer: Timer) -> None:
                   description=f"calibrated probability of being built up by {sc.horizon_year}, "
                               "business as usual")
     write_plan_gpkg(m.plan, folder / "plan.gpkg", risk_hotspots=m.hotspots)
-    write_raster_styles(folder, [r.year for r in m.demand])
+    from ..outputs.qgis import write_raster_styles
+
+    write_raster_styles(folder, [r.year for r in m.demand], risk_assessed(m.summary))
     timer.mark("write")
     from ..outputs.web.run_maps import render_run
 
     render_run(m, folder)
     timer.mark("maps")
     write_json(folder / "summary.json", m.summary)
-
-
-def write_raster_styles(folder: Path, years: list[int]) -> None:
-    """QGIS styles (.qml) beside each GeoTIFF of a run, coloured as on the maps."""
-    from ..outputs import qgis as styles
-    from ..outputs.palette import PROBABILITY_RAMP, RISK_RAMP, SUITABILITY_RAMP, period_categories
-
-    for name, ramp, label in (("suitability", SUITABILITY_RAMP, "suitability"), ("risk", RISK_RAMP, "risk"),
-                              ("risk_planned", RISK_RAMP, "risk"),
-                              ("urbanization_probability", PROBABILITY_RAMP, "probability")):
-        styles.write_qml(folder / f"{name}.tif", styles.continuous_qml(ramp, 0.0, 1.0, label))
-    cats = styles.categories_qml(period_categories(years))
-    for name in ("urbanization_year", "urbanization_year_planned"):
-        styles.write_qml(folder / f"{name}.tif", cats)
 
 
 def run(scenario_path: Path, out: Path | None = None, overwrite: bool = False, runs: int | None = None,
