@@ -29,6 +29,7 @@ def raster_qml(items: Sequence[tuple[float, str, str]], ramp: str = "INTERPOLATE
     """
     lo = items[0][0] if vmin is None else vmin
     hi = items[-1][0] if vmax is None else vmax
+    mode = 1 if ramp == "INTERPOLATED" else 2  # QGIS: continuous, else equal interval
     rows = "\n".join(
         f'          <item alpha="{0 if colour is None else 255}" value="{value:g}" label="{escape(label)}" '
         f'color="{colour or "#ffffff"}"/>'
@@ -41,7 +42,7 @@ def raster_qml(items: Sequence[tuple[float, str, str]], ramp: str = "INTERPOLATE
                     classificationMin="{lo:g}" classificationMax="{hi:g}">
       <rasterTransparency/>
       <rastershader>
-        <colorrampshader colorRampType="{ramp}" classificationMode="{1 if ramp == 'INTERPOLATED' else 2}" clip="0">
+        <colorrampshader colorRampType="{ramp}" classificationMode="{mode}" clip="0">
 {rows}
         </colorrampshader>
       </rastershader>
