@@ -219,3 +219,36 @@ def test_index_prints_as_a_brief_of_at_most_two_a4_pages(tmp_path, many):
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
     assert "pts (A4)" in info and pages <= 2, info
+
+
+def test_map_opens_with_the_city_below_the_caveats_and_beside_the_layer_list(tmp_path):
+    """With many caveats the title box neither runs under the layer list nor hides the top of the city:
+    the view is fitted below it (QA of Rionegro's maps: the caveats covered the city's north and ran
+    under the layer list)."""
+    n = 120
+    g = Grid(crs="EPSG:32637", left=500_010.0, top=1_003_600.0, res=30.0, width=n, height=n)
+    left, bottom, right, top = g.bounds
+    city = gpd.GeoDataFrame({"hectares": [1.0]}, geometry=[box(left, bottom, right, top)], crs=g.crs)
+    layers = [vector.VectorLayer(f"Crowding (risk not assessed) if nothing is done {i}", city,
+                                 {"color": "#000000", "weight": 2}, legend="x", show=False) for i in range(3)]
+    page = leaflet.make_map("Rionegro", "Proposal for rionegro-2049: the proposed expansion plan", g,
+                            [vector.VectorLayer("City", city, {"color": "#000000", "weight": 2}), *layers],
+                            notes=MANY_CAVEATS)
+    var = re.search(r"var (map_\w+) = L\.map\(", page).group(1)
+    north, west = re.search(r"var bounds = \[\[[-\d.]+, ([-\d.]+)\], \[([-\d.]+), ", page).group(2, 1)
+    probe = ("<script>setTimeout(function () {"
+             f"var m = {var}, box = m.getContainer().getBoundingClientRect();"
+             "var t = document.querySelector('.xp-title').getBoundingClientRect();"
+             "var c = document.querySelector('.leaflet-control-layers').getBoundingClientRect();"
+             "var p = document.createElement('pre'); p.id = 'probe';"
+             "p.textContent = JSON.stringify({title_right: t.right, title_bottom: t.bottom - box.top,"
+             f"layers_left: c.left, north_y: m.latLngToContainerPoint([{north}, {west}]).y}});"
+             "document.body.appendChild(p);}, 500);</script>")
+    path = tmp_path / "map.html"
+    path.write_text(page.replace("</html>", probe + "</html>"), encoding="utf-8")
+    dom, console, _ = load(path, tmp_path)
+    assert not console, console
+    got = json.loads(re.search(r'<pre id="probe">([^<]*)</pre>', dom).group(1).replace("&quot;", '"'))
+    assert got["title_right"] <= got["layers_left"], got
+    assert got["title_bottom"] > 150, got  # the caveats make a tall box ...
+    assert got["north_y"] >= got["title_bottom"], got  # ... and the city's north edge is below it

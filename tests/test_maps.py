@@ -465,3 +465,34 @@ def test_the_risk_map_says_what_it_could_not_assess():
     said = "no DEM or water layer: flood-prone and steep land cannot be mapped, so hazard is not assessed"
     m.summary = {"warnings": [said], "risk": {"assessed": {"hazard": False}}}
     assert map_notes(m, "risk.html") == [said]
+
+
+def test_arterial_legend_lists_the_years_to_secure_in_the_colours_drawn(grid):
+    """The expansion map's legend names each phase year, darkest first, in the colours QGIS and the static
+    map use for those years (existing arterials, phase_year 0, do not take a phase colour), and shows
+    'existing arterial' only when there are some."""
+    from types import SimpleNamespace
+
+    from expansion.outputs.web.legend import vector_legend
+    from expansion.outputs.web.run_maps import arterials_layer
+
+    left, bottom, right, top = grid.bounds
+    lines = [LineString([(left + 100, bottom + y), (right - 100, bottom + y)]) for y in (200, 500, 800, 1100)]
+    arts = gpd.GeoDataFrame({"kind": ["planned", "planned", "planned", "existing"],
+                             "length_m": [1.0] * 4, "width_m": [30.0] * 4,
+                             "phase_year": [2030, 2025, 2030, 0]}, geometry=lines, crs=grid.crs)
+    m = SimpleNamespace(plan=SimpleNamespace(arterials=arts),
+                        scenario=SimpleNamespace(plan=SimpleNamespace(arterial_spacing_m=1000.0,
+                                                                      arterial_width_m=30.0)))
+    layer = arterials_layer(m)
+    colours = palette.phase_colours([2025, 2030])
+    assert [label for _, label in layer.legend_items] == ["2025", "2030", "existing arterial"]
+    assert [st["color"] for st, _ in layer.legend_items] == [colours[2025], colours[2030],
+                                                             palette.ARTERIAL_COLOURS["existing"]]
+    drawn = {int(p["phase_year"]): layer.style(p)["color"] for p in arts.drop(columns="geometry")
+             .to_dict("records")}
+    assert drawn == {2025: colours[2025], 2030: colours[2030], 0: palette.ARTERIAL_COLOURS["existing"]}
+    text = vector_legend(layer, vector.vector_geojson(layer))
+    assert "to secure by" in text and text.index("2025") < text.index("2030") < text.index("existing")
+    m.plan.arterials = arts[arts["kind"] == "planned"]
+    assert "existing" not in vector_legend(arterials_layer(m), vector.vector_geojson(arterials_layer(m)))

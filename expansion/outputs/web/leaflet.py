@@ -88,7 +88,8 @@ def leaflet_assets() -> tuple[str, str, str]:
 _PAGE_CSS = """
 html, body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
 .leaflet-container { font-family: inherit; background: #f4f3ef; }
-.xp-title { position: absolute; z-index: 1000; top: 10px; left: 54px; max-width: calc(100% - 330px);
+.xp-title { position: absolute; z-index: 1000; top: 10px; left: 54px; max-width: calc(100% - 450px);
+  box-sizing: border-box;
   background: rgba(255,255,255,0.94); border-radius: 6px; padding: 8px 12px;
   box-shadow: 0 1px 5px rgba(0,0,0,0.35); pointer-events: auto; }
 .xp-title h1 { font-size: 18px; margin: 0; line-height: 1.25; color: #1b1b1b; }
@@ -134,7 +135,7 @@ html, body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, s
   body { display: flex; flex-direction: column; }
   .folium-map { position: relative !important; width: 100% !important; height: 118mm !important;
     border: 1px solid #999; }
-  .xp-title { order: -1; position: static; max-width: none; box-shadow: none; padding: 0 0 4px; }
+  .xp-title { order: -1; position: static; max-width: none !important; box-shadow: none; padding: 0 0 4px; }
   .xp-legend { position: static; display: block !important; max-width: none; max-height: none;
     box-shadow: none; overflow: visible; columns: 4; column-gap: 14px; padding: 4px 0 0; font-size: 9px; }
   .xp-legend h2 { display: none; }
@@ -220,11 +221,30 @@ def _elements():
     });
   }
   function refit() { map.invalidateSize(false); map.fitBounds(bounds); }
+  // on screen the city is fitted below the title and caveats box and left of the legend
+  // (each at most half the map), so that neither hides part of it
+  function screenFit() {
+    var box = map.getContainer().getBoundingClientRect();
+    var title = document.querySelector('.xp-title'), legend = document.querySelector('.xp-legend');
+    if (title) {  // on wide screens the title box ends where the layer list begins
+      var wide = !(window.matchMedia && window.matchMedia('(max-width: 700px)').matches);
+      var room = ctrl.getContainer().getBoundingClientRect().left - title.getBoundingClientRect().left - 10;
+      title.style.maxWidth = wide && room > 200 ? room + 'px' : '';
+    }
+    var top = title ? Math.max(0, title.getBoundingClientRect().bottom - box.top + 8) : 0;
+    var right = legend && legend.offsetWidth > 0 ? box.right - legend.getBoundingClientRect().left + 8 : 0;
+    map.invalidateSize(false);
+    map.fitBounds(bounds, {paddingTopLeft: [0, Math.min(top, box.height / 2)], animate: false,
+                           paddingBottomRight: [Math.min(Math.max(0, right), box.width / 2), 0]});
+  }
+  screenFit();
   window.addEventListener('beforeprint', refit);
-  window.addEventListener('afterprint', refit);
+  window.addEventListener('afterprint', screenFit);
   if (window.matchMedia) {
     var mq = window.matchMedia('print');
-    if (mq.addEventListener) { mq.addEventListener('change', refit); }
+    if (mq.addEventListener) {
+      mq.addEventListener('change', function (e) { if (e.matches) { refit(); } else { screenFit(); } });
+    }
   }
 })();
 {% endmacro %}
@@ -376,7 +396,8 @@ def make_map(
 
     control = folium.LayerControl(collapsed=False, position="topright")
     control.add_to(m)
-    m.fit_bounds([[south, west], [north, east]])
+    # the view is fitted by Behaviour's script (below the title, left of the legend), not by
+    # folium's fit_bounds: its animated zoom would end after that fit and undo it
     badge = '<div class="xp-badge">SYNTHETIC DATA - not a real city</div>' if synthetic else ""
     root.html.add_child(Raw(
         f'<div class="xp-title"><h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p>{badge}'

@@ -58,9 +58,15 @@ def _swatch(style: Mapping[str, Any], line: bool) -> str:
 
 def vector_legend(layer: VectorLayer, data: dict) -> str:
     """Name, symbol(s) and units of a vector layer; a style that depends on the
-    features shows each distinct style drawn (up to 8)."""
+    features shows each distinct style drawn (up to 8), or the layer's own labelled
+    ``legend_items``, one row each."""
     types = {f["geometry"]["type"] for f in data["features"] if f.get("geometry")}
     line = bool(types) and types <= {"LineString", "MultiLineString"}
+    if layer.legend_items:
+        units = f'<div class="xp-units">{html.escape(layer.legend)}</div>' if layer.legend else ""
+        rows = "".join(f'<div class="xp-row">{_swatch(st, line)}{html.escape(str(label))}</div>'
+                       for st, label in layer.legend_items)
+        return f'<div class="xp-name">{html.escape(layer.name)}</div>{units}{rows}'
     if isinstance(layer.style, Mapping):
         styles = [dict(layer.style)]
     else:

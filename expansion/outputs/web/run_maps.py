@@ -137,7 +137,7 @@ def risk_map(m, shade) -> str:
                 tooltip_fields={"hectares": "hectares", "people": "expected new residents",
                                 "hazard_share": "share on hazard land"},
                 legend="high-risk areas of 1 ha or more", show=key == "bau"))
-    layers.append(_arterials(m, show=False))
+    layers.append(arterials_layer(m, show=False))
     layers += context_layers(m.stack)
     layers += _labels(m.stack)
     title = ("where informal settlements are likely to form" if assessed else
@@ -146,8 +146,9 @@ def risk_map(m, shade) -> str:
                     notes=map_notes(m, "risk.html"))
 
 
-def _arterials(m, show: bool = True) -> VectorLayer:
-    """Existing arterials in black, planned ones by the year to secure them (when phased)."""
+def arterials_layer(m, show: bool = True) -> VectorLayer:
+    """Existing arterials in black, planned ones by the year to secure them (when phased), the
+    legend listing each year (as index.html's table of phases) and existing arterials if any."""
     arts = m.plan.arterials
     sc = m.scenario
     spacing = distance_text(sc.plan.arterial_spacing_m)
@@ -156,25 +157,33 @@ def _arterials(m, show: bool = True) -> VectorLayer:
     if "sector" in arts.columns:  # one grid orientation per sector of the city (0: between two sectors)
         tips.update({"sector": "sector of the city (0: on a boundary)",
                      "bearing_deg": "grid orientation (°)"})
+    kinds = set(arts["kind"]) if "kind" in arts.columns else set()
+    existing = [({"color": pal.ARTERIAL_COLOURS["existing"], "weight": 3}, "existing arterial")] \
+        if "existing" in kinds else []
+    years = []
     if "phase_year" in arts.columns:
-        colours = phase_colours([y for y in arts["phase_year"].dropna()])
+        planned_years = arts.loc[arts["kind"] == "planned", "phase_year"].dropna()
+        years = sorted({int(y) for y in planned_years if y > 0})  # existing arterials carry 0
+    if years:
+        colours = phase_colours(years)
         # sooner: darker and thicker
-        weights = {y: 4.5 - 2.5 * i / max(1, len(colours) - 1) for i, y in enumerate(colours)}
+        weights = {y: round(4.5 - 2.5 * i / max(1, len(colours) - 1), 2) for i, y in enumerate(colours)}
 
         def style(p: dict) -> dict:
             year = num(p.get("phase_year"))
-            if p.get("kind") == "planned" and year is not None:
-                return {"color": colours.get(int(year), pal.ARTERIAL_COLOURS["planned"]),
-                        "weight": round(weights.get(int(year), 3.0), 2)}
+            if p.get("kind") == "planned" and year is not None and int(year) in colours:
+                return {"color": colours[int(year)], "weight": weights[int(year)]}
             return _arterial_style(p)
 
         tips["phase_year"] = "secure by"
-        legend = (f"proposed ({width} rights-of-way, about {spacing} apart), darker and thicker = secure "
-                  "sooner; existing in black")
+        legend = f"proposed: {width} rights-of-way, about {spacing} apart, to secure by"
+        items = [({"color": colours[y], "weight": weights[y]}, f"{y}") for y in years] + existing
     else:
         style = _arterial_style
-        legend = f"proposed ({width} rights-of-way, about {spacing} apart) and existing (black)"
-    return VectorLayer("Arterial roads", arts, style, tooltip_fields=tips, legend=legend, show=show)
+        legend = f"proposed: {width} rights-of-way, about {spacing} apart"
+        items = [({"color": pal.ARTERIAL_COLOURS["planned"], "weight": 3}, "proposed arterial")] + existing
+    return VectorLayer("Arterial roads", arts, style, tooltip_fields=tips, legend=legend, show=show,
+                       legend_items=items)
 
 
 def _arterial_style(p: dict) -> dict:
@@ -210,7 +219,7 @@ def expansion_map(m, shade) -> str:
                     legend="public open space to protect: floodplains, steep slopes, forests, parks"),
         VectorLayer("Rights-of-way", plan.row_gdf, pal.RIGHT_OF_WAY_STYLE,
                     legend=f"{sc.plan.arterial_width_m:g} m strips kept free for the arterials", show=False),
-        _arterials(m),
+        arterials_layer(m),
     ]
     spots = m.hotspots
     if len(spots) and risk_assessed(m.summary):

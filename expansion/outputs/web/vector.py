@@ -32,6 +32,9 @@ class VectorLayer:
         column names, or ``{column: label}``.
     legend : what the features are ("arterial roads, 30 m right-of-way").
     show : shown when the page opens.
+    legend_items : (Leaflet path style, label) rows the legend lists, one symbol each,
+        for a style that depends on the features (by default the legend shows the
+        distinct styles drawn, unlabelled).
     """
 
     name: str
@@ -40,6 +43,7 @@ class VectorLayer:
     tooltip_fields: Sequence[str] | Mapping[str, str] = ()
     legend: str = ""
     show: bool = True
+    legend_items: Sequence[tuple[Mapping[str, Any], str]] = ()
 
 
 # ---------------------------------------------------------------- vectors
