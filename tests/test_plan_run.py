@@ -161,8 +161,8 @@ def test_without_hazard_or_roads_data_risk_is_not_assessed_on_any_page(tmp_path)
     facts = page.split('<ul class="facts">')[1].split("</ul>")[0]
     assert RISK_NOT_ASSESSED in facts and "high-risk land" in facts
     assert not re.search(r'<span class="v">[^<]*</span><span class="k">[^<]*high-risk', facts)
-    table = page.split("What enforcing the plan buys")[1].split("</table>")[0]
-    assert table.count("<td>not assessed</td>") == 2 * len(r["by_enforcement"])
+    section = page.split("What enforcing the plan buys")[1].split("<h2")[0]
+    assert "<table" not in section and "Not assessed for this run" in section  # one sentence, not a table
     assert "Serve or guard" not in page and "Add a DEM, a water or flood layer, or a roads layer" in page
     risk_page = (res.out / "risk.html").read_text()
     assert "risk not assessed" in risk_page and "high crowding" in risk_page and "high risk" not in risk_page
@@ -172,6 +172,9 @@ def test_without_hazard_or_roads_data_risk_is_not_assessed_on_any_page(tmp_path)
 
     with rasterio.open(res.out / "risk.tif") as ds:  # GIS staff read the same in QGIS
         assert "risk not assessed" in ds.descriptions[0]
+    for name in ("risk", "risk_planned"):  # and its QGIS style's legend says crowding, as risk.html
+        labels = re.findall(r'label="([^"]*)"', (res.out / f"{name}.qml").read_text())
+        assert "high crowding (0.3 to 0.5)" in labels and not any("risk" in lab for lab in labels)
     assert "Where unplanned growth will crowd if nothing is done (risk not assessed)" in page
     assert any("not assessed" in line for line in res.headline())
     assert not any("business as usual" in line for line in res.headline())

@@ -133,6 +133,23 @@ def test_metrics_tables_show_plan_and_atlas_metrics():
     assert "Plan and urban form metrics" not in index.index_page({}, [], [], "City", False)
 
 
+def test_plan_metrics_show_the_open_land_the_expansion_area_holds_beside_the_need():
+    """An expansion area as large as the need can hold much less land to build (Rionegro: 14,578 ha for a
+    need of 14,516 ha, of which 6,358 ha open and buildable, the rest built or protected): the table shows
+    that land beside the area and the need, so the ratio 1.00 does not read as room to spare alone."""
+    import html
+
+    plan = {"expansion_area_ha": 14578.5, "new_land_ha": 6358.0, "land_need_ha": 14515.7,
+            "expansion_vs_need": 1.0043}
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td>", html.unescape(index.metrics_tables(
+        {"plan": plan})))
+    labels = [label for label, _ in rows]
+    built = labels.index("open land that can be built inside the expansion area (ha)")
+    assert rows[built][1] == "6,358"
+    assert labels.index("expansion area (ha)") < built < labels.index(
+        "new land the plan is sized for: the high end of the need by the horizon (ha)")
+
+
 # ---------------------------------------------------------------- issue 18: what a council needs on the page
 
 JARGON = ("generosity", "seed", "risk >=", "risk &gt;=", "BAU")

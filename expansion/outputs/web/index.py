@@ -188,6 +188,8 @@ PLAN_ROWS = (
     ("compactness", "compactness of the expansion area (1 = a circle)", "dec2", "higher is better"),
     ("open_space_ha", "public open space protected (ha)", "int", "higher is better"),
     ("expansion_area_ha", "expansion area (ha)", "int", "an amount"),
+    ("new_land_ha", "open land that can be built inside the expansion area (ha)", "int",
+     "at least the new land the plan is sized for"),
     ("land_need_ha", "new land the plan is sized for: the high end of the need by the horizon (ha)", "int",
      "an amount"),
     ("expansion_vs_need", "expansion area / new land the plan is sized for (high end)", "dec2",

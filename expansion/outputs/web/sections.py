@@ -110,13 +110,17 @@ def no_high_risk_sentence(summary: Mapping) -> str:
 
 def enforcement_html(summary: Mapping) -> str:
     """People and hectares at high risk for several enforcement levels (from ``risk.by_enforcement``);
-    "not assessed" when the run had neither hazard data nor roads."""
+    one sentence saying it is not assessed when the run had neither hazard data nor roads."""
     levels = _levels(summary)
     if not levels:
         return ""
+    if not risk_assessed(summary):  # a table of "not assessed" rows says less than one sentence
+        return ("<h2>What enforcing the plan buys</h2>\n"
+                "<p>Not assessed for this run: without a DEM, a water or flood layer or a roads layer the "
+                "model cannot tell hazardous or unserviced land, only where growth crowds, so it cannot say "
+                "how many people securing more of the plan would keep off high-risk land.</p>")
     plan = summary.get("plan")
     chosen = num(plan.get("enforcement")) if isinstance(plan, Mapping) else None
-    assessed = risk_assessed(summary)
     scores = all(num(r.get("max_score")) is not None for r in levels)
     rows = []
     for r in levels:
@@ -124,21 +128,14 @@ def enforcement_html(summary: Mapping) -> str:
         label = pct_text(e, 0) if e is not None else None
         if label is not None and chosen is not None and abs(e - chosen) < 1e-9:
             label += " (this scenario)"
-        if not assessed:
-            rows.append([label, "not assessed", "not assessed"])
-            continue
         row = [label, fmt(r.get("high_risk_people")), fmt(r.get("high_risk_ha"))]
         if scores:
             row.append(f"{num(r.get('max_score')):.2f}")
         rows.append(row)
     head = ["share of the plan secured", "people at high risk", "hectares at high risk"]
-    if assessed and scores:
+    if scores:
         head.append(f"highest risk score (high from {HIGH_RISK_SCORE:g})")
-    if assessed:
-        said = " ".join(t for t in (displacement_sentence(levels), no_high_risk_sentence(summary)) if t)
-    else:
-        said = ("Risk is not assessed for this run: without a DEM, a water or flood layer or a roads layer "
-                "the model cannot tell hazardous or unserviced land, only where growth crowds.")
+    said = " ".join(t for t in (displacement_sentence(levels), no_high_risk_sentence(summary)) if t)
     return ("<h2>What enforcing the plan buys</h2>\n"
             "<p>The share of the proposed rights-of-way and open space that is actually secured changes how "
             "many people are likely to settle informally on high-risk land.</p>\n"
