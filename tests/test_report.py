@@ -108,6 +108,9 @@ def test_compare_table_and_page(summary):
     assert len(lines) == 4 and lines[0].startswith("scenario")
     assert "1,200,000" in lines[3] and "80,000" in lines[3] and lines[3].rstrip().endswith("-")
     assert "52,340" in lines[2] and "6,100" in lines[2]
+    # the terminal says it as the pages do: "if nothing is done" / "with the plan", never "no plan"
+    assert "people at high risk, if nothing is done" in lines[0] and "with the plan" in lines[0]
+    assert "no plan" not in text and "with plan" not in text
     page = compare.compare_page(runs)
     assert "<script" not in page and NASTY_ESCAPED in page
     assert "1,200,000" in page and "&ndash;" in page

@@ -40,10 +40,10 @@ COMPARE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("new_land_ha", "new land (ha)"),
     ("expansion_area_ha", "expansion area (ha)"),
     ("arterials_planned_km", "arterials (km)"),
-    ("risk.bau.high_risk_people", "people at high risk, no plan"),
-    ("risk.planned.high_risk_people", "people at high risk, with plan"),
-    ("risk.bau.high_risk_ha", "high-risk ha, no plan"),
-    ("risk.planned.high_risk_ha", "high-risk ha, with plan"),
+    ("risk.bau.high_risk_people", "people at high risk, if nothing is done"),
+    ("risk.planned.high_risk_people", "people at high risk, with the plan"),
+    ("risk.bau.high_risk_ha", "high-risk ha, if nothing is done"),
+    ("risk.planned.high_risk_ha", "high-risk ha, with the plan"),
 )
 
 
