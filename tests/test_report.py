@@ -269,10 +269,15 @@ def test_provenance_lists_sources_date_and_version(summary):
     prov = {"run_date": "2026-01-01", "version": "0.1.0", "catalog": "Demo City",
             "sources": [{"role": "builtup", "file": "builtup_2005.tif", "year": 2005},
                         {"role": "builtup", "file": "builtup_2020.tif", "year": 2020},
-                        {"role": "dem", "file": "dem.tif", "year": None}]}
+                        {"role": "dem", "file": "dem.tif", "year": None},
+                        {"role": "boundary", "file": "../../../shared/data/rionegro/mask.tif", "year": None},
+                        {"role": "water", "file": "C:\\data\\rivers.gpkg", "year": None}]}
     page = index.index_page(summary, demand_rows(), LINKS, "City", False, provenance=prov)
     data = page.split("Data and method")[1]
     assert "builtup_2005.tif (2005), builtup_2020.tif (2020)" in data and "terrain (elevation)" in data
+    # file names only: a catalog's relative path means nothing to an official (run.json keeps it)
+    assert "<td>mask.tif</td>" in data and "<td>rivers.gpkg</td>" in data
+    assert "shared" not in data and "data\\" not in data
     assert "Run on 2026-01-01" in data and "expansion 0.1.0" in data
 
 

@@ -301,12 +301,15 @@ ROLE_NAMES = {"builtup": "built-up land", "dem": "terrain (elevation)", "roads":
 
 
 def source_rows(sources: Sequence[Mapping]) -> list[tuple[str, str]]:
-    """(data, files and years) rows from ``[{"role", "file", "year"}, ...]``, one row per role."""
+    """(data, file names and years) rows from ``[{"role", "file", "year"}, ...]``, one row per role."""
     by_role: dict[str, list[str]] = {}
     for s in sources:
         role = str(s.get("role", "other"))
         year = s.get("year")
-        text = str(s.get("file", "")) + (f" ({year})" if year is not None else "")
+        # the file's name: the catalog's relative path ("../../../shared/data/...") means nothing on a
+        # page an official reads; run.json beside it keeps the paths and checksums
+        name = re.split(r"[\\/]", str(s.get("file", "")))[-1]
+        text = name + (f" ({year})" if year is not None else "")
         by_role.setdefault(role, []).append(text)
     return [(ROLE_NAMES.get(role, role), ", ".join(files)) for role, files in by_role.items()]
 
