@@ -496,3 +496,19 @@ def test_people_already_on_hazard_land_are_shown_when_the_population_layer_count
     assert label not in dict(index.summary_facts(none))
     blind = {**s, "risk": {**s["risk"], "assessed": {"hazard": False}}}
     assert label not in dict(index.summary_facts(blind))
+
+
+@pytest.mark.parametrize("by_kind, said", [
+    ({"floodplain": 1916.8, "park": 287.3, "protected": 57.1, "steep_slope": 29.6}, ", floodplains first."),
+    ({"floodplain": 0.0, "park": 0.0, "protected": 6546.0, "steep_slope": 0.0}, ": protected land."),
+    ({"park": 1143.0}, ": parks."),
+    ({"steep_slope": 4.2, "protected": 3.0, "park": 40.0}, ": steep slopes, protected land and parks."),
+])
+def test_next_step_on_open_space_names_the_kinds_the_plan_protects(by_kind, said):
+    """'floodplains first' only when the plan protects floodplains (Rionegro's open space is all protected
+    land, with no water layer to find floodplains; Hubballi-Dharwad's all parks)."""
+    from expansion.outputs.web.sections import next_steps
+
+    summary = {"open_space_ha": sum(by_kind.values()), "plan": {"open_space_by_kind_ha": by_kind}}
+    step = [s for s in next_steps(summary) if s.startswith("Protect the")]
+    assert len(step) == 1 and step[0].endswith(" hectares of public open space" + said), step

@@ -222,6 +222,26 @@ def unmet_sentence(summary: Mapping) -> str:
             "extend the study area or plan for higher density.")
 
 
+#: Open space kinds (``plan.open_space_by_kind_ha``) in plain words, in the order to protect them.
+OPEN_SPACE_WORDS = (("floodplain", "floodplains"), ("steep_slope", "steep slopes"),
+                    ("protected", "protected land"), ("park", "parks"))
+
+
+def _open_space_kinds(summary: Mapping) -> str:
+    """', floodplains first' when the plan protects floodplains, else ': the kinds it protects'
+    ('' when the run does not say)."""
+    plan = summary.get("plan")
+    by_kind = plan.get("open_space_by_kind_ha") if isinstance(plan, Mapping) else None
+    if not isinstance(by_kind, Mapping):
+        return ""
+    kinds = [words for kind, words in OPEN_SPACE_WORDS if (num(by_kind.get(kind)) or 0) > 0]
+    if not kinds:
+        return ""
+    if kinds[0] == "floodplains":
+        return ", floodplains first"
+    return ": " + (" and ".join(kinds) if len(kinds) < 3 else ", ".join(kinds[:-1]) + " and " + kinds[-1])
+
+
 def next_steps(summary: Mapping, run_year: int | None = None) -> list[str]:
     """What to do first, from the run's own figures (``run_year``: the year of the run, to tell
     deadlines already past)."""
@@ -240,8 +260,8 @@ def next_steps(summary: Mapping, run_year: int | None = None) -> list[str]:
         steps.append(f"Secure the rights-of-way of the {fmt(summary['arterials_planned_km'], 'km')} km of "
                      "proposed arterials, nearest to the city first.")
     if num(summary.get("open_space_ha")):
-        steps.append(f"Protect the {fmt(summary['open_space_ha'])} hectares of public open space, "
-                     "floodplains first.")
+        steps.append(f"Protect the {fmt(summary['open_space_ha'])} hectares of public open space"
+                     f"{_open_space_kinds(summary)}.")
     high_ha = num(risk_value(summary, "bau", "high_risk_ha"))
     if not risk_assessed(summary):
         steps.append("Add a DEM, a water or flood layer, or a roads layer and rerun: without them the risk "
