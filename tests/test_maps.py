@@ -496,3 +496,20 @@ def test_arterial_legend_lists_the_years_to_secure_in_the_colours_drawn(grid):
     assert "to secure by" in text and text.index("2025") < text.index("2030") < text.index("existing")
     m.plan.arterials = arts[arts["kind"] == "planned"]
     assert "existing" not in vector_legend(arterials_layer(m), vector.vector_geojson(arterials_layer(m)))
+
+
+def test_open_space_legend_lists_only_the_kinds_on_the_map(grid):
+    """The expansion map's legend names the open space kinds the plan protects, each in its colour."""
+    from expansion.outputs.web.legend import vector_legend
+    from expansion.outputs.web.run_maps import open_space_layer
+
+    left, bottom, right, top = grid.bounds
+    cells = [box(left + 30 * i, bottom, left + 30 * (i + 1), bottom + 30) for i in range(3)]
+    space = gpd.GeoDataFrame({"kind": ["protected", "protected", "park"], "hectares": [0.09] * 3},
+                             geometry=cells, crs=grid.crs)
+    layer = open_space_layer(space)
+    assert [label for _, label in layer.legend_items] == ["protected land (forests, reserves)", "park"]
+    assert [st["fillColor"] for st, _ in layer.legend_items] == [palette.OPEN_SPACE_COLOURS["protected"],
+                                                                 palette.OPEN_SPACE_COLOURS["park"]]
+    text = vector_legend(layer, vector.vector_geojson(layer))
+    assert "floodplain" not in text and "steep" not in text and "protected land" in text

@@ -190,6 +190,24 @@ def _arterial_style(p: dict) -> dict:
     return {"color": pal.ARTERIAL_COLOURS.get(p.get("kind"), pal.ARTERIAL_COLOURS["planned"]), "weight": 3}
 
 
+#: Open space kinds of plan.gpkg in the legend's words, in the legend's order.
+OPEN_SPACE_LABELS = (("floodplain", "floodplain"), ("steep_slope", "steep slope"),
+                     ("protected", "protected land (forests, reserves)"), ("park", "park"),
+                     ("wetland", "wetland"))
+
+
+def open_space_layer(open_space) -> VectorLayer:
+    """The plan's open space by kind, the legend listing the kinds the plan protects (Rionegro's is
+    all protected land: the legend named floodplains, steep slopes and parks too)."""
+    kinds = set(open_space["kind"]) if "kind" in open_space.columns else set()
+    items = [(_open_space_style({"kind": k}), label) for k, label in OPEN_SPACE_LABELS if k in kinds]
+    items += [(_open_space_style({"kind": k}), str(k)) for k in sorted(map(str, kinds))
+              if k not in dict(OPEN_SPACE_LABELS)]
+    return VectorLayer("Open space", open_space, _open_space_style,
+                       tooltip_fields={"kind": "kind", "hectares": "hectares"},
+                       legend="public open space to protect", legend_items=items)
+
+
 def _open_space_style(p: dict) -> dict:
     colour = pal.OPEN_SPACE_COLOURS.get(p.get("kind"), pal.OPEN_SPACE_DEFAULT)
     return {"color": colour, "weight": 1, "fillColor": colour, "fillOpacity": 0.45}
@@ -214,9 +232,7 @@ def expansion_map(m, shade) -> str:
         VectorLayer("Expansion area", plan.expansion_gdf, pal.EXPANSION_AREA_STYLE,
                     tooltip_fields={"hectares": "hectares"},
                     legend=f"land proposed for the growth to {sc.horizon_year}, with room to spare"),
-        VectorLayer("Open space", plan.open_space, _open_space_style,
-                    tooltip_fields={"kind": "kind", "hectares": "hectares"},
-                    legend="public open space to protect: floodplains, steep slopes, forests, parks"),
+        open_space_layer(plan.open_space),
         VectorLayer("Rights-of-way", plan.row_gdf, pal.RIGHT_OF_WAY_STYLE,
                     legend=f"{sc.plan.arterial_width_m:g} m strips kept free for the arterials", show=False),
         arterials_layer(m),
