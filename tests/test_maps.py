@@ -513,3 +513,19 @@ def test_open_space_legend_lists_only_the_kinds_on_the_map(grid):
                                                                  palette.OPEN_SPACE_COLOURS["park"]]
     text = vector_legend(layer, vector.vector_geojson(layer))
     assert "floodplain" not in text and "steep" not in text and "protected land" in text
+
+
+def test_land_that_never_develops_names_the_constraints_the_layers_hold():
+    from types import SimpleNamespace
+
+    from expansion.outputs.web.run_maps import never_develops_legend
+
+    none = np.zeros((3, 3), bool)
+    some = none.copy()
+    some[1, 1] = True
+    rionegro = SimpleNamespace(has_water=False, water=none, protected=some, slope_pct=None, flood=None)
+    assert never_develops_legend(rionegro) == "protected land"
+    full = SimpleNamespace(has_water=True, water=some, protected=some, slope_pct=np.zeros((3, 3)), flood=some)
+    assert never_develops_legend(full) == "open water, protected land, steep slopes, mapped flood zones"
+    bare = SimpleNamespace(has_water=False, water=none, protected=none, slope_pct=None, flood=None)
+    assert never_develops_legend(bare) == "none in this run's layers"

@@ -96,6 +96,17 @@ def map_notes(m, page: str) -> list[str]:
     return ([first] if first and not said else []) + notes
 
 
+def never_develops_legend(stack) -> str:
+    """What the land that never develops is made of, of the constraints the run's layers hold (Rionegro,
+    with no DEM and no water layer, has protected land only)."""
+    kinds = [name for name, present in (
+        ("open water", bool(getattr(stack, "has_water", False)) or bool(np.any(stack.water))),
+        ("protected land", bool(np.any(stack.protected))),
+        ("steep slopes", getattr(stack, "slope_pct", None) is not None),
+        ("mapped flood zones", getattr(stack, "flood", None) is not None)) if present]
+    return ", ".join(kinds) if kinds else "none in this run's layers"
+
+
 def suitability_map(m, shade) -> str:
     grid = m.stack.grid
     layers = [
@@ -105,7 +116,7 @@ def suitability_map(m, shade) -> str:
         # suitability class 1 is excluded land inside the study area: drawn without a full-grid mask
         RasterLayer("Land that never develops", m.suitability.classes, grid,
                     categories={1: ("never develops", pal.EXCLUDED_COLOUR)},
-                    legend="water, protected land, steep slopes, flood zones", opacity=0.6, show=False),
+                    legend=never_develops_legend(m.stack), opacity=0.6, show=False),
         *context_layers(m.stack),
         *_labels(m.stack),
     ]
