@@ -512,3 +512,11 @@ def test_next_step_on_open_space_names_the_kinds_the_plan_protects(by_kind, said
     summary = {"open_space_ha": sum(by_kind.values()), "plan": {"open_space_by_kind_ha": by_kind}}
     step = [s for s in next_steps(summary) if s.startswith("Protect the")]
     assert len(step) == 1 and step[0].endswith(" hectares of public open space" + said), step
+
+
+def test_glossary_explains_crowding_when_risk_is_not_assessed():
+    assessed = index.glossary_html({"risk": {"assessed": {"high_risk": True}}})
+    assert "<dt>High risk</dt>" in assessed and "Crowding" not in assessed
+    not_assessed = index.glossary_html({"risk": {"assessed": {"high_risk": False}}})
+    assert "<dt>Crowding</dt>" in not_assessed and "<dt>High risk</dt>" not in not_assessed
+    assert "not a measure of risk" in not_assessed

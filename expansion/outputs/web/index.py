@@ -277,8 +277,18 @@ GLOSSARY = (
 )
 
 
-def glossary_html() -> str:
-    items = "\n".join(f"<dt>{esc(term)}</dt><dd>{esc(text)}</dd>" for term, text in GLOSSARY)
+#: In the glossary of a run whose risk was not assessed (no hazard or roads data), instead of "High risk".
+CROWDING = ("Crowding", "where unplanned growth is expected to press against dense built-up land (a score of "
+            "0.3 or more out of 1 is high): what the risk map shows when the layers cannot tell flood-prone, "
+            "steep or unserviced land. It is not a measure of risk.")
+
+
+def glossary_html(summary: Mapping | None = None) -> str:
+    """The glossary; a run whose risk was not assessed explains "crowding" instead of "high risk"."""
+    terms = GLOSSARY
+    if summary is not None and not risk_assessed(summary):
+        terms = tuple(CROWDING if term == "High risk" else (term, text) for term, text in GLOSSARY)
+    items = "\n".join(f"<dt>{esc(term)}</dt><dd>{esc(text)}</dd>" for term, text in terms)
     return f'<h2>Glossary</h2>\n<dl class="glossary">\n{items}\n</dl>'
 
 
@@ -383,7 +393,7 @@ def index_page(summary: Mapping, demand_rows: Sequence[Any], links: Sequence[tup
         parts.append(tables)
     parts.append("<h2>Data and method</h2>")
     parts.append(provenance_html(provenance, summary))
-    parts.append(glossary_html())
+    parts.append(glossary_html(summary))
     parts.append("</section>")
     page_title = f"{title} - {scenario}" if scenario is not None else str(title)
     return document(page_title, "\n".join(parts))
