@@ -113,7 +113,9 @@ def test_compare_table_and_page(summary):
     assert "no plan" not in text and "with plan" not in text
     page = compare.compare_page(runs)
     assert "<script" not in page and NASTY_ESCAPED in page
-    assert "1,200,000" in page and "&ndash;" in page
+    assert "1,200,000" in page and "&ndash;" in page and "A dash means" in page
+    full = compare.compare_page([{"summary": summary, "demand": demand_rows()}])
+    assert ("A dash means" in full) == ("&ndash;" in full.split("</table>")[0])  # said only with a dash
     assert page.count('aria-label="Population (people)"') == 1  # one chart per quantity, all runs in it
     assert compare.compare_page(runs) == page
     assert compare.compare_table([]).count("\n") == 2

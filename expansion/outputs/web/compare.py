@@ -326,12 +326,16 @@ def compare_page(runs: Sequence[Mapping], baseline: int | None = None) -> str:
     parts.append("<h2>Assumptions and results</h2>")
     if baseline is not None:
         parts.append('<p class="note">Under each figure, its difference from the baseline.</p>')
-    parts.append(_table(summaries, params, names, baseline))
-    unassessed = "" if all(risk_assessed(s) for s in summaries) else (
-        f' Risk "{UNASSESSED}": the run had no DEM, no water or flood layer and no roads layer, so it could '
-        "not tell hazardous or unserviced land from the rest.")
-    parts.append('<p class="note">A dash means the run did not compute that number '
-                 f"({NOT_COMPUTED}).{unassessed}</p>")
+    table = _table(summaries, params, names, baseline)
+    parts.append(table)
+    notes = []
+    if "&ndash;" in table:  # said only when the table has a dash
+        notes.append(f"A dash means the run did not compute that number ({NOT_COMPUTED}).")
+    if not all(risk_assessed(s) for s in summaries):
+        notes.append(f'Risk "{UNASSESSED}": the run had no DEM, no water or flood layer and no roads layer, '
+                     "so it could not tell hazardous or unserviced land from the rest.")
+    if notes:
+        parts.append(f'<p class="note">{" ".join(notes)}</p>')
     parts.append("<h2>The land and arterials every scenario needs</h2>")
     parts.append(_map(runs, names))
     charts = _charts(runs, names)
