@@ -195,10 +195,11 @@ def plan_stack(size: int = 400, res: float = 30.0) -> Stack:
 
 
 def ring_stack(size: int = 300, res: float = 30.0, roads: list | None = None,
-               built: np.ndarray | None = None) -> Stack:
+               built: np.ndarray | None = None, valid: np.ndarray | None = None) -> Stack:
     """A flat, dry city on a ``size`` × ``size`` grid: built land in a disc of 1 km
     around the centre (or ``built``), the arterial LineStrings ``roads`` (none by
-    default), no water, no protected land. For the plan's sectors and bridges."""
+    default), no water, no protected land; the study area is the whole grid (or
+    ``valid``). For the plan's sectors and bridges."""
     grid = Grid(crs=CRS, left=600_000.0, top=1_000_000.0 + size * res, res=res, width=size, height=size)
     xs, ys = grid.cell_centres()
     X, Y = np.meshgrid(xs, ys)
@@ -214,7 +215,8 @@ def ring_stack(size: int = 300, res: float = 30.0, roads: list | None = None,
     if roads:
         cols = {"highway": ["primary"] * len(roads), "road_class": ["arterial"] * len(roads)}
         vectors["roads"] = gpd.GeoDataFrame(cols, geometry=roads, crs=CRS)
-    return Stack(grid=grid, name="Ring City", synthetic=True, valid=np.ones(grid.shape, bool),
+    valid = np.ones(grid.shape, bool) if valid is None else valid
+    return Stack(grid=grid, name="Ring City", synthetic=True, valid=valid,
                  builtup={2020: built}, water=none, water_dist_m=far, arterial_dist_m=dist, road_dist_m=dist,
                  protected=none.copy(), dem=np.full(grid.shape, 100.0, np.float32),
                  slope_pct=np.zeros(grid.shape, np.float32), height_above_water_m=np.full(grid.shape, 10.0,

@@ -227,7 +227,13 @@ def test_a_planned_line_may_cross_water_next_to_an_existing_bridge():
     left, bottom, right, top = g.bounds
     area = (X > left + 4000) & (X < right - 1000) & (Y > bottom + 2000) & (Y < top - 2000)
     cy = Y[area].mean()
-    line_y = cy + 500.0  # with no arterials the grid is north-up, a line half a spacing off the centroid
+    north_up = [Sector(0.0, 360.0, 0.0, "radial", int(area.sum()))]
+    free = dataclasses.replace(stack, vectors={k: v for k, v in stack.vectors.items() if k != "roads"},
+                               arterial_dist_m=np.full(g.shape, 1e5, np.float32))
+    arts0, _ = arterial_grid(free, area, PlanConfig(), sectors=north_up)
+    ends = map(shapely.get_coordinates, arts0.geometry.values)
+    ys0 = [c[0, 1] for c in ends if abs(c[0, 1] - c[-1, 1]) < 1]
+    line_y = min(ys0, key=lambda y: abs(y - cy))  # an east-west line of the grid without roads
     bridge = shapely.LineString([(left, line_y + 60.0), (right, line_y + 60.0)])
     roads = gpd.GeoDataFrame({"highway": ["residential"], "road_class": ["local"]}, geometry=[bridge],
                              crs=g.crs)
@@ -235,7 +241,6 @@ def test_a_planned_line_may_cross_water_next_to_an_existing_bridge():
     stack = dataclasses.replace(stack, vectors={**stack.vectors, "roads": roads}, arterial_dist_m=no_roads,
                                 road_dist_m=distance_m(burn([bridge], g, all_touched=True), g.res),
                                 protected=np.zeros(g.shape, bool), slope_pct=np.zeros(g.shape, np.float32))
-    north_up = [Sector(0.0, 360.0, 0.0, "radial", int(area.sum()))]
     arts, sectors = arterial_grid(stack, area, PlanConfig(), sectors=north_up)
     assert sectors == north_up
     water = shapely.union_all(stack.vectors["water"].geometry.values)
@@ -557,6 +562,8 @@ def test_two_sectors_with_differently_oriented_roads_get_two_grids_on_one_networ
         west.append(shapely.LineString([c - 4300 * u, c + 4300 * u]).intersection(
             shapely.box(left, bottom, cx - 800, bottom + size * res)))
     stack = ring_stack(size, res, roads=east + west)
+    stack = ring_stack(size, res, roads=east + west,
+                       valid=_ring(stack) | stack.builtup[2020])  # a ring study area
     area = _ring(stack) & ~stack.builtup[2020]
     arts, sectors = arterial_grid(stack, area, PlanConfig(), base_builtup=stack.builtup[2020])
 
@@ -585,6 +592,7 @@ def test_without_roads_each_sector_radiates_from_the_centre():
     from expansion.plan.sectors import bearing_from
 
     stack = ring_stack()
+    stack = ring_stack(valid=_ring(stack) | stack.builtup[2020])  # a study area even all round
     area = _ring(stack) & ~stack.builtup[2020]
     arts, sectors = arterial_grid(stack, area, PlanConfig(), base_builtup=stack.builtup[2020])
     g = stack.grid
@@ -690,3 +698,24 @@ def test_a_lone_built_cell_does_not_make_a_place_due_settlement_does():
     assert ph[10, 31] == 2035
     every = reach_year(mask, uy, years, 150.0, 30.0, share=1e-4)
     assert every[5, 5] == 2025  # with no threshold one cell is enough
+
+
+def test_sectors_are_the_citys_so_a_smaller_scenario_lays_the_same_grid():
+    """The sectors come from the city's land and arterials, not from one scenario's
+    expansion area: a smaller area gets the same sectors and mostly the same lines,
+    which is what makes arterials 'no-regret' across scenarios."""
+    from conftest import ring_stack
+
+    from expansion.plan import arterial_grid
+
+    stack = ring_stack(roads=[shapely.LineString([(601_500.0, 1_000_000.0), (606_000.0, 1_009_000.0)])])
+    base = stack.builtup[2020]
+    big = _ring(stack, 1300.0, 4200.0) & ~base
+    small = _ring(stack, 1300.0, 2600.0) & ~base
+    arts_big, sectors_big = arterial_grid(stack, big, PlanConfig(), base_builtup=base)
+    arts_small, sectors_small = arterial_grid(stack, small, PlanConfig(), base_builtup=base)
+    assert sectors_small == sectors_big and len(sectors_big) > 1
+    lines_big = shapely.union_all(arts_big.geometry.values[arts_big["kind"].to_numpy() == "planned"])
+    planned_small = arts_small.geometry.values[arts_small["kind"].to_numpy() == "planned"]
+    shared = shapely.length(shapely.intersection(planned_small, lines_big.buffer(5.0))).sum()
+    assert shared / shapely.length(planned_small).sum() >= 0.8

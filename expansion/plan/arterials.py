@@ -144,20 +144,16 @@ def obstacles(stack: Stack, expansion_area: np.ndarray, base_builtup: np.ndarray
 
 def existing_near(art: gpd.GeoDataFrame | None, area_poly, spacing: float, res: float):
     """Existing arterials within half a spacing of the area: their parts inside it
-    (lines at least a cell long), their segments cut to at most a quarter spacing
-    (so that each lies in one sector) with lengths, and the points where they enter
-    the area."""
+    (lines at least a cell long), and their segments cut to at most a quarter
+    spacing (so that each lies in one sector) with lengths."""
     if art is None:
-        return [], np.zeros((0, 2, 2)), np.zeros(0), np.zeros((0, 2))
+        return [], np.zeros((0, 2, 2)), np.zeros(0)
     near = art.geometry.values[shapely.dwithin(art.geometry.values, area_poly, spacing / 2)]
     seg, seg_len = segments(shapely.segmentize(near, spacing / 4))
     clipped = shapely.intersection(near, area_poly)
     existing_in = [g for g in shapely.get_parts(shapely.line_merge(shapely.union_all(clipped)))
                    if shapely.get_type_id(g) == 1 and g.length >= res]
-    bpts = shapely.get_parts(shapely.intersection(shapely.union_all(near), area_poly.boundary))
-    bpts = bpts[shapely.get_type_id(bpts) == 0] if len(bpts) else bpts
-    entries = shapely.get_coordinates(bpts) if len(bpts) else np.zeros((0, 2))
-    return existing_in, seg, seg_len, entries
+    return existing_in, seg, seg_len
 
 
 def sector_of(sectors: list[Sector], centre: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -171,24 +167,25 @@ def sector_of(sectors: list[Sector], centre: np.ndarray, points: np.ndarray) -> 
 
 def lay_sector(traced: Traced, no: int, sec: Sector, centre: np.ndarray, cell_xy: np.ndarray, passable,
                bridge, grid: Grid, spacing: float, min_len: float, existing: tuple, bands: dict,
-               cost: np.ndarray | None = None) -> None:
+               cost: np.ndarray | None = None, frame: tuple | None = None) -> None:
     """The two families of lines of sector ``sec`` (number ``no``) into ``traced``.
 
     Each family is shifted (the length-weighted circular mean of positions modulo
     the spacing) so that its lines run along the sector's existing arterials
-    parallel to it (within 10°), or, without such, through the points where
-    existing arterials enter the area in the sector, or else through the city's
-    centre, shifted by the one of :data:`OFFSETS` fractions of the spacing that
-    scores best (:func:`laid_score`: the most open road for the least built land
-    crossed). Planned lines within a quarter spacing of a parallel existing arterial
-    are left out (the existing road is that line). Lines stop at the sector's edge,
-    exactly on its boundary ray. A bridge costs the metres of ``cost`` (e.g. built
-    land) it crosses."""
-    seg, seg_len, seg_bearing, entries, entry_bearing = existing
+    parallel to it (within 10°), or else through the city's centre, shifted by
+    the one of :data:`OFFSETS` fractions of the spacing that scores best
+    (:func:`laid_score`: the most open road for the least built land crossed),
+    scored over ``frame`` (``(points, passable, bridge)`` of the city's land in the
+    sector, so that every scenario of a city gets the same lines; over the area
+    itself without it). Planned lines within a quarter spacing of a parallel
+    existing arterial are left out (the existing road is that line). Lines stop at
+    the sector's edge, exactly on its boundary ray. A bridge costs the metres of
+    ``cost`` (e.g. built land) it crosses."""
+    seg, seg_len, seg_bearing = existing
     step = grid.res / 3.0
     d1 = unit(sec.bearing_deg)  # along the bearing
     d2 = np.array([d1[1], -d1[0]])  # perpendicular to it
-    seg_in, entry_in = sec.contains(seg_bearing), sec.contains(entry_bearing)
+    seg_in = sec.contains(seg_bearing)
     for normal, along in ((d2, d1), (d1, d2)):
         if len(seg):
             u = (seg[:, 1] - seg[:, 0]) / np.maximum(seg_len, 1e-9)[:, None]
@@ -196,9 +193,6 @@ def lay_sector(traced: Traced, no: int, sec: Sector, centre: np.ndarray, cell_xy
         else:
             par = np.zeros(0, bool)
         pos, w = seg.mean(axis=1)[par & seg_in] @ normal, seg_len[par & seg_in]
-        if w.sum() < 0.5 * spacing and entry_in.any():
-            pos = np.concatenate([pos, entries[entry_in] @ normal])
-            w = np.concatenate([w, np.full(int(entry_in.sum()), 0.5 * spacing)])
         band = None
         if par.any():
             key = par.tobytes()
@@ -215,7 +209,13 @@ def lay_sector(traced: Traced, no: int, sec: Sector, centre: np.ndarray, cell_xy
         # free: of OFFSETS shifts from the centre, the one with most open road for least built land crossed
         base = float(centre @ normal)
         shifts = [base + j * spacing / OFFSETS for j in range(OFFSETS)]
-        scores = [laid_score(lay.trace(o, Traced(), passable, bridge, grid, min_len), spacing)
+        judge, j_passable, j_bridge = lay, passable, bridge
+        if frame is not None:
+            f_pts, j_passable, j_bridge = frame
+            f0, f1, u0, u1 = line_span(f_pts, normal, along, grid.res)
+            f_ts = np.arange(math.floor(u0 / step) * step, u1 + step, step)
+            judge = FamilyLayout(sec, no, centre, normal, along, f_ts, (f0, f1), spacing, band, cost)
+        scores = [laid_score(judge.trace(o, Traced(), j_passable, j_bridge, grid, min_len), spacing)
                   for o in shifts]
         lay.trace(shifts[int(np.argmax(scores))], traced, passable, bridge, grid, min_len)
 
@@ -338,7 +338,11 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
 
     The area is split into the city's sectors around its centre (the centroid of
     ``base_builtup``; :func:`.sectors.city_sectors`), each with one orientation:
-    that of the existing arterials in it, or radial. In each sector, lines
+    that of the existing arterials in it, or radial. The sectors and the positions
+    of lines that no existing arterial pins down come from the city's land (the
+    study area off water and off ``base_builtup``) and all its arterials, not from
+    ``expansion_area``: every scenario of a city lays the same grid, clipped to its
+    own area. In each sector, lines
     ``cfg.arterial_spacing_m`` apart in two perpendicular families
     (:func:`lay_sector`); where two sectors meet, a planned arterial runs along
     their common boundary ray, and the lines of both end on it. Lines are sampled
@@ -389,18 +393,27 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
 
     area_poly = shapely.MultiPolygon([g for _, g in polygons(expansion_area, grid, 0.0)])
     shapely.prepare(area_poly)
-    existing_in, seg, seg_len, entries = existing_near(art, area_poly, spacing, res)
+    existing_in, seg, seg_len = existing_near(art, area_poly, spacing, res)
+    # The city's land: the sectors and the free lines' positions come from it and all its
+    # arterials, not from this scenario's area, so that all scenarios share one grid.
+    frame = stack.valid & ~stack.water
+    if base_builtup is not None:
+        frame &= ~base_builtup
+    if art is not None:  # all the city's arterials, cut to at most a quarter spacing
+        seg, seg_len = segments(shapely.segmentize(art.geometry.values, spacing / 4))
     if sectors is None:
-        sectors = city_sectors(expansion_area, grid, centre, seg, seg_len, spacing, segments_bearing)
-    existing = (seg, seg_len, bearing_from(centre, *seg.mean(axis=1).T) if len(seg) else np.zeros(0),
-                entries, bearing_from(centre, *entries.T) if len(entries) else np.zeros(0))
+        sectors = city_sectors(frame, grid, centre, seg, seg_len, spacing, segments_bearing)
+    existing = (seg, seg_len, bearing_from(centre, *seg.mean(axis=1).T) if len(seg) else np.zeros(0))
 
     traced = Traced()
     bands: dict = {}
+    frame_passable, frame_bridge = obstacles(stack, frame, base_builtup, max_slope_pct, crossing_m)
+    frame_xy, _ = outline_cells(frame, grid)
     for no, sec in enumerate(sectors, start=1):
         pts = sector_points(sec, centre, cell_xy, expansion_area, grid)
+        frame_pts = sector_points(sec, centre, frame_xy, frame, grid)
         lay_sector(traced, no, sec, centre, pts, passable, bridge, grid, spacing, min_fragment_m, existing,
-                   bands, cost=base_builtup)
+                   bands, cost=base_builtup, frame=(frame_pts, frame_passable, frame_bridge))
     if len(sectors) > 1:  # a planned arterial along each boundary between two sectors
         reach = float(np.hypot(*(cell_xy - centre).T).max()) + res
         ts = np.arange(0.0, reach + step, step)

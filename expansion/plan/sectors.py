@@ -2,16 +2,18 @@
 
 Making Room lays the arterial grid of each part of the expansion area as a
 continuation of the roads that leave the city there; where none do, its arterials
-radiate out of the city. :func:`city_sectors` splits the expansion area into
-:data:`WEDGES` angular wedges around the city's centre (the centroid of the land
-built at the base year), turned so that their boundary rays cross as little of
-the area as they can, and gives each an orientation: the dominant bearing of the
-existing arterials in it when they add up to :data:`MIN_ROAD_SPACINGS` spacings,
-else radial (one family of lines runs from the centre towards the sector's
-expansion area, the other across it). Wedges holding less than
-:data:`MIN_SECTOR_SUPERBLOCKS` superblocks (spacing²) of the area join their
-larger neighbour, and neighbours whose orientations differ by less than
-:data:`MERGE_DEG` become one sector.
+radiate out of the city. :func:`city_sectors` splits the city's land (the plan
+passes the study area's land that is not water or built at the base year, not one
+scenario's expansion area, so that every scenario of a city gets the same sectors
+and its no-regret arterials are the same lines) into :data:`WEDGES` angular wedges
+around the city's centre (the centroid of the land built at the base year), turned
+so that their boundary rays cross as little of that land as they can, and gives
+each an orientation: the dominant bearing of the existing arterials in it when
+they add up to :data:`MIN_ROAD_SPACINGS` spacings, else radial (one family of
+lines runs from the centre towards the sector's land, the other across it).
+Wedges holding less than :data:`MIN_SECTOR_SUPERBLOCKS` superblocks (spacing²) of
+that land join their larger neighbour, and neighbours whose orientations differ by
+less than :data:`MERGE_DEG` become one sector.
 
 Bearings are degrees clockwise from grid north (the grid's +y axis): a point's in
 [0, 360), a grid orientation's in [0, 90) (a grid looks the same turned by 90°).
@@ -121,9 +123,9 @@ def city_sectors(area: np.ndarray, grid: Grid, centre: np.ndarray, seg: np.ndarr
 
     Parameters
     ----------
-    area : bool raster of the expansion area.
+    area : bool raster of the land to split (the plan passes the city's land, see above).
     centre : (x, y) of the city's centre, metres in the grid's CRS.
-    seg, seg_len : existing arterial segments near the area (n × 2 × 2, metres) and their lengths.
+    seg, seg_len : existing arterial segments (n × 2 × 2, metres) and their lengths.
     spacing : arterial spacing, metres.
     road_bearing : ``f(seg, seg_len) -> degrees``, the dominant bearing of segments
         (:func:`expansion.plan.arterials.segments_bearing`).
