@@ -31,6 +31,24 @@ def pieces(lines, touch_m: float = 1.0) -> np.ndarray:
     return connected_components(graph, directed=False)[1].astype(np.int64)
 
 
+class DisjointSet:
+    """Union-find over the pieces 0..n-1 (path halving), for joining pieces one link at a time."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = np.arange(n)
+
+    def find(self, i: int) -> int:
+        parent = self.parent
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return int(i)
+
+    def attach(self, root: int, under: int) -> None:
+        """Make the piece whose root is ``root`` part of the one whose root is ``under``."""
+        self.parent[root] = under
+
+
 def needed_bridges(lines, bridges: list[tuple[int, int, float]], touch_m: float = 1.0,
                    budget_m: float = math.inf) -> list[int]:
     """The bridges worth building: Kruskal's pass over the pieces of ``lines``.
@@ -44,21 +62,14 @@ def needed_bridges(lines, bridges: list[tuple[int, int, float]], touch_m: float 
     Returns the indices of the kept bridges, in order.
     """
     label = pieces(lines, touch_m)
-    parent = np.arange(int(label.max()) + 1 if len(label) else 0)
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return int(i)
-
+    joined = DisjointSet(int(label.max()) + 1 if len(label) else 0)
     kept = []
     spent = 0.0
     for k in sorted(range(len(bridges)), key=lambda k: (bridges[k][2], k)):
-        ra, rb = find(label[bridges[k][0]]), find(label[bridges[k][1]])
+        ra, rb = joined.find(label[bridges[k][0]]), joined.find(label[bridges[k][1]])
         if ra != rb and spent + bridges[k][2] <= budget_m:
             spent += bridges[k][2]
-            parent[max(ra, rb)] = min(ra, rb)
+            joined.attach(max(ra, rb), min(ra, rb))
             kept.append(k)
     return sorted(kept)
 
@@ -130,13 +141,8 @@ def link_pieces(lines: list, passable: np.ndarray, grid: Grid, max_m: float, sma
     lines_a = np.asarray(lines, dtype=object)
     label = pieces(lines_a)
     size = np.bincount(label, weights=shapely.length(lines_a))
-    parent = np.arange(len(size))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return int(i)
+    joined = DisjointSet(len(size))
+    find = joined.find
 
     tree = shapely.STRtree(lines_a)
     ends = np.stack([shapely.get_coordinates(shapely.get_point(lines_a, 0)),
@@ -167,7 +173,7 @@ def link_pieces(lines: list, passable: np.ndarray, grid: Grid, max_m: float, sma
                         break
         if best is not None:
             a, b = find(p), find(label[best[2]])
-            parent[a] = b
+            joined.attach(a, b)
             size[b] += size[a] + best[0]
             links.append(shapely.LineString(best[1]))
     return links
