@@ -719,3 +719,25 @@ def test_sectors_are_the_citys_so_a_smaller_scenario_lays_the_same_grid():
     planned_small = arts_small.geometry.values[arts_small["kind"].to_numpy() == "planned"]
     shared = shapely.length(shapely.intersection(planned_small, lines_big.buffer(5.0))).sum()
     assert shared / shapely.length(planned_small).sum() >= 0.8
+
+
+def test_no_sliver_links_where_a_junction_lies_within_a_cell_of_another_or_of_an_end():
+    from conftest import make_stack
+    from shapely.geometry import LineString
+
+    from expansion.plan.phases import split_by_phase
+
+    grid = make_stack(60).grid
+    x0, y0 = grid.left, grid.top - grid.height * grid.res
+    y = y0 + 900.0
+    lines = gpd.GeoDataFrame(
+        {"kind": ["planned"] * 4, "length_m": [1500.0, 600.0, 600.0, 600.0], "width_m": [30.0] * 4},
+        geometry=[LineString([(x0 + 100, y), (x0 + 1600, y)]),
+                  LineString([(x0 + 110, y - 300), (x0 + 110, y + 300)]),  # 10 m from the start
+                  LineString([(x0 + 800, y - 300), (x0 + 800, y + 300)]),
+                  LineString([(x0 + 805, y - 300), (x0 + 805, y + 300)])],  # 5 m from the one before
+        crs=grid.crs)
+    out = split_by_phase(lines, np.full(grid.shape, 2030, np.int16), grid)
+    horiz = out[out.geometry.bounds["miny"] == out.geometry.bounds["maxy"]]
+    assert len(horiz) == 2 and (horiz["length_m"] >= grid.res).all()  # cut once, near x = 800
+    assert horiz["length_m"].sum() == pytest.approx(1500.0)

@@ -156,8 +156,9 @@ def make_plan(stack: Stack, suitability_score: np.ndarray, excluded: np.ndarray,
                                        likelihood=bau_probability)
     notes = []
     if new_ha < 0.95 * target:
-        notes.append(f"only {new_ha:,.0f} ha of buildable land was found for an expansion area of "
-                     f"{target:,.0f} ha ({cfg.generosity:g} times the land need, the Making Room margin): "
+        notes.append(f"only {new_ha:,.0f} ha of buildable land was found for the {target:,.0f} ha of new "
+                     f"land the expansion area should hold ({cfg.generosity:g} times the land need, the "
+                     "Making Room margin): "
                      "the study area is too small for the projected growth; enlarge the study area (the "
                      "catalog's boundary) or plan for higher density")
         log.warning("plan: %s", notes[-1])

@@ -84,8 +84,9 @@ def split_by_phase(lines: gpd.GeoDataFrame, phase: np.ndarray, grid: Grid) -> gp
     ``phase_year``: the earliest phase (``phase`` raster, a year per cell) under
     any part of it, since a right-of-way is secured link by link and must be held
     by the time growth first reaches the link. Existing arterials are not cut and
-    get 0. Planned lines are straight two-point segments, so the links add up to
-    the lines' lengths."""
+    get 0. Junctions closer than a cell to another or to an end are taken as that
+    one (no sliver links). Planned lines are straight two-point segments, so the
+    links add up to the lines' lengths."""
     rows = []
     step = grid.res / 3.0
     cuts = junctions_along(lines.geometry.values)
@@ -94,7 +95,11 @@ def split_by_phase(lines: gpd.GeoDataFrame, phase: np.ndarray, grid: Grid) -> gp
         if rec.kind != "planned" or g.length == 0:
             rows.append({**rec._asdict(), "phase_year": 0})
             continue
-        bounds = np.concatenate([[0.0], at_cuts, [g.length]])
+        bounds = [0.0]
+        for c in at_cuts:  # no link shorter than a cell: a junction that close to another is the same one
+            if c - bounds[-1] >= grid.res and g.length - c >= grid.res:
+                bounds.append(float(c))
+        bounds = np.array(bounds + [g.length])
         ends = shapely.get_coordinates(shapely.line_interpolate_point(g, bounds))
         for k in range(len(bounds) - 1):
             a, b = bounds[k], bounds[k + 1]
