@@ -118,9 +118,9 @@ def outline_cells(mask: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.ndarray]
     return np.column_stack([xs[cc], ys[rr]]), centroid
 
 
-def obstacles(stack: Stack, expansion_area: np.ndarray, base_builtup: np.ndarray | None, max_slope_pct: float,
+def obstacles(stack: Stack, land: np.ndarray, base_builtup: np.ndarray | None, max_slope_pct: float,
               crossing_m: float) -> tuple[np.ndarray, np.ndarray | None]:
-    """Where planned lines may run (``passable``: the expansion area off water,
+    """Where planned lines may run (``passable``: ``land`` off water,
     dilated by one cell except within ``crossing_m`` of an existing road crossing,
     off steep and protected land and off land built at the base year), and where a
     bridge may take them across (``bridge``: built or protected land that is not
@@ -134,7 +134,7 @@ def obstacles(stack: Stack, expansion_area: np.ndarray, base_builtup: np.ndarray
     hard = water_block
     if stack.slope_pct is not None:
         hard = hard | steep(stack.slope_pct, max_slope_pct)
-    passable = expansion_area & ~hard & ~stack.protected
+    passable = land & ~hard & ~stack.protected
     bridge = None
     if base_builtup is not None:
         bridge = (base_builtup | stack.protected) & ~hard & stack.valid
@@ -142,18 +142,15 @@ def obstacles(stack: Stack, expansion_area: np.ndarray, base_builtup: np.ndarray
     return passable, bridge
 
 
-def existing_near(art: gpd.GeoDataFrame | None, area_poly, spacing: float, res: float):
-    """Existing arterials within half a spacing of the area: their parts inside it
-    (lines at least a cell long), and their segments cut to at most a quarter
-    spacing (so that each lies in one sector) with lengths."""
+def existing_near(art: gpd.GeoDataFrame | None, area_poly, spacing: float, res: float) -> list:
+    """The parts inside the area (lines at least a cell long) of the existing
+    arterials within half a spacing of it."""
     if art is None:
-        return [], np.zeros((0, 2, 2)), np.zeros(0)
+        return []
     near = art.geometry.values[shapely.dwithin(art.geometry.values, area_poly, spacing / 2)]
-    seg, seg_len = segments(shapely.segmentize(near, spacing / 4))
     clipped = shapely.intersection(near, area_poly)
-    existing_in = [g for g in shapely.get_parts(shapely.line_merge(shapely.union_all(clipped)))
-                   if shapely.get_type_id(g) == 1 and g.length >= res]
-    return existing_in, seg, seg_len
+    return [g for g in shapely.get_parts(shapely.line_merge(shapely.union_all(clipped)))
+            if shapely.get_type_id(g) == 1 and g.length >= res]
 
 
 def sector_of(sectors: list[Sector], centre: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -386,34 +383,35 @@ def arterial_grid(stack: Stack, expansion_area: np.ndarray, cfg: PlanConfig, *,
     if not expansion_area.any():
         bearing = dominant_bearing(art.geometry.values) if art is not None else 0.0
         return empty, [Sector(0.0, 360.0, bearing, "roads" if art is not None else "radial", 0)]
-    passable, bridge = obstacles(stack, expansion_area, base_builtup, max_slope_pct, crossing_m)
+    # The city's land: the sectors and the free lines' positions come from it and all its
+    # arterials, not from this scenario's area, so that all scenarios share one grid.
+    frame = stack.valid & ~stack.water
+    if base_builtup is not None:
+        frame &= ~base_builtup
+    frame_passable, bridge = obstacles(stack, frame, base_builtup, max_slope_pct, crossing_m)
+    passable = frame_passable & expansion_area  # bridges do not depend on the area
     cell_xy, centroid = outline_cells(expansion_area, grid)
     centre = city_centre(base_builtup & stack.valid, grid) if base_builtup is not None else None
     centre = centroid if centre is None else centre
 
     area_poly = shapely.MultiPolygon([g for _, g in polygons(expansion_area, grid, 0.0)])
     shapely.prepare(area_poly)
-    existing_in, seg, seg_len = existing_near(art, area_poly, spacing, res)
-    # The city's land: the sectors and the free lines' positions come from it and all its
-    # arterials, not from this scenario's area, so that all scenarios share one grid.
-    frame = stack.valid & ~stack.water
-    if base_builtup is not None:
-        frame &= ~base_builtup
-    if art is not None:  # all the city's arterials, cut to at most a quarter spacing
-        seg, seg_len = segments(shapely.segmentize(art.geometry.values, spacing / 4))
+    existing_in = existing_near(art, area_poly, spacing, res)
+    # all the city's arterials, cut to at most a quarter spacing (so that each segment lies in one sector)
+    seg, seg_len = (segments(shapely.segmentize(art.geometry.values, spacing / 4)) if art is not None
+                    else (np.zeros((0, 2, 2)), np.zeros(0)))
     if sectors is None:
         sectors = city_sectors(frame, grid, centre, seg, seg_len, spacing, segments_bearing)
     existing = (seg, seg_len, bearing_from(centre, *seg.mean(axis=1).T) if len(seg) else np.zeros(0))
 
     traced = Traced()
     bands: dict = {}
-    frame_passable, frame_bridge = obstacles(stack, frame, base_builtup, max_slope_pct, crossing_m)
     frame_xy, _ = outline_cells(frame, grid)
     for no, sec in enumerate(sectors, start=1):
         pts = sector_points(sec, centre, cell_xy, expansion_area, grid)
         frame_pts = sector_points(sec, centre, frame_xy, frame, grid)
         lay_sector(traced, no, sec, centre, pts, passable, bridge, grid, spacing, min_fragment_m, existing,
-                   bands, cost=base_builtup, frame=(frame_pts, frame_passable, frame_bridge))
+                   bands, cost=base_builtup, frame=(frame_pts, frame_passable, bridge))
     if len(sectors) > 1:  # a planned arterial along each boundary between two sectors
         reach = float(np.hypot(*(cell_xy - centre).T).max()) + res
         ts = np.arange(0.0, reach + step, step)
