@@ -13,6 +13,7 @@ import shapely
 from ..config import PlanConfig
 from ..grid import Grid, distance_m, rasterize
 from ..hazard import MAX_SLOPE_PCT
+from ..metrics import classify_builtup
 from ..stack import Stack
 from .arterials import arterial_grid, built_length_m, right_of_way
 from .expansion_area import PART_SUPERBLOCKS, grow_expansion_area
@@ -150,10 +151,15 @@ def make_plan(stack: Stack, suitability_score: np.ndarray, excluded: np.ndarray,
     target = max(0.0, float(land_need_ha)) * cfg.generosity
     # smoothed at the scale of the grid: gaps under a spacing closed, holes under a superblock filled
     spacing = float(cfg.arterial_spacing_m)
+    classes = classify_builtup(base, stack.valid, stack.water, res)  # one Atlas classification for both
     area, new_ha = grow_expansion_area(stack, suitability_score, excluded, base, target,
                                        close_m=spacing / 2.0, min_hole_ha=spacing * spacing / 10_000.0,
                                        fragment_cap_ha=PART_SUPERBLOCKS * spacing * spacing / 10_000.0,
-                                       likelihood=bau_probability)
+                                       likelihood=bau_probability, classes=classes)
+    held = None
+    if bau_probability is not None:
+        held = growth_held(bau_probability, base, stack.valid, stack.water, area, spacing, res, classes)
+    del classes
     notes = []
     if new_ha < 0.95 * target:
         notes.append(f"only {new_ha:,.0f} ha of buildable land was found for the {target:,.0f} ha of new "
@@ -184,10 +190,7 @@ def make_plan(stack: Stack, suitability_score: np.ndarray, excluded: np.ndarray,
     planned_dist = distance_m(rasterize(planned, grid), grid.res)
     existing = stack.arterial_dist_m
     network = np.minimum(planned_dist, existing if existing is not None else planned_dist)
-    held = None
-    if bau_probability is not None:
-        held = growth_held(bau_probability, base, stack.valid, stack.water, area, spacing, res)
-        notes += held_notes(held, spacing)
+    notes += held_notes(held, spacing)
     phases = (phase_table(arterials, row_gdf, kind, phase, years, grid.cell_area_ha)
               if phase is not None else [])
     return Plan(grid=grid, land_need_ha=float(land_need_ha), target_ha=target, new_land_ha=new_ha,

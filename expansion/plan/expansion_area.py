@@ -108,7 +108,8 @@ def grow_expansion_area(stack: Stack, suitability_score: np.ndarray, excluded: n
                         base_builtup: np.ndarray, target_ha: float, *, close_m: float = 150.0,
                         open_m: float = 90.0, min_hole_ha: float = 25.0,
                         min_fragment_ha: float | None = None, fragment_cap_ha: float = math.inf,
-                        likelihood: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+                        likelihood: np.ndarray | None = None,
+                        classes: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Grow ``target_ha`` of new buildable land outward from today's urban extent,
     where business-as-usual growth is going.
 
@@ -131,6 +132,8 @@ def grow_expansion_area(stack: Stack, suitability_score: np.ndarray, excluded: n
     without it the area would be made up around the main city instead, over land
     the city is not growing into. The number of cells taken is adjusted (up to 8 times) until the
     new buildable land in the smoothed area is within 1 % of ``target_ha``.
+    ``classes``: the Atlas classes of the base year's built-up
+    (``classify_builtup(base_builtup & valid, valid, water, res)``) when the caller has them.
 
     Returns
     -------
@@ -140,7 +143,8 @@ def grow_expansion_area(stack: Stack, suitability_score: np.ndarray, excluded: n
     res, cell_ha = grid.res, grid.cell_area_ha
     valid, water = stack.valid, stack.water
     base = np.asarray(base_builtup, bool) & valid
-    classes = classify_builtup(base, valid, water, res)
+    if classes is None:
+        classes = classify_builtup(base, valid, water, res)
     extent = np.isin(classes, (URBAN, SUBURBAN, FRINGE, CAPTURED))
     seed = extent if np.isin(classes, (URBAN, SUBURBAN)).any() else base
     if not seed.any():

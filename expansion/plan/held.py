@@ -70,7 +70,8 @@ class GrowthHeld:
 
 
 def growth_held(probability: np.ndarray, base_builtup: np.ndarray, valid: np.ndarray, water: np.ndarray,
-                area: np.ndarray, spacing_m: float, res: float) -> GrowthHeld | None:
+                area: np.ndarray, spacing_m: float, res: float,
+                classes: np.ndarray | None = None) -> GrowthHeld | None:
     """The plan's hold on business-as-usual growth (see the module docstring).
 
     Parameters
@@ -81,6 +82,8 @@ def growth_held(probability: np.ndarray, base_builtup: np.ndarray, valid: np.nda
         year, inside the study area, water, the expansion area).
     spacing_m : arterial spacing, metres: outlying land is farther than this from the urban extent.
     res : cell size, metres.
+    classes : the Atlas classes of the base year's built-up
+        (``classify_builtup(base_builtup & valid, valid, water, res)``) when the caller has them.
 
     Returns None when no growth is expected. Cost: two distance transforms and a
     few passes over the cells (a partial sort of the candidate cells when the share
@@ -91,11 +94,12 @@ def growth_held(probability: np.ndarray, base_builtup: np.ndarray, valid: np.nda
     total = float(grow.sum(dtype=np.float64))
     if total <= 0:
         return None
-    classes = classify_builtup(base, valid, water, res)
+    if classes is None:
+        classes = classify_builtup(base, valid, water, res)
     urban = np.isin(classes, (URBAN, SUBURBAN))
     extent = np.isin(classes, (URBAN, SUBURBAN, FRINGE, CAPTURED)) if urban.any() else base
     villages = (classes == RURAL) & ~extent
-    del classes, urban
+    del urban
     area = np.asarray(area, bool)
     held = extent | area
     infill = float(grow[extent & ~area].sum(dtype=np.float64))
@@ -103,7 +107,7 @@ def growth_held(probability: np.ndarray, base_builtup: np.ndarray, valid: np.nda
     outlying = outlying_land(extent, villages, spacing_m, res)
     out_growth = float(grow[outlying & ~held].sum(dtype=np.float64))
     del held
-    share = held_share(grow, extent, area, outlying, total)
+    share = (infill + in_area) / (total - out_growth) if total > out_growth else 1.0  # as held_share
     best = None
     if share < HELD_TARGET:  # what an area of as many cells, the likeliest to be built, would hold
         k = int(np.count_nonzero(area & ~extent))
